@@ -1,0 +1,75 @@
+"""Which files make up the vault.
+
+Every file whose path has no dot-folder or dot-file component (``.obsidian``,
+``.trash``, ``.git``, ``.vaultkit``…) and matches no ``exclude`` pattern.
+Paths come back sorted, vault-relative, POSIX, NFC-normalised.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import unicodedata
+from pathlib import Path
+
+__all__ = ["discover", "is_excluded"]
+
+
+def is_excluded(rel: str, patterns: list[str]) -> bool:
+    """Whether vault path ``rel`` matches one of the glob ``patterns``.
+
+    >>> is_excluded("Templates/Day.md", ["Templates/**"])
+    True
+    """
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p.rstrip("/*") + "/*") and
+               rel.startswith(p.rstrip("/*") + "/") for p in patterns)
+
+
+def discover(root: Path, exclude: list[str] | None = None) -> tuple[list[str], dict[str, Path]]:
+    """List the vault's files.
+
+    Parameters
+    ----------
+    root : Path
+        Vault folder.
+    exclude : list of str, optional
+        Glob patterns of vault paths to leave out.
+
+    Returns
+    -------
+    (files, notes)
+        ``files``: every file's vault path (notes and attachments), sorted;
+        ``notes``: vault path → absolute path of each ``.md`` file.
+    """
+    exclude = exclude or []
+    files: list[str] = []
+    notes: dict[str, Path] = {}
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            rel = prefix + name
+            if not rel.isascii():
+                rel = unicodedata.normalize("NFC", rel)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if not exclude or not is_excluded(rel + "/", exclude):
+                    stack.append((Path(entry.path), rel + "/"))
+                continue
+            if exclude and is_excluded(rel, exclude):
+                continue
+            files.append(rel)
+            if name.lower().endswith(".md"):
+                notes[rel] = Path(entry.path)
+    files.sort()
+    return files, dict(sorted(notes.items()))

@@ -1,0 +1,238 @@
+"""Frontmatter: find the block as Obsidian does and read it as YAML 1.2 core.
+
+Obsidian reads properties with the ``yaml`` 2.x library (YAML 1.2 core schema):
+dates stay text, ``yes``/``no``/``on``/``off`` stay strings, ``010`` is ten,
+and a repeated key makes the block invalid. PyYAML follows YAML 1.1, so
+:class:`CoreLoader` re-tunes its implicit resolvers on top of libyaml's C
+parser (``yaml.CSafeLoader``) to keep the C speed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = ["CoreLoader", "FrontmatterBlock", "split_frontmatter", "load_yaml", "YamlResult"]
+
+try:  # libyaml is ~30x faster than the pure-Python parser
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - only without libyaml
+    _BaseLoader = yaml.SafeLoader
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping repeats a key (Obsidian's YAML library rejects it)."""
+
+
+class CoreLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """PyYAML loader that reads scalars like YAML 1.2 core and refuses duplicate keys."""
+
+
+_DROP = {"tag:yaml.org,2002:" + t for t in ("bool", "int", "float", "timestamp")}
+CoreLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag not in _DROP]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+CoreLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+CoreLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+CoreLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+.0123456789"),
+)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    text = loader.construct_scalar(node)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
+    return loader.construct_scalar(node).lower() == "true"
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    text = loader.construct_scalar(node).lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if text.endswith(".nan"):
+        return float("nan")
+    return float(text)
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    result: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark
+            ) from None
+        if key in result:
+            raise DuplicateKeyError(
+                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+            )
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+CoreLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+CoreLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+CoreLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+@dataclass(slots=True)
+class YamlResult:
+    """Outcome of :func:`load_yaml`.
+
+    ``data`` is the loaded value (any YAML type); ``error`` a one-line reason
+    when loading failed, with ``error_line``/``error_col`` 1-based inside the
+    YAML text (0 when unknown). ``error_kind`` is ``"invalid"``, ``"duplicate"``
+    or ``None``. ``key_lines`` maps each top-level key to its 1-based line.
+    """
+
+    data: Any = None
+    error: str | None = None
+    error_kind: str | None = None
+    error_line: int = 0
+    error_col: int = 0
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+
+def load_yaml(text: str) -> YamlResult:
+    """Load one YAML document as Obsidian would, never raising on bad input.
+
+    Parameters
+    ----------
+    text : str
+        YAML source (no ``---`` fences).
+
+    Returns
+    -------
+    YamlResult
+
+    Examples
+    --------
+    >>> load_yaml("d: 2025-09-07\\na: yes\\nn: 010").data
+    {'d': '2025-09-07', 'a': 'yes', 'n': 10}
+    >>> load_yaml("a: 1\\na: 2").error_kind
+    'duplicate'
+    >>> load_yaml("title: Note: subtitle").error_kind
+    'invalid'
+    """
+    loader = CoreLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return YamlResult(data=None)
+        data = loader.construct_document(node)
+        key_lines: dict[str, int] = {}
+        if isinstance(node, yaml.MappingNode):
+            for key_node, _value in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    key_lines.setdefault(str(key_node.value), key_node.start_mark.line + 1)
+        return YamlResult(data=data, key_lines=key_lines)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        return YamlResult(
+            error=f"duplicate key: {exc.problem.removeprefix('found duplicate key ')}",
+            error_kind="duplicate",
+            error_line=mark.line + 1 if mark else 0,
+            error_col=mark.column + 1 if mark else 0,
+        )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "invalid YAML"
+        return YamlResult(
+            error=reason,
+            error_kind="invalid",
+            error_line=mark.line + 1 if mark else 0,
+            error_col=mark.column + 1 if mark else 0,
+        )
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        return YamlResult(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, error_kind="invalid")
+    finally:
+        loader.dispose()
+
+
+@dataclass(slots=True)
+class FrontmatterBlock:
+    """Where the frontmatter block sits in a normalised text.
+
+    ``yaml`` is the text between the fences; ``body`` the text after the
+    closing line; ``body_line`` the 1-based line where the body starts.
+    ``close_trailing`` holds text after ``---`` on the closing line (Obsidian's
+    indexer accepts it; its Properties editor does not).
+    """
+
+    yaml: str
+    body: str
+    body_line: int
+    close_line: int
+    close_trailing: str = ""
+
+
+def split_frontmatter(text: str) -> FrontmatterBlock | None:
+    """Find the frontmatter block of a note by Obsidian's indexer rules.
+
+    ``text`` must already have its BOM removed and its newlines turned into
+    ``\\n``. The block opens only with ``---`` and a newline at offset 0 and
+    closes at the first later line that starts with ``---``; an unclosed
+    opener is no frontmatter.
+
+    Examples
+    --------
+    >>> split_frontmatter("---\\ntitle: A\\n---\\nBody").yaml
+    'title: A\\n'
+    >>> split_frontmatter("--- \\ntitle: A\\n---\\n") is None
+    True
+    >>> split_frontmatter("---\\n---\\nBody").body
+    'Body'
+    """
+    if not text.startswith("---\n"):
+        return None
+    start = 4
+    if text.startswith("---", start):
+        close = start
+    else:
+        close = text.find("\n---", start - 1)
+        if close < 0:
+            return None
+        close += 1
+    line_end = text.find("\n", close)
+    if line_end < 0:
+        line_end = len(text)
+        body = ""
+    else:
+        body = text[line_end + 1 :]
+    trailing = text[close + 3 : line_end]
+    yaml_text = text[start:close]
+    close_line = text.count("\n", 0, close) + 1
+    block = FrontmatterBlock(
+        yaml=yaml_text, body=body, body_line=close_line + 1, close_line=close_line, close_trailing=trailing
+    )
+    if trailing:
+        # The indexer keeps the rest of the closing line as body text.
+        block.body = trailing + ("\n" + body if line_end < len(text) else "")
+        block.body_line = close_line
+    return block

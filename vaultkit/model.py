@@ -1,0 +1,288 @@
+"""Plain data records shared by every layer: links, headings, tables, notes, diagnostics.
+
+All paths are vault-relative POSIX strings (``"Folder/Note.md"``); all line
+numbers are 1-based lines of the file as it is on disk (frontmatter included).
+The records hold data only; parsing lives in :mod:`vaultkit.parse`, link
+resolution in :mod:`vaultkit.resolve`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Severity",
+    "Diagnostic",
+    "Link",
+    "Heading",
+    "TagUse",
+    "BlockId",
+    "TableRow",
+    "Table",
+    "Note",
+    "jsonable",
+]
+
+
+class Severity:
+    """Severity names used in :class:`Diagnostic` (strings, so they serialise as-is)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding about one place in the vault.
+
+    Parameters
+    ----------
+    code : str
+        Stable rule code such as ``"VK101"`` (see ``vaultkit rule --all``).
+    message : str
+        One line saying what is wrong.
+    path : str
+        Vault-relative POSIX path of the file ("" for vault-wide findings).
+    line : int
+        1-based line, 0 when the finding concerns the whole file.
+    col : int
+        1-based column, 0 when unknown.
+    severity : str
+        ``"error"``, ``"warning"`` or ``"info"``.
+    """
+
+    code: str
+    message: str
+    path: str = ""
+    line: int = 0
+    col: int = 0
+    severity: str = Severity.WARNING
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.col, self.code, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "message": self.message,
+        }
+
+
+@dataclass(slots=True)
+class Link:
+    """One outgoing reference as written in a note.
+
+    ``kind`` is ``"wikilink"``, ``"embed"``, ``"markdown"`` or ``"frontmatter"``.
+    ``target`` is the link path before any ``#`` (``""`` for ``[[#Heading]]``);
+    ``heading`` holds the heading part (nested parts joined by ``#``), ``block``
+    a block id without ``^``. ``resolved`` is filled in by
+    :func:`vaultkit.resolve.resolve_vault` with the vault path of the file the
+    link reaches, or stays ``None`` when no file answers it.
+    """
+
+    target: str
+    kind: str
+    line: int
+    col: int = 0
+    heading: str | None = None
+    block: str | None = None
+    alias: str | None = None
+    in_comment: bool = False
+    embed: bool = False  # a Markdown image ``![alt](file)``
+    display: str | None = None  # the text of a Markdown link ``[display](dest)``
+    key: str | None = None  # frontmatter key path, for kind == "frontmatter"
+    width: int | None = None
+    height: int | None = None
+    resolved: str | None = None
+    ambiguous: bool = False
+    candidates: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"target": self.target, "kind": self.kind, "resolved": self.resolved}
+        if self.heading is not None:
+            out["heading"] = self.heading
+        if self.block is not None:
+            out["block"] = self.block
+        if self.alias is not None:
+            out["alias"] = self.alias
+        out["line"] = self.line
+        out["in_comment"] = self.in_comment
+        if self.key is not None:
+            out["key"] = self.key
+        if self.embed:
+            out["embed"] = True
+        if self.ambiguous:
+            out["ambiguous"] = True
+            out["candidates"] = list(self.candidates)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """An ATX or setext heading; ``top_level`` is False inside quotes, callouts and lists."""
+
+    text: str
+    level: int
+    line: int
+    top_level: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TagUse:
+    """One occurrence of a tag (without ``#``); ``source`` is ``"frontmatter"`` or ``"body"``."""
+
+    name: str
+    line: int
+    source: str = "body"
+    in_comment: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BlockId:
+    """A block identifier ``^id`` and the line it sits on."""
+
+    id: str
+    line: int
+
+
+@dataclass(slots=True)
+class TableRow:
+    """One body row of a Markdown table: raw cell texts (trimmed) and its file line."""
+
+    cells: list[str]
+    line: int
+
+
+@dataclass(slots=True)
+class Table:
+    """A GFM pipe table: header cells, body rows and the line of the header row.
+
+    ``heading`` is the text of the nearest heading above the table, if any.
+    """
+
+    header: list[str]
+    rows: list[TableRow]
+    line: int
+    index: int = 0
+    heading: str | None = None
+
+
+@dataclass(slots=True)
+class Note:
+    """A parsed note (a ``.md`` file) of the vault.
+
+    Attributes
+    ----------
+    path : str
+        Vault-relative POSIX path, NFC-normalised (``"Folder/Note.md"``).
+    frontmatter : dict or None
+        Properties as Obsidian reads them (YAML 1.2 core schema; dates stay
+        strings). ``None`` when the file has no frontmatter block or the block
+        is invalid (see ``frontmatter_error``).
+    frontmatter_error : str or None
+        Why the block gave no properties (invalid YAML, not a mapping,
+        duplicate key), else ``None``.
+    body_line : int
+        File line on which the body starts (1 when there is no frontmatter).
+    """
+
+    path: str
+    frontmatter: dict[str, Any] | None = None
+    frontmatter_error: str | None = None
+    frontmatter_lines: dict[str, int] = field(default_factory=dict)
+    body_line: int = 1
+    links: list[Link] = field(default_factory=list)
+    tag_uses: list[TagUse] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    block_ids: list[BlockId] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+    encoding: str = "utf-8"
+    bom: bool = False
+    newline: str = "\n"
+
+    @property
+    def name(self) -> str:
+        """File name without the ``.md`` extension (what a bare wikilink names)."""
+        base = self.path.rsplit("/", 1)[-1]
+        return base[:-3] if base.lower().endswith(".md") else base
+
+    @property
+    def folder(self) -> str:
+        """Vault-relative folder ("" at the vault root)."""
+        return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
+
+    @property
+    def title(self) -> str:
+        """The ``title`` property when it is a non-empty string, else :attr:`name`."""
+        fm = self.frontmatter or {}
+        t = fm.get("title")
+        return t.strip() if isinstance(t, str) and t.strip() else self.name
+
+    @property
+    def tags(self) -> list[str]:
+        """Sorted unique tags outside comments (frontmatter and body), without ``#``."""
+        seen: dict[str, str] = {}
+        for use in self.tag_uses:
+            if not use.in_comment:
+                seen.setdefault(use.name.casefold(), use.name)
+        return sorted(seen.values(), key=lambda t: (t.casefold(), t))
+
+    @property
+    def comment_tags(self) -> list[str]:
+        """Sorted tags that occur only inside ``%%`` comments."""
+        visible = {t.casefold() for t in self.tags}
+        seen: dict[str, str] = {}
+        for use in self.tag_uses:
+            if use.in_comment and use.name.casefold() not in visible:
+                seen.setdefault(use.name.casefold(), use.name)
+        return sorted(seen.values(), key=lambda t: (t.casefold(), t))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``vaultkit show --format json`` for this note."""
+        return {
+            "path": self.path,
+            "title": self.title,
+            "frontmatter": jsonable(self.frontmatter),
+            "frontmatter_error": self.frontmatter_error is not None,
+            "frontmatter_error_message": self.frontmatter_error,
+            "tags": self.tags,
+            "comment_tags": self.comment_tags,
+            "aliases": list(self.aliases),
+            "links": [link.to_dict() for link in self.links],
+            "headings": [{"text": h.text, "level": h.level, "line": h.line} for h in self.headings],
+            "block_ids": [{"id": b.id, "line": b.line} for b in self.block_ids],
+            "diagnostics": [d.to_dict() for d in sorted(self.diagnostics, key=Diagnostic.sort_key)],
+        }
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` with dates turned into ISO strings and tuples into lists.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> jsonable({"d": datetime.date(2024, 5, 1), "l": (1, 2)})
+    {'d': '2024-05-01', 'l': [1, 2]}
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value

@@ -1,0 +1,294 @@
+"""Bytes of one ``.md`` file → a :class:`~vaultkit.model.Note`.
+
+Decoding follows Obsidian's indexer (§0 of the syntax document): UTF-8, a
+leading BOM dropped, ``\\r\\n`` and lone ``\\r`` turned into ``\\n``. A file that
+is not valid UTF-8 is still parsed (undecodable bytes become U+FFFD) and gets a
+``VK004`` diagnostic naming its likely encoding. Parsing never raises on note
+content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from typing import Any
+
+from .codes import severity_of
+from .frontmatter import load_yaml, split_frontmatter
+from .model import Diagnostic, Link, Note, TagUse
+from .scan import is_valid_tag, parse_wikilink, scan_body
+
+__all__ = ["parse_note", "decode_note", "property_list", "LEGACY_KEYS"]
+
+LEGACY_KEYS = {"tag": "tags", "alias": "aliases", "cssclass": "cssclasses"}
+
+
+def _diag(code: str, message: str, path: str, line: int = 0, col: int = 0) -> Diagnostic:
+    return Diagnostic(code, message, path, line, col, severity_of(code))
+
+
+def decode_note(data: bytes) -> tuple[str, str, bool, str | None]:
+    """Decode note bytes the way Obsidian does.
+
+    Returns
+    -------
+    (text, encoding, bom, problem)
+        ``text`` with the BOM removed and newlines normalised to ``\\n``;
+        ``encoding`` ``"utf-8"`` or the name of the detected legacy encoding;
+        ``bom`` whether a UTF-8 BOM was present; ``problem`` a message when the
+        bytes are not valid UTF-8.
+
+    Examples
+    --------
+    >>> decode_note(b"\\xef\\xbb\\xbf---\\r\\na: 1\\r\\n---\\r\\n")[:3]
+    ('---\\na: 1\\n---\\n', 'utf-8', True)
+    """
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
+        data = data[3:]
+    problem = None
+    encoding = "utf-8"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", "replace")
+        encoding = _guess_encoding(data)
+        line = data.count(b"\n", 0, exc.start) + 1
+        problem = f"not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}; looks like {encoding})"
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text, encoding, bom, problem
+
+
+def _guess_encoding(data: bytes) -> str:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    best = from_bytes(data).best()
+    return best.encoding if best is not None else "unknown"
+
+
+def property_list(value: Any) -> tuple[list[str], list[Any]]:
+    """Read a list-or-string property like Obsidian ≥ 1.9 (§1.6, §1.7).
+
+    Returns the string entries and the dropped non-string entries.
+
+    >>> property_list("solo"), property_list(["a", 2, None])
+    ((['solo'], []), (['a'], [2, None]))
+    """
+    if value is None:
+        return [], []
+    if isinstance(value, str):
+        return [value], []
+    if isinstance(value, list):
+        keep = [v for v in value if isinstance(v, str)]
+        return keep, [v for v in value if not isinstance(v, str)]
+    return [], [value]
+
+
+def _get_ci(mapping: dict, key: str) -> tuple[str | None, Any]:
+    if key in mapping:
+        return key, mapping[key]
+    for k in mapping:
+        if isinstance(k, str) and k.lower() == key:
+            return k, mapping[k]
+    return None, None
+
+
+def _frontmatter_links(value: Any, key: str, line: int, out: list[Link]) -> None:
+    if isinstance(value, str):
+        if value.startswith("[[") and value.endswith("]]") and len(value) > 4:
+            inner = value[2:-2]
+            if "[[" not in inner and "]]" not in inner and "\n" not in inner:
+                link = parse_wikilink(inner, line=line)
+                link.kind = "frontmatter"
+                link.key = key
+                out.append(link)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _frontmatter_links(item, f"{key}.{i}", line, out)
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            _frontmatter_links(item, f"{key}.{k}", line, out)
+
+
+def _script_of(ch: str) -> str:
+    try:
+        return unicodedata.name(ch).split(" ", 1)[0]
+    except ValueError:
+        return ""
+
+
+def mixed_script(tag: str) -> tuple[str, str] | None:
+    """Return ``(letter, script)`` for a letter from a minority script inside one tag word.
+
+    >>> mixed_script("S14_Neur\\u043ebrain_CogScience")
+    ('о', 'CYRILLIC')
+    >>> mixed_script("S14_Neurobrain") is None
+    True
+    """
+    for word in tag.replace("/", "_").replace("-", "_").split("_"):
+        scripts: dict[str, list[str]] = {}
+        for ch in word:
+            if ch.isalpha():
+                scripts.setdefault(_script_of(ch), []).append(ch)
+        if len(scripts) > 1:
+            minority = min(scripts.items(), key=lambda kv: len(kv[1]))
+            return minority[1][0], minority[0]
+    return None
+
+
+def _yaml_line_of(yaml_text: str, needle: str, start_line: int) -> int:
+    pos = yaml_text.find(needle)
+    if pos < 0:
+        return 0
+    return start_line + yaml_text.count("\n", 0, pos)
+
+
+def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, int]) -> None:
+    path = note.path
+    # tags
+    tags_key, tags_value = _get_ci(fm, "tags")
+    if tags_key is not None:
+        tag_line = key_lines.get(str(tags_key), 2)
+        entries, dropped = property_list(tags_value)
+        if isinstance(tags_value, str):
+            note.diagnostics.append(
+                _diag("VK205", f"'{tags_key}' is a string; Obsidian 1.9 expects a list", path, tag_line)
+            )
+        for bad in dropped:
+            if bad is not None:
+                note.diagnostics.append(
+                    _diag("VK202", f"tag {bad!r} is not a string and is ignored by Obsidian", path, tag_line)
+                )
+        for entry in entries:
+            name = entry.strip()
+            name = name[1:] if name.startswith("#") else name
+            where = _yaml_line_of(yaml_text, entry.split()[0] if entry.split() else entry, 2) or tag_line
+            if any(ch.isspace() for ch in name):
+                first = entry.split()[0] if entry.split() else entry
+                whole_on_line = any(entry in ln for ln in yaml_text.split("\n"))
+                if not whole_on_line and first:
+                    note.diagnostics.append(
+                        _diag("VK203", f"tag item spans several lines and reads as one tag {entry!r}", path, where)
+                    )
+                else:
+                    note.diagnostics.append(
+                        _diag("VK202", f"tag {entry!r} holds a space; Obsidian ignores it", path, where)
+                    )
+                continue
+            if not is_valid_tag(name):
+                note.diagnostics.append(_diag("VK202", f"{entry!r} is not a valid tag", path, where))
+                continue
+            note.tag_uses.append(TagUse(name, where, "frontmatter"))
+    # aliases
+    alias_key, alias_value = _get_ci(fm, "aliases")
+    if alias_key is not None:
+        entries, _dropped = property_list(alias_value)
+        note.aliases = [e for e in entries if e.strip()]
+        if isinstance(alias_value, str):
+            note.diagnostics.append(
+                _diag("VK205", f"'{alias_key}' is a string; Obsidian 1.9 expects a list",
+                      path, key_lines.get(str(alias_key), 2))
+            )
+    # legacy keys
+    for key in fm:
+        if isinstance(key, str) and key.lower() in LEGACY_KEYS:
+            note.diagnostics.append(
+                _diag("VK204", f"'{key}' is no longer read by Obsidian 1.9; use '{LEGACY_KEYS[key.lower()]}'",
+                      path, key_lines.get(key, 2))
+            )
+    # links in properties: whole "[[...]]" strings at any depth
+    for key, value in fm.items():
+        _frontmatter_links(value, str(key), key_lines.get(str(key), 2), note.links)
+
+
+def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
+    """Parse one note.
+
+    Parameters
+    ----------
+    path : str
+        Vault-relative POSIX path (NFC).
+    data : bytes
+        The file's bytes, read once.
+    mtime_ns : int
+        Modification time, recorded for the cache and the writer.
+
+    Returns
+    -------
+    Note
+        Never raises on content; problems are in ``note.diagnostics``.
+
+    Examples
+    --------
+    >>> n = parse_note("A.md", b"---\\ntags: [x]\\nup: '[[B]]'\\n---\\nSee [[C#H]] #y\\n")
+    >>> n.tags, [(l.kind, l.target, l.line) for l in n.links]
+    (['x', 'y'], [('frontmatter', 'B', 3), ('wikilink', 'C', 5)])
+    """
+    text, encoding, bom, problem = decode_note(data)
+    note = Note(
+        path=path,
+        size=len(data),
+        mtime_ns=mtime_ns,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=encoding,
+        bom=bom,
+        newline="\r\n" if b"\r\n" in data else ("\r" if b"\r" in data else "\n"),
+    )
+    if problem:
+        note.diagnostics.append(_diag("VK004", problem, path, 1))
+    if bom:
+        note.diagnostics.append(_diag("VK005", "file starts with a UTF-8 byte-order mark", path, 1, 1))
+    body = text
+    body_line = 1
+    block = split_frontmatter(text)
+    if block is not None:
+        body = block.body
+        body_line = block.body_line
+        if block.close_trailing:
+            note.diagnostics.append(
+                _diag("VK007", "text after the closing '---' of the frontmatter", path, block.close_line)
+            )
+        result = load_yaml(block.yaml)
+        if result.error is not None:
+            code = "VK003" if result.error_kind == "duplicate" else "VK001"
+            line = result.error_line + 1 if result.error_line else 1
+            note.frontmatter_error = result.error
+            note.diagnostics.append(_diag(code, f"frontmatter: {result.error}", path, line, result.error_col))
+        elif result.data is None:
+            note.frontmatter = {}
+        elif not isinstance(result.data, dict):
+            kind = type(result.data).__name__
+            note.frontmatter_error = f"frontmatter is a {kind}, not a mapping of properties"
+            note.diagnostics.append(_diag("VK002", note.frontmatter_error, path, 2))
+        else:
+            note.frontmatter = result.data
+            note.frontmatter_lines = {k: v + 1 for k, v in result.key_lines.items()}
+            _read_properties(note, result.data, block.yaml, note.frontmatter_lines)
+    note.body_line = body_line
+    scan = scan_body(body, body_line, path)
+    note.links.extend(scan.links)
+    note.tag_uses.extend(scan.tags)
+    note.headings = scan.headings
+    note.block_ids = scan.block_ids
+    note.tables = scan.tables
+    note.diagnostics.extend(scan.diagnostics)
+    note.suppressions = scan.suppressions
+    for use in scan.tags:
+        mixed = mixed_script(use.name)
+        if mixed:
+            note.diagnostics.append(
+                _diag("VK202", f"tag #{use.name} mixes scripts: {mixed[1].title()} letter {mixed[0]!r} "
+                      "among other letters", path, use.line)
+            )
+    for use in note.tag_uses:
+        if use.source == "frontmatter":
+            mixed = mixed_script(use.name)
+            if mixed:
+                note.diagnostics.append(
+                    _diag("VK202", f"tag {use.name!r} mixes scripts: {mixed[1].title()} letter {mixed[0]!r} "
+                          "among other letters", path, use.line)
+                )
+    return note

@@ -1,0 +1,199 @@
+"""Link resolution exactly as Obsidian does it (syntax document §6).
+
+A :class:`NameIndex` is built once per vault from every file (notes and
+attachments); each lookup then costs a dict access plus a scan of the few
+files that share the link's file name. Matching is case-insensitive and
+NFC-normalised; ``.md`` is optional; aliases never resolve a link.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from .codes import severity_of
+from .model import Diagnostic, Heading, Link, Note
+
+__all__ = ["NameIndex", "resolve_vault", "heading_key", "find_heading"]
+
+
+def _key(s: str) -> str:
+    if not s.isascii():
+        s = unicodedata.normalize("NFC", s)
+    return s.lower()
+
+
+class NameIndex:
+    """Index of vault files by lower-cased file name.
+
+    Parameters
+    ----------
+    files : iterable of str
+        Vault-relative POSIX paths of every file in the vault.
+
+    Examples
+    --------
+    >>> idx = NameIndex(["Inbox.md", "Projects/Note.md", "Archive/Note.md", "Assets/img.png"])
+    >>> idx.resolve("Note", "Inbox.md")
+    'Archive/Note.md'
+    >>> idx.resolve("Note", "Projects/Todo.md")
+    'Projects/Note.md'
+    >>> idx.resolve("img", "Inbox.md") is None
+    True
+    """
+
+    def __init__(self, files: Iterable[str]) -> None:
+        self.by_name: dict[str, list[str]] = {}
+        self.lower: dict[str, str] = {}
+        for f in files:
+            lf = _key(f)
+            self.lower[f] = lf
+            self.by_name.setdefault(posixpath.basename(lf), []).append(f)
+
+    def candidates(self, path: str) -> list[str]:
+        """Files whose name could answer ``path`` (before the tie-break)."""
+        n = _key(path)
+        base = posixpath.basename(n)
+        cands = self.by_name.get(base) if "." in base else None
+        if not cands:
+            cands = self.by_name.get(base + ".md")
+        return cands or []
+
+    def resolve(self, path: str, source: str) -> str | None:
+        """Vault path that ``path`` reaches from note ``source``, or ``None`` (§6.1)."""
+        return self.resolve_ex(path, source)[0]
+
+    def resolve_ex(self, path: str, source: str) -> tuple[str | None, list[str]]:
+        """Like :meth:`resolve`, also returning the candidates a bare link could mean."""
+        if path == "":
+            return source, []
+        n = _key(path)
+        base = posixpath.basename(n)
+        cands = self.by_name.get(base) if "." in base else None
+        if not cands:
+            n = n + ".md"
+            cands = self.by_name.get(posixpath.basename(n))
+        if not cands:
+            return None, []
+        if "/" not in n and len(cands) == 1:
+            return cands[0], []
+        folder = _key(posixpath.dirname(source))
+        if n.startswith(("./", "../")):
+            n = posixpath.normpath(posixpath.join(folder, n))
+        n = n[1:] if n.startswith("/") else n
+        lower = self.lower
+        for f in cands:
+            if lower[f] == n:
+                return f, (list(cands) if "/" not in n and len(cands) > 1 else [])
+        if path.startswith("/"):
+            return None, []
+        tail = [f for f in cands if lower[f].endswith(n)]
+        near = sorted((f for f in tail if lower[f].startswith(folder)), key=lambda f: (len(f), f))
+        far = sorted((f for f in tail if not lower[f].startswith(folder)), key=lambda f: (len(f), f))
+        ordered = near + far
+        if not ordered:
+            return None, []
+        ambiguous = list(cands) if "/" not in path and len(cands) > 1 else []
+        return ordered[0], ambiguous
+
+
+_HEADING_PUNCT = re.compile(r"[!\"#$%&()*+,.:;<=>?@^`{|}~/\[\]\\\n]")
+_WS = re.compile(r"\s+")
+
+
+def heading_key(text: str) -> str:
+    """Normalise heading text for matching a link's heading part (§6.2).
+
+    >>> heading_key("Hello, World!") == heading_key("hello world")
+    True
+    """
+    return _WS.sub(" ", _HEADING_PUNCT.sub(" ", text)).strip().casefold()
+
+
+def find_heading(headings: list[Heading], subpath: str) -> Heading | None:
+    """The heading a ``#A#B`` subpath reaches, or ``None`` (§6.2).
+
+    >>> hs = [Heading("A", 1, 1), Heading("B", 2, 2)]
+    >>> find_heading(hs, "A#B").text
+    'B'
+    >>> find_heading([Heading("B", 2, 1), Heading("A", 1, 2)], "A#B") is None
+    True
+    """
+    parts = [heading_key(p) for p in subpath.split("#") if p.strip()]
+    if not parts:
+        return None
+    top = [h for h in headings if h.top_level]
+    start = 0
+    level = 0
+    found: Heading | None = None
+    for part in parts:
+        found = None
+        for idx in range(start, len(top)):
+            h = top[idx]
+            if h.level > level and heading_key(h.text) == part:
+                found = h
+                start = idx + 1
+                level = h.level
+                break
+        if found is None:
+            return None
+    return found
+
+
+def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
+    """Resolve every link of every note in place and add link diagnostics.
+
+    Fills ``Link.resolved`` (vault path or ``None``), ``Link.ambiguous`` and
+    ``Link.candidates``; appends ``VK101`` unresolved, ``VK102`` ambiguous,
+    ``VK103`` missing heading and ``VK104`` missing block diagnostics (links
+    inside ``%%`` comments are resolved but not reported).
+
+    Returns
+    -------
+    NameIndex
+        The index, for later lookups.
+    """
+    index = NameIndex(files)
+    block_sets: dict[str, set[str]] = {}
+    for note in notes.values():
+        path = note.path
+        for link in note.links:
+            resolved, cands = index.resolve_ex(link.target, path)
+            link.resolved = resolved
+            if cands:
+                link.ambiguous = True
+                link.candidates = tuple(sorted(cands))
+            if link.in_comment:
+                continue
+            if resolved is None:
+                note.diagnostics.append(
+                    Diagnostic("VK101", f"unresolved link '{link.target}': no file answers it",
+                               path, link.line, link.col, severity_of("VK101"))
+                )
+                continue
+            if cands:
+                others = ", ".join(c for c in link.candidates if c != resolved)
+                note.diagnostics.append(
+                    Diagnostic("VK102", f"'{link.target}' matches {len(cands)} files; Obsidian picks "
+                               f"'{resolved}' (also: {others})", path, link.line, link.col, severity_of("VK102"))
+                )
+            target = notes.get(resolved)
+            if target is None:
+                continue
+            if link.heading is not None and find_heading(target.headings, link.heading) is None:
+                note.diagnostics.append(
+                    Diagnostic("VK103", f"heading '#{link.heading}' not found in '{resolved}'",
+                               path, link.line, link.col, severity_of("VK103"))
+                )
+            if link.block is not None:
+                ids = block_sets.get(resolved)
+                if ids is None:
+                    ids = block_sets[resolved] = {b.id.lower() for b in target.block_ids}
+                if link.block.lower() not in ids:
+                    note.diagnostics.append(
+                        Diagnostic("VK104", f"block '^{link.block}' not found in '{resolved}'",
+                                   path, link.line, link.col, severity_of("VK104"))
+                    )
+    return index

@@ -1,0 +1,892 @@
+"""Obsidian-flavoured Markdown scanner: links, embeds, tags, headings, block ids, tables.
+
+The scanner mirrors Obsidian's metadata indexer (syntax document §0): a
+CommonMark block pass decides what is prose and what is code, math, HTML or an
+Obsidian ``%%`` comment; an inline pass over prose finds wikilinks, embeds,
+Markdown links and tags. It is a single pass over the lines of the body with
+literal-first searches, so a 50 KB note costs well under a millisecond of
+block work and the inline pass runs only on text that holds ``[``, ``#`` or ``%``.
+
+Nothing inside fenced or indented code, inline code, math, HTML blocks or HTML
+comments counts. Links and tags inside ``%%`` comments are recorded with
+``in_comment=True``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from .model import BlockId, Diagnostic, Heading, Link, Table, TableRow, TagUse
+
+__all__ = [
+    "ScanResult",
+    "scan_body",
+    "parse_wikilink",
+    "parse_markdown_destination",
+    "find_tags",
+    "is_valid_tag",
+    "TAG_RE",
+]
+
+# §5.1: characters a tag may hold.
+_TAG_CHAR = r"[^\s\ufeff\u2000-\u206F\u2E00-\u2E7F!\"#$%&'()*+,.:;<=>?@\[\\\]^`{|}~]"
+TAG_RE = re.compile(r"#(" + _TAG_CHAR + r"+)")
+_TAG_BODY_RE = re.compile(r"^" + _TAG_CHAR + r"+$")
+_QUOTE_RE = re.compile(r"^(?: {0,3}>)+ ?")
+_ATX_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT_RE = re.compile(r"^(?:=+|-+)[ \t]*$")
+_HR_RE = re.compile(r"^(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_LIST_RE = re.compile(r"^([-*+]|\d{1,9}[.)])([ \t]+|$)")
+_FENCE_RE = re.compile(r"^(`{3,}|~{3,})(.*)$")
+_TABLE_DELIM_RE = re.compile(r"^\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+_BLOCK_ID_ALONE_RE = re.compile(r"^\^([A-Za-z0-9-]+)[ \t]*$")
+_BLOCK_ID_END_RE = re.compile(r"(?:^|[ \t])\^([A-Za-z0-9-]+)[ \t]*$")
+_HTML_RAW_RE = re.compile(r"^<(script|pre|style|textarea)(?:\s|>|$)", re.IGNORECASE)
+_HTML_BLOCK_TAGS = frozenset(
+    "address article aside base basefont blockquote body caption center col colgroup dd details dialog dir div "
+    "dl dt fieldset figcaption figure footer form frame frameset h1 h2 h3 h4 h5 h6 head header hr html iframe "
+    "legend li link main menu menuitem nav noframes ol optgroup option p param search section summary table "
+    "tbody td tfoot th thead title tr track ul".split()
+)
+_HTML_TYPE6_RE = re.compile(r"^</?([A-Za-z][A-Za-z0-9-]*)(?:\s|/?>|$)")
+_HTML_TYPE7_RE = re.compile(
+    r"^(?:<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s\"'=<>`]+|'[^']*'|\"[^\"]*\"))?)*"
+    r"\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)[ \t]*$"
+)
+_AUTOLINK_RE = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*>")
+_MD_LINK_RE = re.compile(
+    r"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\("
+    r"[ \t]*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
+    r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
+)
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:x\s*(\d+)\s*)?$")
+_SPECIAL_RE = re.compile(r"[`$<%\\]")
+_IGNORE_RE = re.compile(r"%%\s*vaultkit-ignore(-file)?((?:[ \t]+[A-Za-z]+[0-9]*)*)\s*%%")
+# decodeURI leaves escapes of these reserved characters alone
+_RESERVED_ESCAPES = frozenset("#/?:@&=+$,;")
+_ESCAPE_RUN_RE = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_BAD_ESCAPE_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_ESCAPABLE = frozenset("[]#!$`%<>*_|\\")
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What :func:`scan_body` found in one note body."""
+
+    links: list[Link] = field(default_factory=list)
+    tags: list[TagUse] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    block_ids: list[BlockId] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    suppressions: dict[int, frozenset[str]] = field(default_factory=dict)
+
+
+def is_valid_tag(name: str) -> bool:
+    """Whether ``name`` (without ``#``) is a tag by Obsidian's grammar (§5.1).
+
+    >>> [is_valid_tag(t) for t in ("y1984", "1984", "a b", "inbox/to-read", "")]
+    [True, False, False, True, False]
+    """
+    return bool(name) and _TAG_BODY_RE.match(name) is not None and not _all_digits(name)
+
+
+def _all_digits(name: str) -> bool:
+    return all(ch.isdigit() or ch == "/" for ch in name) and any(ch.isdigit() for ch in name)
+
+
+def find_tags(text: str) -> list[tuple[str, int]]:
+    """Inline tags in one run of prose text, as ``(name, offset)`` pairs.
+
+    ``text`` must already have code, math and link destinations masked.
+
+    Examples
+    --------
+    >>> [t for t, _ in find_tags("x #tag. #a#b word#no (#no) #1984 #y1984")]
+    ['tag', 'a', 'b', 'y1984']
+    """
+    out: list[tuple[str, int]] = []
+    pos = text.find("#")
+    while pos >= 0:
+        if pos == 0 or text[pos - 1].isspace() or text[pos - 1] == "\ufeff":
+            end = pos
+            while True:
+                m = TAG_RE.match(text, end)
+                if not m:
+                    break
+                name = m.group(1)
+                if not name.isdigit() and not _all_digits(name):
+                    out.append((name, end))
+                end = m.end()
+                if end >= len(text) or text[end] != "#":
+                    break
+            pos = text.find("#", max(end, pos + 1))
+        else:
+            pos = text.find("#", pos + 1)
+    return out
+
+
+def _normalise_target(target: str) -> str:
+    target = target.replace("\u00a0", " ").strip()
+    return unicodedata.normalize("NFC", target) if not target.isascii() else target
+
+
+def _split_subpath(subpath: str) -> tuple[str | None, str | None]:
+    parts = [p for p in subpath.split("#") if p]
+    if not parts:
+        return None, None
+    if len(parts) == 1 and parts[0].startswith("^"):
+        return None, parts[0][1:]
+    return "#".join(parts), None
+
+
+def parse_wikilink(inner: str, *, embed: bool = False, line: int = 0, col: int = 0) -> Link:
+    """Split the text between ``[[`` and ``]]`` into a :class:`Link` (§2.2, §2.3).
+
+    Examples
+    --------
+    >>> l = parse_wikilink("Target#Heading|Alias")
+    >>> (l.target, l.heading, l.alias)
+    ('Target', 'Heading', 'Alias')
+    >>> parse_wikilink("Note#^abc").block
+    'abc'
+    >>> parse_wikilink("Target\\\\|Alias").target
+    'Target'
+    >>> l = parse_wikilink("img.png|Caption|300", embed=True)
+    >>> (l.alias, l.width)
+    ('Caption', 300)
+    """
+    bar = inner.find("|")
+    if bar > 0:
+        target, alias = inner[:bar], inner[bar + 1 :].strip()
+    else:
+        target, alias = inner, None
+    target = target.strip()
+    if target.endswith("\\"):
+        target = target[:-1]
+    target = _normalise_target(target)
+    hash_at = target.find("#")
+    if hash_at >= 0:
+        path, subpath = target[:hash_at].rstrip(), target[hash_at:]
+    else:
+        path, subpath = target, ""
+    heading, block = _split_subpath(subpath)
+    width = height = None
+    if embed and alias is not None:
+        head, sep, last = alias.rpartition("|")
+        m = _SIZE_RE.match(last)
+        if m:
+            width = int(m.group(1))
+            height = int(m.group(2)) if m.group(2) and int(m.group(2)) else None
+            alias = head.strip() if sep else None
+    return Link(
+        target=path,
+        kind="embed" if embed else "wikilink",
+        line=line,
+        col=col,
+        heading=heading,
+        block=block,
+        alias=alias if alias else None,
+        width=width,
+        height=height,
+    )
+
+
+def _decode_uri(dest: str) -> str | None:
+    """Decode like JavaScript ``decodeURI``; ``None`` for a malformed escape.
+
+    >>> _decode_uri("a%20b%23c"), _decode_uri("bad%E0%A4%A.md")
+    ('a b%23c', None)
+    """
+    if "%" not in dest:
+        return dest
+    if _BAD_ESCAPE_RE.search(dest):
+        return None
+    out: list[str] = []
+    last = 0
+    for m in _ESCAPE_RUN_RE.finditer(dest):
+        out.append(dest[last : m.start()])
+        try:
+            decoded = bytes.fromhex(m.group(0).replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        pos = m.start()
+        for ch in decoded:
+            width = len(ch.encode("utf-8")) * 3
+            out.append(dest[pos : pos + width] if ch in _RESERVED_ESCAPES else ch)
+            pos += width
+        last = m.end()
+    out.append(dest[last:])
+    return "".join(out)
+
+
+def parse_markdown_destination(dest: str, *, line: int = 0, col: int = 0, embed: bool = False,
+                               text: str = "") -> Link | None:
+    """Turn a Markdown link destination into an internal :class:`Link`, or ``None`` (§3).
+
+    External URLs (with a scheme), empty destinations and malformed escapes
+    give ``None``.
+
+    Examples
+    --------
+    >>> parse_markdown_destination("Target%20with%20spaces.md").target
+    'Target with spaces.md'
+    >>> parse_markdown_destination("https://example.com/a.md") is None
+    True
+    >>> l = parse_markdown_destination("Folder/Target.md#Some%20Head")
+    >>> (l.target, l.heading)
+    ('Folder/Target.md', 'Some Head')
+    >>> parse_markdown_destination("50%25.md").target
+    '50%.md'
+    """
+    if dest.startswith("<") and dest.endswith(">"):
+        dest = dest[1:-1]
+    if not dest or _SCHEME_RE.match(dest) or dest.startswith("//"):
+        return None
+    hash_at = dest.find("#")
+    path_part, sub_part = (dest[:hash_at], dest[hash_at:]) if hash_at >= 0 else (dest, "")
+    path = _decode_uri(path_part)
+    sub = _decode_uri(sub_part) if sub_part else ""
+    if path is None or sub is None:
+        return None
+    path = _normalise_target(path)
+    heading, block = _split_subpath(_normalise_target(sub)) if sub else (None, None)
+    width = None
+    if embed and text:
+        head, sep, last = text.rpartition("|")
+        m = _SIZE_RE.match(last)
+        if sep and m:
+            width = int(m.group(1))
+            text = head
+    link = Link(target=path, kind="markdown", line=line, col=col, heading=heading, block=block)
+    link.display = text.strip() or None
+    link.width = width
+    return link
+
+
+def _indent_of(s: str) -> int:
+    n = 0
+    for ch in s:
+        if ch == " ":
+            n += 1
+        elif ch == "\t":
+            n += 4 - (n % 4)
+        else:
+            break
+    return n
+
+
+def _strip_indent(s: str, amount: int) -> str:
+    """Remove up to ``amount`` columns of leading whitespace."""
+    col = 0
+    i = 0
+    while i < len(s) and col < amount and s[i] in " \t":
+        col += 1 if s[i] == " " else 4 - (col % 4)
+        i += 1
+    return s[i:]
+
+
+def _split_cells(row: str) -> list[str]:
+    s = row.strip()
+    if s.startswith("|"):
+        s = s[1:]
+    if s.endswith("|") and not s.endswith("\\|"):
+        s = s[:-1]
+    cells: list[str] = []
+    buf_start = 0
+    i = 0
+    in_code = 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "`":
+            j = i
+            while j < len(s) and s[j] == "`":
+                j += 1
+            run = j - i
+            if in_code == 0:
+                in_code = run
+            elif in_code == run:
+                in_code = 0
+            i = j
+            continue
+        if ch == "|" and not in_code:
+            cells.append(s[buf_start:i].strip())
+            buf_start = i + 1
+        i += 1
+    cells.append(s[buf_start:].strip())
+    return cells
+
+
+class _Segment:
+    """Lines of one inline run with their file positions, for offset → line/col."""
+
+    __slots__ = ("parts", "starts", "lines", "cols")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.starts: list[int] = []
+        self.lines: list[int] = []
+        self.cols: list[int] = []
+
+    def add(self, text: str, line: int, col: int) -> None:
+        self.starts.append(sum(len(p) + 1 for p in self.parts) if self.parts else 0)
+        self.parts.append(text)
+        self.lines.append(line)
+        self.cols.append(col)
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+    def where(self, offset: int) -> tuple[int, int]:
+        i = bisect_right(self.starts, offset) - 1
+        return self.lines[i], offset - self.starts[i] + self.cols[i] + 1
+
+
+class _Scanner:
+    def __init__(self, body: str, first_line: int, path: str) -> None:
+        self.body = body
+        self.first_line = first_line
+        self.path = path
+        self.res = ScanResult()
+        self.current_heading: str | None = None
+
+    # ----------------------------------------------------------------- inline
+    def inline(self, seg: _Segment, in_comment: bool = False) -> None:
+        text = seg.text()
+        if "[" not in text and "#" not in text and "%" not in text:
+            return
+        masked = text
+        comments: list[tuple[int, int]] = []
+        if _SPECIAL_RE.search(text):
+            masked, comments = self._mask(text)
+        # Markdown links first: their destinations hide wikilink and tag look-alikes.
+        if "](" in masked:
+            pieces: list[str] = []
+            last = 0
+            for m in _MD_LINK_RE.finditer(masked):
+                embed = m.group(1) == "!"
+                start = m.start()
+                line, col = seg.where(start)
+                dest = m.group(3)
+                link = parse_markdown_destination(
+                    dest, line=line, col=col, embed=embed, text=m.group(2)
+                )
+                if link is not None:
+                    link.embed = embed
+                    link.in_comment = in_comment or _inside(comments, start)
+                    self.res.links.append(link)
+                dest_start = m.start(3)
+                pieces.append(masked[last:dest_start])
+                pieces.append(" " * (m.end() - dest_start))
+                last = m.end()
+            if pieces:
+                pieces.append(masked[last:])
+                masked = "".join(pieces)
+        if "[[" in masked:
+            masked = self._wikilinks(masked, text, seg, comments, in_comment)
+        if "#" in masked:
+            for name, offset in find_tags(masked):
+                line, _col = seg.where(offset)
+                self.res.tags.append(TagUse(name, line, "body", in_comment or _inside(comments, offset)))
+
+    def _wikilinks(self, masked: str, text: str, seg: _Segment, comments: list, in_comment: bool) -> str:
+        pieces: list[str] = []
+        last = 0
+        pos = masked.find("[[")
+        while pos >= 0:
+            end = masked.find("]]", pos + 2)
+            if end < 0:
+                break
+            inner = masked[pos + 2 : end]
+            nested = inner.rfind("[[")
+            if nested >= 0:
+                pos = pos + 2 + nested
+                continue
+            if "\n" in inner:
+                pos = masked.find("[[", pos + 2)
+                continue
+            embed = pos > 0 and masked[pos - 1] == "!"
+            start = pos - 1 if embed else pos
+            line, col = seg.where(start)
+            real_inner = text[pos + 2 : end]
+            if not real_inner.strip():
+                self.res.diagnostics.append(
+                    Diagnostic("VK105", "empty link '[[]]' links nowhere", self.path, line, col)
+                )
+            else:
+                link = parse_wikilink(real_inner, embed=embed, line=line, col=col)
+                link.in_comment = in_comment or _inside(comments, pos)
+                self.res.links.append(link)
+            pieces.append(masked[last:start])
+            pieces.append(" " * (end + 2 - start))
+            last = end + 2
+            pos = masked.find("[[", end + 2)
+        if not pieces:
+            return masked
+        pieces.append(masked[last:])
+        return "".join(pieces)
+
+    def _mask(self, text: str) -> tuple[str, list[tuple[int, int]]]:
+        """Blank out inline code, math, HTML comments, autolinks and escapes.
+
+        Returns the masked text (same length) and the ``%%`` comment ranges.
+        """
+        out: list[str] = []
+        comments: list[tuple[int, int]] = []
+        last = 0
+        i = 0
+        n = len(text)
+        while True:
+            m = _SPECIAL_RE.search(text, i)
+            if not m:
+                break
+            i = m.start()
+            ch = text[i]
+            if ch == "\\":
+                if i + 1 < n and text[i + 1] in _ESCAPABLE and text[i + 1] != "|":
+                    out.append(text[last:i])
+                    out.append("  ")
+                    last = i + 2
+                i += 2
+                continue
+            if ch == "`":
+                j = i
+                while j < n and text[j] == "`":
+                    j += 1
+                run = j - i
+                k = j
+                close = -1
+                while True:
+                    k = text.find("`" * run, k)
+                    if k < 0:
+                        break
+                    e = k + run
+                    if (k == 0 or text[k - 1] != "`") and (e >= n or text[e] != "`"):
+                        close = k
+                        break
+                    while k < n and text[k] == "`":
+                        k += 1
+                if close < 0:
+                    i = j
+                    continue
+                out.append(text[last:i])
+                out.append(_blank(text[i : close + run]))
+                last = i = close + run
+                continue
+            if ch == "$":
+                end = _math_end(text, i)
+                if end < 0:
+                    i += 2 if text.startswith("$$", i) else 1
+                    continue
+                out.append(text[last:i])
+                out.append(_blank(text[i:end]))
+                last = i = end
+                continue
+            if ch == "<":
+                if text.startswith("<!--", i):
+                    e = text.find("-->", i + 4)
+                    if e < 0:
+                        i += 4
+                        continue
+                    out.append(text[last:i])
+                    out.append(_blank(text[i : e + 3]))
+                    last = i = e + 3
+                    continue
+                am = _AUTOLINK_RE.match(text, i)
+                if am:
+                    out.append(text[last:i])
+                    out.append(_blank(am.group(0)))
+                    last = i = am.end()
+                    continue
+                i += 1
+                continue
+            if ch == "%":
+                if text.startswith("%%", i):
+                    line_end = text.find("\n", i + 2)
+                    line_end = n if line_end < 0 else line_end
+                    e = text.find("%%", i + 2, line_end)
+                    if e >= 0:
+                        comments.append((i, e + 2))
+                        i = e + 2
+                        continue
+                    i += 2
+                    continue
+                i += 1
+                continue
+            i += 1
+        if not out:
+            return text, comments
+        out.append(text[last:])
+        return "".join(out), comments
+
+    # ------------------------------------------------------------------ block
+    def run(self) -> ScanResult:
+        lines = self.body.split("\n")
+        first = self.first_line
+        n = len(lines)
+        fence: tuple[str, int, int] | None = None  # (char, length, quote depth)
+        fence_indent = 0
+        math_depth: int | None = None
+        html_end: str | None = None
+        comment_seg: _Segment | None = None
+        para: _Segment | None = None
+        para_top = True
+        para_lines: list[str] = []
+        list_indent: int | None = None
+        prev_blank = True
+        last_block_line = 0
+        i = 0
+        res = self.res
+
+        def flush() -> None:
+            nonlocal para, para_lines
+            if para is not None:
+                self.inline(para)
+                last = para_lines[-1]
+                if "^" in last:
+                    m = _BLOCK_ID_END_RE.search(last)
+                    if m:
+                        res.block_ids.append(BlockId(m.group(1), para.lines[-1]))
+                para = None
+                para_lines = []
+
+        while i < n:
+            raw = lines[i]
+            lineno = first + i
+            i += 1
+            # container: block quotes / callouts
+            depth = 0
+            content = raw
+            col0 = 0
+            if raw[:1] in (">", " ") and ">" in raw[:8]:
+                qm = _QUOTE_RE.match(raw)
+                if qm:
+                    depth = qm.group(0).count(">")
+                    content = raw[qm.end():]
+                    col0 = qm.end()
+            if comment_seg is not None:
+                e = raw.find("%%")
+                if e < 0:
+                    comment_seg.add(raw, lineno, 0)
+                    continue
+                comment_seg.add(raw[:e], lineno, 0)
+                self.inline(comment_seg, in_comment=True)
+                comment_seg = None
+                rest = raw[e + 2 :]
+                if rest.strip():
+                    seg = _Segment()
+                    seg.add(rest, lineno, e + 2)
+                    self.inline(seg)
+                prev_blank = False
+                continue
+            if fence is not None:
+                if depth < fence[2]:
+                    fence = None  # the quote that held the fence ended
+                else:
+                    s = _strip_indent(content, fence_indent + 3) if _indent_of(content) <= fence_indent + 3 else content
+                    if s.startswith(fence[0] * fence[1]) and not s.strip(fence[0]).strip():
+                        fence = None
+                        prev_blank = False
+                    continue
+            if math_depth is not None:
+                if "$$" in content or depth < math_depth:
+                    math_depth = None
+                continue
+            if html_end is not None:
+                if html_end == "":
+                    if not content.strip():
+                        html_end = None
+                        prev_blank = True
+                    continue
+                if html_end.lower() in content.lower():
+                    html_end = None
+                continue
+            stripped_all = content.strip()
+            if not stripped_all:
+                flush()
+                prev_blank = True
+                continue
+            indent = _indent_of(content)
+            in_list = list_indent is not None
+            if in_list and indent >= list_indent:  # type: ignore[operator]
+                content_l = _strip_indent(content, list_indent)  # type: ignore[arg-type]
+                indent_l = indent - list_indent  # type: ignore[operator]
+            else:
+                content_l = content
+                indent_l = indent
+                if in_list and prev_blank and not _LIST_RE.match(content.lstrip()) and indent < 2:
+                    list_indent = None
+                    in_list = False
+            if indent_l >= 4:
+                if para is not None:
+                    para.add(content_l.lstrip(), lineno, col0 + (len(content_l) - len(content_l.lstrip())))
+                    para_lines.append(content_l)
+                    prev_blank = False
+                    continue
+                if not in_list or prev_blank:
+                    flush()
+                    prev_blank = False
+                    continue  # indented code
+            s = content_l.lstrip()
+            scol = col0 + len(content) - len(s)
+            first_ch = s[0]
+            # fenced code
+            if first_ch in "`~" and (s.startswith("```") or s.startswith("~~~")):
+                fm = _FENCE_RE.match(s)
+                if fm and not (first_ch == "`" and "`" in fm.group(2)):
+                    flush()
+                    fence = (first_ch, len(fm.group(1)), depth)
+                    fence_indent = indent
+                    prev_blank = False
+                    continue
+            # math block
+            if first_ch == "$" and s.startswith("$$"):
+                flush()
+                if "$$" not in s[2:]:
+                    math_depth = depth
+                prev_blank = False
+                continue
+            # Obsidian block comment: '%%' at line start and no other '%'
+            if first_ch == "%" and s.startswith("%%") and "%" not in s[2:]:
+                flush()
+                comment_seg = _Segment()
+                comment_seg.add(s[2:], lineno, scol + 2)
+                continue
+            # HTML blocks
+            if first_ch == "<":
+                if s.startswith("<!--"):
+                    flush()
+                    if "-->" not in s[4:]:
+                        html_end = "-->"
+                    prev_blank = False
+                    continue
+                hm = _HTML_RAW_RE.match(s)
+                if hm:
+                    flush()
+                    if f"</{hm.group(1).lower()}>" not in s.lower():
+                        html_end = f"</{hm.group(1)}>"
+                    prev_blank = False
+                    continue
+                tm = _HTML_TYPE6_RE.match(s)
+                if (tm and tm.group(1).lower() in _HTML_BLOCK_TAGS) or (para is None and _HTML_TYPE7_RE.match(s)):
+                    flush()
+                    html_end = ""
+                    prev_blank = False
+                    continue
+            # ATX heading
+            if first_ch == "#":
+                hm2 = _ATX_RE.match(s)
+                if hm2:
+                    flush()
+                    htext = (hm2.group(2) or "").strip()
+                    level = len(hm2.group(1))
+                    res.headings.append(Heading(htext, level, lineno, depth == 0 and not in_list))
+                    if depth == 0 and not in_list:
+                        self.current_heading = htext
+                    if htext:
+                        seg = _Segment()
+                        seg.add(htext, lineno, scol + s.find(htext) if htext in s else scol)
+                        self.inline(seg)
+                    prev_blank = False
+                    continue
+            # setext underline / thematic break
+            if first_ch in "=-*_" and indent_l < 4:
+                if para is not None and _SETEXT_RE.match(s):
+                    htext = " ".join(p.strip() for p in para.parts)
+                    level = 1 if first_ch == "=" else 2
+                    top = depth == 0 and not in_list and para_top
+                    res.headings.append(Heading(htext, level, para.lines[0], top))
+                    if top:
+                        self.current_heading = htext
+                    flush()
+                    prev_blank = False
+                    continue
+                if _HR_RE.match(s):
+                    flush()
+                    prev_blank = False
+                    continue
+            # tables: a header row followed by a delimiter row
+            if "|" in s and para is None and i < n:
+                nxt = lines[i]
+                nxt_c = nxt
+                if depth:
+                    qm2 = _QUOTE_RE.match(nxt)
+                    nxt_c = nxt[qm2.end():] if qm2 else nxt
+                nxt_s = nxt_c.strip()
+                if "-" in nxt_s and _TABLE_DELIM_RE.match(nxt_s):
+                    header = _split_cells(s)
+                    if len(_split_cells(nxt_s)) == len(header):
+                        i = self._table(lines, i, header, lineno, depth, scol)
+                        prev_blank = False
+                        continue
+            # block id alone on a line
+            if first_ch == "^" and para is None:
+                bm = _BLOCK_ID_ALONE_RE.match(s)
+                if bm:
+                    res.block_ids.append(BlockId(bm.group(1), lineno))
+                    prev_blank = False
+                    continue
+            # list items start a new paragraph
+            lm = _LIST_RE.match(s) if first_ch in "-*+0123456789" else None
+            if lm:
+                flush()
+                marker_w = len(lm.group(1)) + min(max(len(lm.group(2).expandtabs(4)), 1), 4)
+                list_indent = indent + marker_w if indent_l == indent else list_indent
+                item = s[lm.end():]
+                para = _Segment()
+                para_top = False
+                para.add(item, lineno, scol + lm.end())
+                para_lines = [item]
+                last_block_line = lineno
+                prev_blank = False
+                # a list item is its own block: flush now so block ids bind to it
+                flush()
+                continue
+            # paragraph text
+            if para is None:
+                para = _Segment()
+                para_top = depth == 0 and not in_list
+                para_lines = []
+            para.add(s, lineno, scol)
+            para_lines.append(s)
+            last_block_line = lineno
+            prev_blank = False
+        flush()
+        if comment_seg is not None:
+            self.inline(comment_seg, in_comment=True)
+        del last_block_line
+        return res
+
+    def _table(self, lines: list[str], i: int, header: list[str], lineno: int, depth: int, scol: int) -> int:
+        """Read a table whose delimiter row is ``lines[i]``; return the next line index."""
+        res = self.res
+        seg = _Segment()
+        for cell in header:
+            seg.add(cell, lineno, 0)
+        self.inline(seg)
+        table = Table(header=header, rows=[], line=lineno, index=len(res.tables), heading=self.current_heading)
+        i += 1  # skip delimiter row
+        n = len(lines)
+        while i < n:
+            raw = lines[i]
+            content = raw
+            if depth:
+                qm = _QUOTE_RE.match(raw)
+                if not qm:
+                    break
+                content = raw[qm.end():]
+            s = content.strip()
+            if not s or "|" not in s:
+                break
+            row_line = self.first_line + i
+            cells = _split_cells(s)
+            table.rows.append(TableRow(cells, row_line))
+            seg = _Segment()
+            for cell in cells:
+                seg.add(cell, row_line, 0)
+            self.inline(seg)
+            if "^" in s:
+                bm = _BLOCK_ID_END_RE.search(s)
+                if bm and not s.endswith("|"):
+                    res.block_ids.append(BlockId(bm.group(1), row_line))
+            i += 1
+        res.tables.append(table)
+        return i
+
+
+def _blank(s: str) -> str:
+    """Same length, newlines kept, everything else a space."""
+    if "\n" not in s:
+        return " " * len(s)
+    return "\n".join(" " * len(part) for part in s.split("\n"))
+
+
+def _math_end(text: str, i: int) -> int:
+    """End offset of inline math opening at ``text[i]`` (a ``$``), or -1 (§4)."""
+    n = len(text)
+    if text.startswith("$$", i):
+        e = text.find("$$", i + 2)
+        return e + 2 if e >= 0 else -1
+    if i + 1 >= n or text[i + 1].isspace() or text[i + 1] == "$":
+        return -1
+    k = i + 1
+    while True:
+        k = text.find("$", k)
+        if k < 0:
+            return -1
+        if text[k - 1] == "\\":
+            k += 1
+            continue
+        if text[k - 1].isspace() or (k + 1 < n and text[k + 1].isdigit()):
+            k += 1
+            continue
+        nl = text.find("\n\n", i, k)
+        if nl >= 0:
+            return -1
+        return k + 1
+
+
+def _inside(ranges: list[tuple[int, int]], pos: int) -> bool:
+    for a, b in ranges:
+        if a <= pos < b:
+            return True
+    return False
+
+
+def scan_body(body: str, first_line: int = 1, path: str = "") -> ScanResult:
+    """Scan a note body (frontmatter removed, ``\\n`` newlines) for Obsidian syntax.
+
+    Parameters
+    ----------
+    body : str
+        The body text.
+    first_line : int
+        File line number of the body's first line (1-based).
+    path : str
+        Vault path, used in diagnostics.
+
+    Returns
+    -------
+    ScanResult
+        Links (with 1-based file lines), tags, headings, block ids, tables,
+        suppression comments and diagnostics, in document order.
+
+    Examples
+    --------
+    >>> r = scan_body("See [[A|a]] and `[[B]]` #tag\\n```\\n[[C]] #no\\n```\\n")
+    >>> [(l.target, l.line) for l in r.links], [t.name for t in r.tags]
+    ([('A', 1)], ['tag'])
+    """
+    scanner = _Scanner(body, first_line, path)
+    res = scanner.run()
+    if "vaultkit-ignore" in body:
+        _suppressions(body, first_line, res)
+    return res
+
+
+def _suppressions(body: str, first_line: int, res: ScanResult) -> None:
+    lines = body.split("\n")
+    for idx, raw in enumerate(lines):
+        for m in _IGNORE_RE.finditer(raw):
+            codes = frozenset(c.upper() for c in m.group(2).split()) or frozenset({"ALL"})
+            if m.group(1):
+                target = 0
+            elif raw.strip() == m.group(0):
+                # alone on its line: applies to the next non-blank line
+                target = 0
+                for j in range(idx + 1, len(lines)):
+                    if lines[j].strip():
+                        target = first_line + j
+                        break
+                if target == 0:
+                    continue
+            else:
+                target = first_line + idx
+            res.suppressions[target] = res.suppressions.get(target, frozenset()) | codes

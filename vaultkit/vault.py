@@ -1,0 +1,155 @@
+"""The loaded vault: discover → parse → resolve → tiers, with the graph built on demand.
+
+Examples
+--------
+>>> from vaultkit import Vault                       # doctest: +SKIP
+>>> vault = Vault.load("vault")                       # doctest: +SKIP
+>>> sorted(vault.notes)[:1]                           # doctest: +SKIP
+['AI/Production AI Techniques Tiered Table.md']
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import Config, load_config
+from .discover import discover
+from .errors import VaultNotFoundError
+from .model import Diagnostic, Note
+from .parse import parse_note
+from .resolve import NameIndex, resolve_vault
+from .tiers import TechniqueRow, read_tier_tables
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+__all__ = ["Vault", "GENERATOR_KEY"]
+
+#: Frontmatter key that marks a note as generated (and owned) by vaultkit.
+GENERATOR_KEY = "vaultkit"
+
+
+@dataclass
+class Vault:
+    """A parsed Obsidian vault.
+
+    Attributes
+    ----------
+    root : Path
+        The vault folder.
+    config : Config
+        Settings read from ``vaultkit.toml`` / ``pyproject.toml``.
+    files : list of str
+        Every file of the vault (notes and attachments), vault-relative POSIX.
+    notes : dict of str to Note
+        Every note by vault path, in sorted order, generated notes included.
+    techniques : list of TechniqueRow
+        Rows of every tier table in the user's notes, in note order.
+    index : NameIndex
+        The name index the links were resolved with.
+    """
+
+    root: Path
+    config: Config
+    files: list[str]
+    notes: dict[str, Note]
+    index: NameIndex
+    techniques: list[TechniqueRow] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _graph: "nx.MultiDiGraph | None" = None
+
+    @classmethod
+    def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
+             cache: bool = False) -> "Vault":
+        """Read and parse every note of the vault at ``root``.
+
+        Parameters
+        ----------
+        root : path-like
+            Vault folder.
+        config : Config, optional
+            Settings; read from the vault when omitted.
+        cache : bool
+            Reuse parsed notes from ``.vaultkit/cache.sqlite`` when their size
+            and mtime are unchanged.
+
+        Returns
+        -------
+        Vault
+
+        Raises
+        ------
+        VaultNotFoundError
+            When ``root`` is not a folder.
+        ConfigError
+            When the vault's configuration is invalid.
+        """
+        root = Path(root)
+        if not root.is_dir():
+            raise VaultNotFoundError(f"vault folder not found: {root}")
+        if config is None:
+            config = load_config(root)
+        files, note_paths = discover(root, config.exclude)
+        notes: dict[str, Note] = {}
+        store = None
+        if cache:
+            from .cache import NoteCache
+
+            store = NoteCache.open(root)
+        for rel, abspath in note_paths.items():
+            note = store.get(rel, abspath) if store is not None else None
+            if note is None:
+                note = _read_note(rel, abspath)
+                if store is not None:
+                    store.put(note)
+            notes[rel] = note
+        if store is not None:
+            store.close(keep=set(notes))
+        index = resolve_vault(notes, files)
+        vault = cls(root=root, config=config, files=files, notes=notes, index=index)
+        for note in vault.user_notes():
+            rows, diags = read_tier_tables(note)
+            vault.techniques.extend(rows)
+            note.diagnostics.extend(diags)
+        return vault
+
+    def is_generated(self, note: Note) -> bool:
+        """Whether ``note`` is one vaultkit generated (it sits in the output folder and carries the marker)."""
+        out = self.config.output.rstrip("/") + "/"
+        return note.path.startswith(out) and isinstance(note.frontmatter, dict) and GENERATOR_KEY in note.frontmatter
+
+    def user_notes(self) -> list[Note]:
+        """Notes the user wrote (every note except vaultkit's generated ones), in path order."""
+        return [n for n in self.notes.values() if not self.is_generated(n)]
+
+    @property
+    def graph(self) -> "nx.MultiDiGraph":
+        """The knowledge graph (built on first use); see :func:`vaultkit.graph.build_graph`."""
+        if self._graph is None:
+            from .graph import build_graph
+
+            self._graph = build_graph(self)
+        return self._graph
+
+    def all_diagnostics(self) -> list[Diagnostic]:
+        """Every diagnostic of every note plus vault-wide ones, sorted by path, line, column, code."""
+        out = list(self.diagnostics)
+        for note in self.notes.values():
+            out.extend(note.diagnostics)
+        return sorted(out, key=Diagnostic.sort_key)
+
+
+def _read_note(rel: str, abspath: Path) -> Note:
+    """Read one file once and parse it; an unreadable file becomes a note with a diagnostic."""
+    try:
+        with open(abspath, "rb") as fh:
+            data = fh.read()
+            st = os.fstat(fh.fileno())
+    except OSError as exc:
+        note = Note(path=rel)
+        note.diagnostics.append(Diagnostic("VK004", f"cannot read file: {exc.strerror or exc}", rel, 0, 0, "error"))
+        return note
+    return parse_note(rel, data, mtime_ns=st.st_mtime_ns)
