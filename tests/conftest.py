@@ -1,0 +1,40 @@
+"""Shared fixtures: where the team's shared material lives, temporary vault copies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("VAULTKIT_SHARED", REPO.parent / "shared")).resolve()
+CASES = SHARED / "cases"
+EUGENE = SHARED / "vaults" / "eugene-sample"
+SEED = SHARED / "seeds" / "000_9777aecdcf118854.txt"
+MAKE_VAULT = SHARED / "tools" / "make_vault.py"
+SAMPLE_VAULT = REPO / "vault"
+
+
+def need(path: Path) -> Path:
+    """Fail loudly (not skip) when the shared material is missing: CI must have it."""
+    if not path.exists():
+        pytest.fail(f"shared material not found: {path} (set VAULTKIT_SHARED)")
+    return path
+
+
+@pytest.fixture
+def eugene_copy(tmp_path: Path) -> Path:
+    """A writable copy of the user's sample vault."""
+    dest = tmp_path / "eugene"
+    shutil.copytree(need(EUGENE), dest)
+    return dest
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A writable copy of the repository's sample vault."""
+    dest = tmp_path / "vault"
+    shutil.copytree(SAMPLE_VAULT, dest)
+    return dest

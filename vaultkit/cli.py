@@ -1,0 +1,48 @@
+"""Command line interface: a thin click layer over the library.
+
+Only this layer prints or exits. Exit status: 0 clean, 1 findings (or
+``--check`` found changes), 2 usage, configuration or internal error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from . import __version__
+from .commands import COMMAND_MODULES
+
+__all__ = ["main", "cli", "VaultkitClickError"]
+
+
+class VaultkitClickError(click.ClickException):
+    """A :class:`~vaultkit.errors.VaultkitError` shown to the user; exits with status 2."""
+
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="vaultkit")
+def cli() -> None:
+    """Turn an Obsidian vault into a checked, browsable knowledge graph.
+
+    \b
+    vaultkit sync VAULT      write index, tier and technique notes into VAULT/_vaultkit/
+    vaultkit lint VAULT      check notes (frontmatter, schemas, links, tags, tier tables)
+    vaultkit show VAULT      print the parsed model of the notes
+    vaultkit graph VAULT     export the knowledge graph (JSON, GraphML, GEXF, Canvas, Mermaid)
+    """
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"vaultkit.commands.{_name}").register(cli)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(args=argv, prog_name="vaultkit", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

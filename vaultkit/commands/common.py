@@ -1,0 +1,39 @@
+"""Helpers shared by the commands: loading a vault with errors mapped to exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import VaultkitError
+
+__all__ = ["load_vault", "vault_argument", "fail", "dump_json"]
+
+vault_argument = click.argument(
+    "vault", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
+
+
+def fail(exc: Exception) -> "click.ClickException":
+    """Wrap a library error for click (exit status 2)."""
+    from ..cli import VaultkitClickError
+
+    return VaultkitClickError(str(exc))
+
+
+def load_vault(path: Path, *, cache: bool = False):
+    """``Vault.load`` with :class:`VaultkitError` turned into a click error."""
+    from ..vault import Vault
+
+    try:
+        return Vault.load(path, cache=cache)
+    except VaultkitError as exc:
+        raise fail(exc) from None
+
+
+def dump_json(data: Any) -> str:
+    """Stable, readable JSON (UTF-8 characters kept)."""
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)

@@ -1,0 +1,9 @@
+"""`vaultkit fix` (being built: see the open issue)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    """Add the command to ``group`` (nothing yet)."""

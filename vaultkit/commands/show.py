@@ -1,0 +1,60 @@
+"""``vaultkit show``: print the parsed model of notes."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import click
+
+from .common import dump_json, load_vault, vault_argument
+
+
+@click.command("show")
+@vault_argument
+@click.argument("notes", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the model as data; text: a readable summary.")
+def show_cmd(vault: Path, notes: tuple[str, ...], fmt: str) -> None:
+    """Print the parsed model of the notes of VAULT (all notes, or the NOTE paths given).
+
+    NOTE is a vault-relative path such as "Folder/Note.md" (".md" optional).
+
+    \b
+    vaultkit show vault --format json
+    vaultkit show vault "AI/Production AI Techniques Tiered Table.md"
+    """
+    v = load_vault(vault)
+    selected = list(v.notes.values())
+    if notes:
+        wanted = []
+        for name in notes:
+            key = unicodedata.normalize("NFC", name.replace("\\", "/")).strip("/")
+            note = v.notes.get(key) or v.notes.get(key + ".md")
+            if note is None:
+                raise click.BadParameter(f"no note '{name}' in {vault}", param_hint="NOTE")
+            wanted.append(note)
+        selected = wanted
+    if fmt == "json":
+        click.echo(dump_json({"notes": [n.to_dict() for n in selected]}))
+        return
+    for note in selected:
+        d = note.to_dict()
+        click.echo(f"{note.path}")
+        if note.frontmatter_error:
+            click.echo(f"  frontmatter: invalid ({note.frontmatter_error})")
+        elif note.frontmatter is not None:
+            click.echo(f"  properties: {', '.join(map(str, note.frontmatter)) or '(none)'}")
+        if d["tags"]:
+            click.echo(f"  tags: {' '.join('#' + t for t in d['tags'])}")
+        for link in note.links:
+            state = link.resolved if link.resolved is not None else "UNRESOLVED"
+            sub = f"#{link.heading}" if link.heading else (f"#^{link.block}" if link.block else "")
+            extra = " (in comment)" if link.in_comment else ""
+            click.echo(f"  {link.line:>5}  {link.kind:<11} {link.target}{sub} -> {state}{extra}")
+        for diag in sorted(note.diagnostics, key=lambda x: x.sort_key()):
+            click.echo(f"  {diag.line:>5}  {diag.code} {diag.message}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(show_cmd)

@@ -1,0 +1,9 @@
+"""``vaultkit sync`` (being built)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    """Add the command to ``group`` (nothing yet)."""
