@@ -25,9 +25,11 @@ __all__ = [
     "ScanResult",
     "scan_body",
     "parse_wikilink",
+    "display_text",
     "parse_markdown_destination",
     "find_tags",
     "is_valid_tag",
+    "implied_tags",
     "TAG_RE",
 ]
 
@@ -40,6 +42,7 @@ _ATX_RE = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT_RE = re.compile(r"^(?:=+|-+)[ \t]*$")
 _HR_RE = re.compile(r"^(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _LIST_RE = re.compile(r"^([-*+]|\d{1,9}[.)])([ \t]+|$)")
+_LIST_ENDERS_RE = re.compile(r"#{1,6}(?:[ \t]|$)|```|~~~")
 _FENCE_RE = re.compile(r"^(`{3,}|~{3,})(.*)$")
 _TABLE_DELIM_RE = re.compile(r"^\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _BLOCK_ID_ALONE_RE = re.compile(r"^\^([A-Za-z0-9-]+)[ \t]*$")
@@ -99,6 +102,55 @@ def _all_digits(name: str) -> bool:
     return all(ch.isdigit() or ch == "/" for ch in name) and any(ch.isdigit() for ch in name)
 
 
+def implied_tags(name: str) -> list[str]:
+    """Parent tags a nested tag counts for in the tag pane (§5.1), shortest first.
+
+    Parameters
+    ----------
+    name : str
+        A tag without ``#``.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> implied_tags("a/b/c")
+    ['a', 'a/b']
+    """
+    parts = name.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts)) if parts[i - 1]]
+
+
+_DELIMS = "*_=~"
+
+
+def _after_inline_delimiter(text: str, pos: int) -> bool:
+    """Whether the ``#`` at ``pos`` follows an emphasis/highlight delimiter run that opens or closes.
+
+    Obsidian checks for a tag where inline parsing resumes (§5.1), so
+    ``**bold**#t`` and ``**#t**`` hold the tag ``#t``; a lone ``a*#t`` does not.
+    """
+    ch = text[pos - 1]
+    k = pos - 1
+    while k > 0 and text[k - 1] == ch:
+        k -= 1
+    run = text[k:pos]
+    if ch == "_" and k > 0 and text[k - 1].isalnum():
+        return False  # intraword underscore is never emphasis
+    if ch in "=~" and len(run) != 2:
+        return False
+    line_start = text.rfind("\n", 0, k) + 1
+    line_end = text.find("\n", pos)
+    line_end = len(text) if line_end < 0 else line_end
+    before = text.rfind(run, line_start, k)
+    if before >= 0 and before + len(run) < k and not text[before + len(run)].isspace() and not text[k - 1].isspace():
+        return True  # closes an earlier run
+    after = text.find(run, pos + 1, line_end)
+    return after >= 0 and (k == 0 or not text[k - 1].isalnum() or ch == "*")
+
+
 def find_tags(text: str) -> list[tuple[str, int]]:
     """Inline tags in one run of prose text, as ``(name, offset)`` pairs.
 
@@ -112,7 +164,8 @@ def find_tags(text: str) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     pos = text.find("#")
     while pos >= 0:
-        if pos == 0 or text[pos - 1].isspace() or text[pos - 1] == "\ufeff":
+        prev = text[pos - 1] if pos else " "
+        if prev.isspace() or prev == "\ufeff" or (prev in _DELIMS and _after_inline_delimiter(text, pos)):
             end = pos
             while True:
                 m = TAG_RE.match(text, end)
@@ -194,6 +247,41 @@ def parse_wikilink(inner: str, *, embed: bool = False, line: int = 0, col: int =
         width=width,
         height=height,
     )
+
+
+def display_text(link: Link) -> str:
+    """The text Obsidian shows for ``link`` (§2.2 rule 5, §2.3, §3).
+
+    The alias when there is one (the alt text of an embed, the text of a
+    Markdown link); otherwise the target with its ``#``-separated parts
+    (empty parts dropped) joined by ``" > "``.
+
+    Parameters
+    ----------
+    link : Link
+        A parsed link.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> display_text(parse_wikilink("Target#Heading#Sub"))
+    'Target > Heading > Sub'
+    >>> display_text(parse_wikilink("#Heading")), display_text(parse_wikilink("A|B|C"))
+    ('Heading', 'B|C')
+    """
+    if link.kind == "markdown":
+        return link.display or ""
+    if link.alias:
+        return link.alias
+    parts = [link.target]
+    if link.heading:
+        parts.extend(link.heading.split("#"))
+    elif link.block:
+        parts.append("^" + link.block)
+    return " > ".join(p for p in parts if p)
 
 
 def _decode_uri(dest: str) -> str | None:
@@ -621,9 +709,14 @@ class _Scanner:
             else:
                 content_l = content
                 indent_l = indent
-                if in_list and prev_blank and not _LIST_RE.match(content.lstrip()) and indent < 2:
-                    list_indent = None
-                    in_list = False
+                if in_list:
+                    ls = content.lstrip()
+                    if (prev_blank and indent < 2 and not _LIST_RE.match(ls)) or (
+                        indent < 4 and ls[:1] in "#`~" and _LIST_ENDERS_RE.match(ls)
+                    ):
+                        # a heading or fence at the margin is no lazy continuation: the list ends
+                        list_indent = None
+                        in_list = False
             if indent_l >= 4:
                 if para is not None:
                     para.add(content_l.lstrip(), lineno, col0 + (len(content_l) - len(content_l.lstrip())))
@@ -647,12 +740,12 @@ class _Scanner:
                     prev_blank = False
                     continue
             # math block
-            if first_ch == "$" and s.startswith("$$"):
+            if first_ch == "$" and s.startswith("$$") and "$$" not in s[2:]:
                 flush()
-                if "$$" not in s[2:]:
-                    math_depth = depth
+                math_depth = depth
                 prev_blank = False
                 continue
+            # ('$$…$$' closed on its own line is inline display math: masked in the inline pass)
             # Obsidian block comment: '%%' at line start and no other '%'
             if first_ch == "%" and s.startswith("%%") and "%" not in s[2:]:
                 flush()
@@ -740,6 +833,10 @@ class _Scanner:
                 marker_w = len(lm.group(1)) + min(max(len(lm.group(2).expandtabs(4)), 1), 4)
                 list_indent = indent + marker_w if indent_l == indent else list_indent
                 item = s[lm.end():]
+                if item[:1] == "#":
+                    hm3 = _ATX_RE.match(item)
+                    if hm3:  # a heading inside a list item: never a link target (§6.2)
+                        res.headings.append(Heading((hm3.group(2) or "").strip(), len(hm3.group(1)), lineno, False))
                 para = _Segment()
                 para_top = False
                 para.add(item, lineno, scol + lm.end())
