@@ -1,0 +1,572 @@
+"""Persistent cache of parsed notes in ``<vault>/.vaultkit/cache.sqlite``.
+
+A note is taken from the cache when the file's size and modification time
+(nanoseconds) match the row stored for its path; otherwise it is parsed again
+and the new result replaces the row. The cache is an optimisation only: it
+never changes what :meth:`vaultkit.Vault.load` returns, and every failure
+(a corrupt or foreign file, a read-only vault, a locked database) degrades to
+parsing without it. Problems are reported as data in :attr:`NoteCache.notice`,
+never printed.
+
+Layout
+------
+``meta(key TEXT PRIMARY KEY, value TEXT)``
+    ``version`` holds :func:`cache_version`; other keys are free for callers
+    (see :meth:`NoteCache.get_meta`).
+``notes(path TEXT PRIMARY KEY, size, mtime_ns, sha256, verify, data BLOB)``
+    One row per note. ``data`` is the :class:`~vaultkit.model.Note` as parsed,
+    before link resolution, encoded by :func:`encode_note`.
+
+Versioning
+----------
+The version key combines the vaultkit version, :data:`PARSER_VERSION`, the
+Python version (the ``marshal`` format), the field names of the model classes
+and a hash of the parser's source files, so a cache written by another
+vaultkit, another Python or a parser under development is dropped and rebuilt
+rather than trusted.
+
+Racy files
+----------
+A file changed twice within the file system's timestamp granularity can keep
+its size and mtime. Like git's "racily clean" index entries, a row whose mtime
+is less than :data:`RACY_WINDOW_NS` older than the moment it was stored is
+marked ``verify``; it is only reused after the file's SHA-256 matches. Pass
+``verify=True`` to :meth:`NoteCache.open` to confirm every hit that way.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (root / "A.md").write_text("See [[B]]\\n")
+>>> from vaultkit.vault import Vault
+>>> len(Vault.load(root, cache=True).notes)
+1
+>>> store = NoteCache.open(root)
+>>> store.get("A.md", root / "A.md").links[0].target
+'B'
+>>> store.close(keep={"A.md"})
+>>> store.stats["hits"]
+1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import marshal
+import operator
+import os
+import pickle
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import __version__
+from .model import BlockId, Diagnostic, Heading, Link, Note, Table, TableRow, TagUse
+
+__all__ = [
+    "NoteCache",
+    "PARSER_VERSION",
+    "CACHE_DIR",
+    "CACHE_FILE",
+    "RACY_WINDOW_NS",
+    "cache_version",
+    "cache_path",
+    "encode_note",
+    "decode_note",
+]
+
+#: Bump when parsing changes what a :class:`~vaultkit.model.Note` holds for the same bytes.
+PARSER_VERSION = 1
+
+#: Folder (inside the vault) that holds vaultkit's private state; dot-folders are not vault files.
+CACHE_DIR = ".vaultkit"
+
+#: File name of the cache database inside :data:`CACHE_DIR`.
+CACHE_FILE = "cache.sqlite"
+
+#: Rows whose file mtime is this close to the moment they were stored are confirmed by hash.
+RACY_WINDOW_NS = 2_000_000_000
+
+_NOTES_TABLE = """
+CREATE TABLE IF NOT EXISTS notes (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    verify INTEGER NOT NULL DEFAULT 0,
+    data BLOB NOT NULL
+)"""
+_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + _NOTES_TABLE + ";"
+
+# SQLite primary result codes after which the file is left alone (not treated as corrupt).
+_TRANSIENT = {3, 5, 6, 8, 10, 13, 14, 23}  # PERM, BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN, AUTH
+
+
+def _errorcode(exc: sqlite3.Error) -> int:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # pragma: no cover - Python < 3.11
+        text = str(exc).lower()
+        return 5 if "locked" in text else 8 if "readonly" in text else 0
+    return code & 0xFF
+
+# Modules whose source decides what a parsed Note holds; their hash is part of the version key.
+_PARSER_MODULES = ("model.py", "parse.py", "scan.py", "frontmatter.py", "codes.py")
+
+# --------------------------------------------------------------------------------------------
+# Codec: a Note as nested tuples of plain values, serialised with marshal (fast, C only).
+# --------------------------------------------------------------------------------------------
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+_NOTE_FIELDS = _names(Note)
+_TABLE_FIELDS = _names(Table)
+_get_note = operator.attrgetter(*_NOTE_FIELDS)
+_get_link = operator.attrgetter(*_names(Link))
+_get_tag = operator.attrgetter(*_names(TagUse))
+_get_heading = operator.attrgetter(*_names(Heading))
+_get_block = operator.attrgetter(*_names(BlockId))
+_get_row = operator.attrgetter(*_names(TableRow))
+_get_diag = operator.attrgetter(*_names(Diagnostic))
+_get_table = operator.attrgetter(*(f for f in _TABLE_FIELDS if f != "rows"))
+_ROWS_AT = _TABLE_FIELDS.index("rows")
+_AT = {name: i for i, name in enumerate(_NOTE_FIELDS)}
+_I_LINKS, _I_TAGS, _I_HEADINGS = _AT["links"], _AT["tag_uses"], _AT["headings"]
+_I_BLOCKS, _I_TABLES, _I_DIAGS = _AT["block_ids"], _AT["tables"], _AT["diagnostics"]
+
+_MARSHAL = b"M"
+_PICKLE = b"P"
+
+
+def _model_fingerprint() -> str:
+    parts = [",".join(_names(c)) for c in (Note, Link, TagUse, Heading, BlockId, Table, TableRow, Diagnostic)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def encode_note(note: Note) -> bytes:
+    """Serialise a parsed note for the cache.
+
+    Dataclass records become tuples of their fields, in declaration order, and
+    the whole is written with :mod:`marshal`; a note holding a value marshal
+    cannot write (an exotic YAML type) falls back to :mod:`pickle`.
+
+    Parameters
+    ----------
+    note : Note
+        A note as :func:`vaultkit.parse.parse_note` returned it.
+
+    Returns
+    -------
+    bytes
+        A one-byte format tag followed by the payload.
+
+    Examples
+    --------
+    >>> from vaultkit.parse import parse_note
+    >>> n = parse_note("A.md", b"---\\ntags: [x]\\n---\\n# H\\n[[B]] #y\\n")
+    >>> decode_note(encode_note(n)) == n
+    True
+    """
+    values = list(_get_note(note))
+    values[_I_LINKS] = [_get_link(x) for x in note.links]
+    values[_I_TAGS] = [_get_tag(x) for x in note.tag_uses]
+    values[_I_HEADINGS] = [_get_heading(x) for x in note.headings]
+    values[_I_BLOCKS] = [_get_block(x) for x in note.block_ids]
+    values[_I_TABLES] = [(_get_table(t), [_get_row(r) for r in t.rows]) for t in note.tables]
+    values[_I_DIAGS] = [_get_diag(x) for x in note.diagnostics]
+    try:
+        return _MARSHAL + marshal.dumps(tuple(values))
+    except ValueError:  # a value marshal does not know (e.g. a datetime from a custom loader)
+        return _PICKLE + pickle.dumps(note, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _table(head: tuple, rows: list) -> Table:
+    args = list(head)
+    args.insert(_ROWS_AT, [TableRow(*r) for r in rows])
+    return Table(*args)
+
+
+def decode_note(blob: bytes) -> Note:
+    """Rebuild a :class:`~vaultkit.model.Note` written by :func:`encode_note`.
+
+    Raises
+    ------
+    ValueError
+        When the blob is not a note this version wrote (the caller treats it as a miss).
+    """
+    tag, payload = blob[:1], blob[1:]
+    try:
+        if tag == _MARSHAL:
+            values = list(marshal.loads(payload))
+            values[_I_LINKS] = [Link(*x) for x in values[_I_LINKS]]
+            values[_I_TAGS] = [TagUse(*x) for x in values[_I_TAGS]]
+            values[_I_HEADINGS] = [Heading(*x) for x in values[_I_HEADINGS]]
+            values[_I_BLOCKS] = [BlockId(*x) for x in values[_I_BLOCKS]]
+            values[_I_TABLES] = [_table(h, rows) for h, rows in values[_I_TABLES]]
+            values[_I_DIAGS] = [Diagnostic(*x) for x in values[_I_DIAGS]]
+            return Note(*values)
+        if tag == _PICKLE:
+            note = pickle.loads(payload)
+            if isinstance(note, Note):
+                return note
+    except Exception as exc:  # noqa: BLE001 - any garbage in a cache row is a miss
+        raise ValueError(f"undecodable cache entry: {exc}") from None
+    raise ValueError("undecodable cache entry: unknown format")
+
+
+# --------------------------------------------------------------------------------------------
+# Version key and location
+# --------------------------------------------------------------------------------------------
+
+_version_memo: str | None = None
+
+
+def cache_version() -> str:
+    """The key a cache must carry to be trusted by this vaultkit.
+
+    Returns
+    -------
+    str
+        ``"<vaultkit version>/p<PARSER_VERSION>/py<major.minor>/<model hash>/<source hash>"``.
+    """
+    global _version_memo
+    if _version_memo is None:
+        src = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        for name in _PARSER_MODULES:
+            try:
+                src.update((here / name).read_bytes())
+            except OSError:  # pragma: no cover - a frozen install without sources
+                src.update(name.encode())
+        _version_memo = "/".join([
+            __version__,
+            f"p{PARSER_VERSION}",
+            f"py{sys.version_info[0]}.{sys.version_info[1]}",
+            _model_fingerprint(),
+            src.hexdigest()[:16],
+        ])
+    return _version_memo
+
+
+def cache_path(root: str | os.PathLike[str]) -> Path:
+    """Where the cache of the vault at ``root`` lives (``<root>/.vaultkit/cache.sqlite``)."""
+    return Path(root) / CACHE_DIR / CACHE_FILE
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+
+
+# --------------------------------------------------------------------------------------------
+# The store
+# --------------------------------------------------------------------------------------------
+
+
+class NoteCache:
+    """Parsed notes of one vault, stored between runs.
+
+    Use :meth:`open`, then :meth:`get` each note (``None`` means parse it and
+    :meth:`put` the result), then :meth:`close` with the set of paths that
+    still exist. Writes are collected and committed in one transaction by
+    :meth:`close`.
+
+    Attributes
+    ----------
+    path : Path
+        The database file.
+    notice : str or None
+        A one-line message for the user when the cache had to be rebuilt or
+        could not be used (corrupt file, other vaultkit version, read-only
+        vault, locked database), else ``None``. Never printed by the library.
+    enabled : bool
+        False when the cache could not be opened; every :meth:`get` misses and
+        nothing is written.
+    stats : dict of str to int
+        ``hits``, ``misses``, ``written`` and ``removed`` counts.
+    """
+
+    def __init__(self, path: Path, *, verify: bool = False) -> None:
+        self.path = path
+        self.verify = verify
+        self.notice: str | None = None
+        self.enabled = False
+        self.stats = {"hits": 0, "misses": 0, "written": 0, "removed": 0}
+        self._timeout = 5.0
+        self._db: sqlite3.Connection | None = None
+        self._rows: dict[str, tuple[int, int, int, str, int]] = {}
+        self._pending: list[tuple[str, int, int, str, int, bytes]] = []
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str], *, verify: bool = False,
+             timeout: float = 5.0) -> "NoteCache":
+        """Open (creating or rebuilding as needed) the cache of the vault at ``root``.
+
+        Parameters
+        ----------
+        root : path-like
+            Vault folder.
+        verify : bool
+            Confirm every hit by the file's SHA-256 (reads every file but still
+            skips parsing).
+        timeout : float
+            Seconds to wait for another vaultkit process holding a write lock.
+
+        Returns
+        -------
+        NoteCache
+            Always; check :attr:`notice` for problems. Never raises on a bad
+            cache file.
+        """
+        store = cls(cache_path(root), verify=verify)
+        store._timeout = timeout
+        try:
+            store._open()
+        except sqlite3.DatabaseError as exc:
+            store._close_db()
+            if _errorcode(exc) in _TRANSIENT:  # locked or unwritable: leave the file alone
+                store._disable(f"cache not used: {exc}")
+                return store
+            # Not a database, malformed, or a table of the wrong shape: start over.
+            try:
+                _remove_db(store.path)
+                store._open()
+            except (OSError, sqlite3.Error) as exc2:
+                store._disable(f"cache disabled: {exc2}")
+                return store
+            store.notice = f"cache at {store.path} was unreadable ({exc}); rebuilt"
+        except OSError as exc:
+            store._disable(f"cache disabled: cannot create {store.path.parent} ({exc.strerror or exc})")
+        return store
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = self.path.parent / ".gitignore"
+        if not ignore.exists():
+            try:
+                ignore.write_text("# vaultkit's private state; safe to delete\n*\n", encoding="utf-8")
+            except OSError:
+                pass
+        db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        self._db = db
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA journal_size_limit=8388608")
+        db.executescript(_SCHEMA)
+        found = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+        want = cache_version()
+        if found is None or found[0] != want:
+            has_rows = db.execute("SELECT 1 FROM notes LIMIT 1").fetchone() is not None
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DROP TABLE notes")  # its columns may differ in another version
+            db.execute("DELETE FROM meta")
+            db.execute(_NOTES_TABLE)
+            db.execute("INSERT INTO meta(key, value) VALUES ('version', ?)", (want,))
+            db.execute("COMMIT")
+            if found is not None and has_rows:
+                self.notice = f"cache written by another vaultkit ({found[0].split('/')[0]}) or parser; rebuilt"
+        self._rows = {
+            path: (size, mtime, rowid, sha, verify)
+            for rowid, path, size, mtime, sha, verify in db.execute(
+                "SELECT rowid, path, size, mtime_ns, sha256, verify FROM notes"
+            )
+        }
+        self.enabled = True
+
+    def _disable(self, message: str) -> None:
+        self._close_db()
+        self.enabled = False
+        self._rows = {}
+        self._pending = []
+        self.notice = message
+
+    def _close_db(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:  # pragma: no cover
+                pass
+            self._db = None
+
+    def _corrupt(self, exc: Exception) -> None:
+        """A read failed half-way: drop the file so the next run rebuilds it; finish without cache."""
+        self._close_db()
+        try:
+            _remove_db(self.path)
+        except OSError:
+            pass
+        self._rows = {}
+        self.enabled = False
+        self.notice = f"cache at {self.path} was unreadable ({exc}); it will be rebuilt"
+
+    # -- reading and writing ---------------------------------------------------------------
+
+    def __contains__(self, rel: str) -> bool:
+        return rel in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, rel: str, abspath: str | os.PathLike[str]) -> Note | None:
+        """The cached note for ``rel`` when the file at ``abspath`` is unchanged.
+
+        Parameters
+        ----------
+        rel : str
+            Vault path of the note.
+        abspath : path-like
+            The file on disk (stat-ed to compare size and mtime).
+
+        Returns
+        -------
+        Note or None
+            A fresh, unresolved note equal to what parsing the file gives, or
+            ``None`` on a miss (parse the file and :meth:`put` the result).
+        """
+        row = self._rows.get(rel)
+        if row is None or self._db is None:
+            self.stats["misses"] += 1
+            return None
+        try:
+            st = os.stat(abspath)
+        except OSError:
+            self.stats["misses"] += 1
+            return None
+        size, mtime, rowid, sha, verify = row
+        if st.st_size != size or st.st_mtime_ns != mtime:
+            self.stats["misses"] += 1
+            return None
+        if verify or self.verify:
+            try:
+                with open(abspath, "rb") as fh:
+                    same = hashlib.sha256(fh.read()).hexdigest() == sha
+            except OSError:
+                same = False
+            if not same:
+                self.stats["misses"] += 1
+                return None
+        try:
+            found = self._db.execute("SELECT data FROM notes WHERE rowid=?", (rowid,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._corrupt(exc)
+            self.stats["misses"] += 1
+            return None
+        if found is None:  # another process pruned it meanwhile
+            self.stats["misses"] += 1
+            return None
+        try:
+            note = decode_note(found[0])
+        except ValueError:
+            self.stats["misses"] += 1
+            return None
+        if note.path != rel or note.size != size or note.mtime_ns != mtime:  # row replaced meanwhile
+            self.stats["misses"] += 1
+            return None
+        self.stats["hits"] += 1
+        return note
+
+    def put(self, note: Note) -> None:
+        """Remember a freshly parsed note (encoded now, written by :meth:`close`).
+
+        Notes that could not be read (no size and mtime) are not stored.
+        """
+        if not self.enabled or (note.mtime_ns == 0 and note.size == 0):
+            return
+        racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS else 0
+        self._pending.append((note.path, note.size, note.mtime_ns, note.sha256, racy, encode_note(note)))
+
+    def close(self, keep: Iterable[str] | None = None) -> None:
+        """Write pending notes, drop rows of notes not in ``keep``, and close.
+
+        Parameters
+        ----------
+        keep : iterable of str, optional
+            Vault paths of every note that exists now; rows of other paths
+            (deleted or renamed notes) are removed. ``None`` keeps every row.
+        """
+        db = self._db
+        if db is None:
+            self._pending = []
+            return
+        try:
+            gone: list[str] = []
+            if keep is not None:
+                keep = keep if isinstance(keep, (set, frozenset, dict)) else set(keep)
+                gone = [p for p in self._rows if p not in keep]
+            if gone or self._pending:
+                db.execute("BEGIN IMMEDIATE")
+                if gone:
+                    db.executemany("DELETE FROM notes WHERE path=?", ((p,) for p in gone))
+                if self._pending:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO notes(path, size, mtime_ns, sha256, verify, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        self._pending,
+                    )
+                db.execute("COMMIT")
+                self.stats["removed"] += len(gone)
+                self.stats["written"] += len(self._pending)
+        except sqlite3.OperationalError as exc:  # locked by another process, disk full, read-only
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self.notice = self.notice or f"cache not updated: {exc}"
+        except sqlite3.DatabaseError as exc:
+            self._corrupt(exc)
+        finally:
+            self._pending = []
+            self._close_db()
+
+    # -- free-form state for callers ---------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A value stored with :meth:`set_meta` (``None`` when absent or the cache is disabled)."""
+        if self._db is None or key == "version":
+            return None
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a string under ``key`` (e.g. a fingerprint of the inputs of the last sync).
+
+        Values are dropped with the rest of the cache when it is rebuilt.
+        """
+        if key == "version":
+            raise ValueError("'version' is reserved")
+        if self._db is None:
+            return
+        try:
+            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+        except sqlite3.OperationalError as exc:
+            self.notice = self.notice or f"cache not updated: {exc}"
+
+    def __enter__(self) -> "NoteCache":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"NoteCache({str(self.path)!r}, rows={len(self._rows)}, enabled={self.enabled})"
+
+
+def clear(root: str | os.PathLike[str]) -> bool:
+    """Delete the cache of the vault at ``root``; True when there was one."""
+    path = cache_path(root)
+    existed = path.exists()
+    _remove_db(path)
+    return existed
