@@ -60,6 +60,18 @@ def decode_note(data: bytes) -> tuple[str, str, bool, str | None]:
     return text, encoding, bom, problem
 
 
+def _first_bad_line(data: bytes) -> int:
+    """1-based line (``\\r\\n``, ``\\r`` or ``\\n`` endings) of the first byte that is not UTF-8."""
+    try:
+        data.decode("utf-8")
+        return 1
+    except UnicodeDecodeError as exc:
+        head = data[: exc.start]
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        return head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").count(b"\n") + 1
+
+
 def _guess_encoding(data: bytes) -> str:
     try:
         from charset_normalizer import from_bytes
@@ -96,21 +108,52 @@ def _get_ci(mapping: dict, key: str) -> tuple[str | None, Any]:
     return None, None
 
 
-def _frontmatter_links(value: Any, key: str, line: int, out: list[Link]) -> None:
+class _LinkLines:
+    """Finds the file line of each frontmatter link value, scanning the YAML text forward once."""
+
+    __slots__ = ("text", "pos", "first_line")
+
+    def __init__(self, text: str, first_line: int) -> None:
+        self.text = text
+        self.pos = 0
+        self.first_line = first_line
+
+    def line_of(self, value: str, key_line: int) -> int:
+        start = max(self.pos, _offset_of_line(self.text, key_line - self.first_line))
+        at = self.text.find(value, start)
+        if at < 0:  # written with escapes or folded: fall back to the key's line
+            return key_line
+        self.pos = at + len(value)
+        return self.first_line + self.text.count("\n", 0, at)
+
+
+def _offset_of_line(text: str, index: int) -> int:
+    pos = 0
+    for _ in range(max(index, 0)):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return len(text)
+        pos = nl + 1
+    return pos
+
+
+def _frontmatter_links(value: Any, key: str, line: int, out: list[Link], lines: _LinkLines | None = None) -> None:
+    """Collect whole-string ``"[[…]]"`` property values at any depth (§1.8)."""
     if isinstance(value, str):
         if value.startswith("[[") and value.endswith("]]") and len(value) > 4:
             inner = value[2:-2]
             if "[[" not in inner and "]]" not in inner and "\n" not in inner:
-                link = parse_wikilink(inner, line=line)
+                at = lines.line_of(value, line) if lines is not None else line
+                link = parse_wikilink(inner, line=at)
                 link.kind = "frontmatter"
                 link.key = key
                 out.append(link)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _frontmatter_links(item, f"{key}.{i}", line, out)
+            _frontmatter_links(item, f"{key}.{i}", line, out, lines)
     elif isinstance(value, dict):
         for k, item in value.items():
-            _frontmatter_links(item, f"{key}.{k}", line, out)
+            _frontmatter_links(item, f"{key}.{k}", line, out, lines)
 
 
 def _script_of(ch: str) -> str:
@@ -200,8 +243,10 @@ def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, 
                       path, key_lines.get(key, 2))
             )
     # links in properties: whole "[[...]]" strings at any depth
-    for key, value in fm.items():
-        _frontmatter_links(value, str(key), key_lines.get(str(key), 2), note.links)
+    lines = _LinkLines(yaml_text, 2) if "[[" in yaml_text else None
+    if lines is not None:
+        for key, value in fm.items():
+            _frontmatter_links(value, str(key), key_lines.get(str(key), 2), note.links, lines)
 
 
 def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
@@ -238,7 +283,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         newline="\r\n" if b"\r\n" in data else ("\r" if b"\r" in data else "\n"),
     )
     if problem:
-        note.diagnostics.append(_diag("VK004", problem, path, 1))
+        note.diagnostics.append(_diag("VK004", problem, path, _first_bad_line(data)))
     if bom:
         note.diagnostics.append(_diag("VK005", "file starts with a UTF-8 byte-order mark", path, 1, 1))
     body = text

@@ -86,7 +86,9 @@ class NameIndex:
         lower = self.lower
         for f in cands:
             if lower[f] == n:
-                return f, (list(cands) if "/" not in n and len(cands) > 1 else [])
+                if "/" not in n and len(cands) > 1:
+                    return f, list(cands)
+                return f, self._case_twins(f, cands)
         if path.startswith("/"):
             return None, []
         tail = [f for f in cands if lower[f].endswith(n)]
@@ -95,8 +97,17 @@ class NameIndex:
         ordered = near + far
         if not ordered:
             return None, []
-        ambiguous = list(cands) if "/" not in path and len(cands) > 1 else []
-        return ordered[0], ambiguous
+        if "/" not in path and len(cands) > 1:
+            return ordered[0], list(cands)
+        return ordered[0], self._case_twins(ordered[0], cands)
+
+    def _case_twins(self, winner: str, cands: list[str]) -> list[str]:
+        """Files whose paths differ from ``winner`` only in case: Obsidian's pick among them is arbitrary."""
+        if len(cands) < 2:
+            return []
+        key = self.lower[winner]
+        twins = [f for f in cands if self.lower[f] == key]
+        return twins if len(twins) > 1 else []
 
 
 _HEADING_PUNCT = re.compile(r"[!\"#$%&()*+,.:;<=>?@^`{|}~/\[\]\\\n]")
