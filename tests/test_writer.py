@@ -1,0 +1,537 @@
+"""Safe write-back (issue 4): real files in temporary vaults."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASES, need
+from vaultkit import writer
+from vaultkit.errors import UnsafePathError
+from vaultkit.writer import (
+    PlannedFile,
+    PlannedRegion,
+    WriteMode,
+    apply,
+    content_hash,
+    ownership,
+    render_with_marker,
+    replace_user_file,
+    strip_marker,
+)
+
+OUT = "_vaultkit"
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root`` (dot-folders included): bytes and mtime."""
+    out = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for n in names:
+            p = Path(dirpath) / n
+            out[p.relative_to(root).as_posix()] = (p.read_bytes(), p.stat().st_mtime_ns)
+    return out
+
+
+def note(title: str, body: str = "") -> str:
+    return f"---\ntitle: {title}\n---\n# {title}\n{body}"
+
+
+def actions(report) -> dict[str, str]:
+    return {o.path: o.action for o in report.outcomes}
+
+
+# ----------------------------------------------------------------- marker
+
+
+def test_marker_is_last_frontmatter_key_and_round_trips():
+    text = "---\ntitle: A\ntags:\n  - x\n---\nBody [[B]]\n"
+    out = render_with_marker(text)
+    lines = out.split("\n")
+    assert lines[:4] == ["---", "title: A", "tags:", "  - x"]
+    assert lines[4].startswith('vaultkit: {generator: vaultkit, version: "')
+    assert lines[5] == "---"
+    stripped, marker = strip_marker(out)
+    assert stripped == text
+    assert marker is not None and marker[1] == hashlib.sha256(text.encode()).hexdigest()
+    assert ownership(out) == "clean"
+    # the marker is valid YAML and reads as a mapping
+    from vaultkit.frontmatter import load_yaml, split_frontmatter
+
+    data = load_yaml(split_frontmatter(out).yaml).data
+    assert data["vaultkit"]["generator"] == "vaultkit"
+    assert data["vaultkit"]["hash"] == "sha256:" + marker[1]
+    assert data["title"] == "A" and data["tags"] == ["x"]
+
+
+def test_note_without_frontmatter_gets_one():
+    out = render_with_marker("# Only body\n")
+    assert out.startswith("---\nvaultkit: {")
+    assert out.endswith("---\n# Only body\n")
+    assert ownership(out) == "clean"
+
+
+def test_planned_text_with_vaultkit_key_is_refused(tmp_path):
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/a.md", "---\nvaultkit: 1\n---\n")])
+    assert actions(r) == {f"{OUT}/a.md": "refused-text"}
+    assert not (tmp_path / OUT / "a.md").exists()
+
+
+def test_reformatted_marker_counts_as_owned_but_edited():
+    text = "---\ntitle: A\nvaultkit:\n  generator: vaultkit\n  hash: x\n---\n"
+    assert ownership(text) == "edited"
+    assert ownership("---\nvaultkit: [1]\n---\n") == "user"
+
+
+# ----------------------------------------------------------------- create / unchanged / update
+
+
+def test_create_then_unchanged_keeps_mtime(tmp_path):
+    files = [PlannedFile(f"{OUT}/A.md", note("A")), PlannedFile(f"{OUT}/sub/B.md", note("B"))]
+    r1 = apply(tmp_path, OUT, files)
+    assert (r1.created, r1.updated, r1.unchanged, r1.removed, r1.skipped) == (2, 0, 0, 0, 0)
+    assert r1.changed
+    before = snapshot(tmp_path)
+    os.utime(tmp_path / OUT / "A.md", ns=(1_000_000_000, 1_000_000_000))
+    before[f"{OUT}/A.md"] = (before[f"{OUT}/A.md"][0], 1_000_000_000)
+    r2 = apply(tmp_path, OUT, files)
+    assert (r2.created, r2.updated, r2.unchanged) == (0, 0, 2)
+    assert not r2.changed
+    assert snapshot(tmp_path) == before
+
+
+def test_update_when_generated_text_changes(tmp_path):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A", "one\n"))])
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "two\n"))])
+    assert actions(r) == {p: "updated"}
+    text = (tmp_path / p).read_text(encoding="utf-8")
+    assert text.endswith("# A\ntwo\n") and ownership(text) == "clean"
+
+
+def test_version_change_alone_does_not_rewrite(tmp_path, monkeypatch):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A"))])
+    before = snapshot(tmp_path)
+    monkeypatch.setattr(writer, "__version__", "9.9.9")
+    monkeypatch.setattr(writer.render_with_marker, "__defaults__", ("9.9.9",))
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A"))])
+    assert actions(r) == {p: "unchanged"}
+    assert snapshot(tmp_path) == before
+
+
+def test_existing_crlf_and_bom_of_a_generated_note_are_kept(tmp_path):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A", "one\n"))])
+    f = tmp_path / p
+    f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes().replace(b"\n", b"\r\n"))  # e.g. a sync client did this
+    assert ownership(writer._normalize(f.read_bytes().decode("utf-8"))) == "clean"
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "two\n"))])
+    assert actions(r) == {p: "updated"}
+    data = f.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf---\r\n")
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert data.endswith(b"two\r\n")
+
+
+# ----------------------------------------------------------------- user's words survive
+
+
+def test_hand_edited_generated_note_survives(tmp_path):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A", "gen\n"))])
+    f = tmp_path / p
+    f.write_bytes(f.read_bytes() + b"My own thought.\n")
+    before = snapshot(tmp_path)
+    for mode in WriteMode:
+        r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "gen v2\n"))], mode=mode)
+        assert actions(r) == {p: "skipped-edited"}, mode
+        assert not r.changed
+        assert snapshot(tmp_path) == before
+    # and it is not pruned either
+    r = apply(tmp_path, OUT, [])
+    assert actions(r) == {p: "skipped-edited"}
+    assert snapshot(tmp_path) == before
+    # --force overrides
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "gen v2\n"))], force=True)
+    assert actions(r) == {p: "updated"}
+    assert b"My own thought" not in f.read_bytes()
+
+
+def test_edited_frontmatter_also_counts_as_edit(tmp_path):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A"))])
+    f = tmp_path / p
+    f.write_text(f.read_text(encoding="utf-8").replace("title: A\n", "title: A\nstatus: mine\n"), encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "x\n"))])
+    assert actions(r) == {p: "skipped-edited"}
+    assert snapshot(tmp_path) == before
+
+
+def test_taken_path_survives_even_with_force(tmp_path):
+    p = f"{OUT}/Index.md"
+    (tmp_path / OUT).mkdir()
+    (tmp_path / p).write_bytes(b"---\nstatus: mine\n---\nMy index.\r\n")
+    before = snapshot(tmp_path)
+    for mode in WriteMode:
+        for force in (False, True):
+            r = apply(tmp_path, OUT, [PlannedFile(p, note("Index"))], mode=mode, force=force)
+            assert actions(r) == {p: "skipped-taken"}
+            assert "did not generate" in r.outcomes[0].message
+    # a user's note in the output folder is never pruned
+    r = apply(tmp_path, OUT, [], force=True)
+    assert r.outcomes == []
+    assert snapshot(tmp_path) == before
+
+
+def test_case_022_generated_index_name_taken_by_user_note(tmp_path):
+    vault = tmp_path / "v"
+    shutil.copytree(need(CASES / "022-generated-index-name-taken-by-user-note" / "vault"), vault)
+    before = snapshot(vault)
+    # output folder configured onto the user's own folder: the index path is taken
+    r = apply(vault, "Projects", [PlannedFile("Projects/Projects.md", note("Projects", "- [[Alpha]]\n"))],
+              regions=[PlannedRegion("Projects/Projects.md", "index", "- [[Alpha]]\n- [[Beta]]\n")], force=True)
+    got = [(o.path, o.action) for o in r.outcomes]
+    assert got == [("Projects/Projects.md", "skipped-taken"), ("Projects/Projects.md", "refused-markers")]
+    assert all(o.message for o in r.outcomes)  # says why
+    assert snapshot(vault) == before
+
+
+def test_taken_by_folder_symlink_or_non_utf8(tmp_path):
+    out = tmp_path / OUT
+    out.mkdir()
+    (out / "Dir.md").mkdir()
+    (out / "Latin.md").write_bytes(b"caf\xe9\n")
+    outside = tmp_path / "outside.md"
+    outside.write_text("outside\n")
+    (out / "Link.md").symlink_to(outside)
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/{n}.md", note(n)) for n in ("Dir", "Latin", "Link")], force=True)
+    assert set(actions(r).values()) == {"skipped-taken"}
+    assert snapshot(tmp_path) == before
+
+
+def test_pruning_removes_only_unmodified_generated_notes(tmp_path):
+    a, b, c = (f"{OUT}/t/{n}.md" for n in "ABC")
+    apply(tmp_path, OUT, [PlannedFile(a, note("A")), PlannedFile(b, note("B")), PlannedFile(c, note("C"))])
+    fb = tmp_path / b
+    fb.write_bytes(fb.read_bytes() + b"mine\n")
+    r = apply(tmp_path, OUT, [PlannedFile(a, note("A"))], mode=WriteMode.CHECK)
+    assert actions(r) == {b: "skipped-edited", c: "removed", a: "unchanged"}
+    assert (tmp_path / c).exists()
+    r = apply(tmp_path, OUT, [PlannedFile(a, note("A"))])
+    assert actions(r) == {b: "skipped-edited", c: "removed", a: "unchanged"}
+    assert not (tmp_path / c).exists() and fb.read_bytes().endswith(b"mine\n")
+    r = apply(tmp_path, OUT, [PlannedFile(a, note("A"))], prune=False)
+    assert actions(r) == {a: "unchanged"}
+    # pruning the last note of a folder removes the emptied folder, not the output folder
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/x.md", note("x"))], force=True)
+    assert set(actions(r).items()) == {(a, "removed"), (b, "removed"), (f"{OUT}/x.md", "created")}
+    assert not (tmp_path / OUT / "t").exists()
+
+
+# ----------------------------------------------------------------- regions
+
+
+USER = (
+    "\ufeff---\r\ntags: [mine]  # keep\r\n---\r\n"
+    "Intro I wrote, with trailing spaces.   \r\n"
+    "\r\n"
+    "%% vaultkit:begin techniques %%\r\n"
+    "%% vaultkit:end techniques %%\r\n"
+    "Middle text\n"  # a mixed line ending, kept as is
+    "  %% vaultkit:begin tags %%\r\n"
+    "%% vaultkit:end tags %%\r\n"
+    "Outro without newline"
+)
+
+
+def test_user_text_around_markers_survives_byte_for_byte(tmp_path):
+    f = tmp_path / "Notes" / "Mine.md"
+    f.parent.mkdir()
+    f.write_bytes(USER.encode("utf-8"))
+    regs = [PlannedRegion("Notes/Mine.md", "techniques", "- [[LoRA]]\n- [[QLoRA]]\n"),
+            PlannedRegion("Notes/Mine.md", "tags", "#a #b")]
+    r = apply(tmp_path, OUT, [], regions=regs)
+    assert actions(r) == {"Notes/Mine.md": "updated"}
+    data = f.read_bytes().decode("utf-8")
+    head = USER[1:].split("%% vaultkit:end techniques %%")[0]  # BOM is kept as bytes, not text
+    assert data.startswith("\ufeff" + head + "%% vaultkit:hash ")
+    assert "%% vaultkit:end techniques %%\r\nMiddle text\n  %% vaultkit:begin tags %%\r\n%% vaultkit:hash " in data
+    assert data.endswith("%% vaultkit:end tags %%\r\nOutro without newline")
+    assert "- [[LoRA]]\r\n- [[QLoRA]]\r\n%% vaultkit:end techniques" in data
+    assert "#a #b\r\n%% vaultkit:end tags" in data
+    # user text outside the regions is byte-identical
+    def outside(s: str) -> str:
+        import re
+
+        return re.sub(r"(%% vaultkit:begin (\w+) %%\r\n).*?(%% vaultkit:end \2 %%)", r"\1\3", s, flags=re.S)
+
+    assert outside(data) == USER
+    # second run: unchanged, same mtime
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [], regions=regs)
+    assert actions(r) == {"Notes/Mine.md": "unchanged"}
+    assert snapshot(tmp_path) == before
+
+
+def test_region_edited_by_user_is_kept(tmp_path):
+    f = tmp_path / "Mine.md"
+    f.write_text("a\n%% vaultkit:begin x %%\nI typed here\n%% vaultkit:end x %%\nb\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [], regions=[PlannedRegion("Mine.md", "x", "gen\n")])
+    assert actions(r) == {"Mine.md": "skipped-edited"}
+    assert snapshot(tmp_path) == before
+    r = apply(tmp_path, OUT, [], regions=[PlannedRegion("Mine.md", "x", "gen\n")], force=True)
+    assert actions(r) == {"Mine.md": "updated"}
+    f.write_text(f.read_text(encoding="utf-8").replace("gen\n", "gen\nmine too\n"), encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [], regions=[PlannedRegion("Mine.md", "x", "gen v2\n")])
+    assert actions(r) == {"Mine.md": "skipped-edited"}
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ("no markers at all\n", "no markers"),
+        ("%% vaultkit:begin x %%\nstuff\n", "no matching end"),
+        ("%% vaultkit:end x %%\n%% vaultkit:begin x %%\n", "without a begin"),
+        ("%% vaultkit:begin x %%\n%% vaultkit:end x %%\n%% vaultkit:begin x %%\n%% vaultkit:end x %%\n", "twice"),
+        ("%% vaultkit:begin x %%\n%% vaultkit:begin y %%\n%% vaultkit:end y %%\n%% vaultkit:end x %%\n", "nest"),
+        ("%% vaultkit:begin x %%\n%% vaultkit:begin y %%\n%% vaultkit:end x %%\n%% vaultkit:end y %%\n", "nest"),
+        ("%%vaultkit:begin x%%\n%% vaultkit:end x %%\n", "malformed"),
+        ("%% VaultKit:Begin x %%\n%% vaultkit:end x %%\n", "malformed"),
+        ("text %% vaultkit:begin x %%\n%% vaultkit:end x %%\n", "malformed"),
+        ("%% vaultkit:begin y %%\n%% vaultkit:end y %%\n", "no markers for region 'x'"),
+    ],
+)
+def test_bad_markers_refuse_the_note(tmp_path, body, why):
+    f = tmp_path / "Mine.md"
+    f.write_text("User words.\n" + body + "More user words.\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [], regions=[PlannedRegion("Mine.md", "x", "gen\n")], force=True)
+    assert actions(r) == {"Mine.md": "refused-markers"}
+    assert why in r.outcomes[0].message
+    assert snapshot(tmp_path) == before
+
+
+def test_region_paths_and_texts_are_checked(tmp_path):
+    (tmp_path / ".obsidian").mkdir()
+    (tmp_path / ".obsidian" / "x.md").write_text("%% vaultkit:begin x %%\n%% vaultkit:end x %%\n")
+    (tmp_path / "N.md").write_text("%% vaultkit:begin x %%\n%% vaultkit:end x %%\n")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [], regions=[
+        PlannedRegion(".obsidian/x.md", "x", "a"),
+        PlannedRegion("../N.md", "x", "a"),
+        PlannedRegion("Missing.md", "x", "a"),
+        PlannedRegion("N.md", "x", "%% vaultkit:end x %%\n"),
+    ])
+    assert [(o.path, o.action) for o in r.outcomes] == [
+        (".obsidian/x.md", "refused-path"), ("../N.md", "refused-path"),
+        ("Missing.md", "refused-markers"), ("N.md", "refused-text")]
+    assert snapshot(tmp_path) == before
+
+
+# ----------------------------------------------------------------- changed between read and write
+
+
+def test_note_changed_between_read_and_write_survives(tmp_path, monkeypatch):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A", "one\n"))])
+    f = tmp_path / p
+    user = tmp_path / "Mine.md"
+    user.write_text("x\n%% vaultkit:begin r %%\n%% vaultkit:end r %%\n", encoding="utf-8")
+    new_file = tmp_path / OUT / "New.md"
+    calls = []
+
+    def obsidian_edits(target: Path) -> None:
+        calls.append(target.name)
+        if target.exists():
+            data = target.read_bytes()
+            st = target.stat()
+            # same size, same mtime: only the content hash can tell
+            target.write_bytes(data.replace(b"x\n", b"y\n").replace(b"one", b"uno"))
+            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        else:
+            target.write_bytes(b"created by a sync client\n")
+
+    monkeypatch.setattr(writer, "_before_replace", obsidian_edits)
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "two\n")), PlannedFile(f"{OUT}/New.md", note("New"))],
+              regions=[PlannedRegion("Mine.md", "r", "gen\n")])
+    assert sorted(calls) == ["A.md", "Mine.md", "New.md"]
+    assert actions(r) == {p: "skipped-changed-on-disk", f"{OUT}/New.md": "skipped-changed-on-disk",
+                          "Mine.md": "skipped-changed-on-disk"}
+    assert b"uno" in f.read_bytes()
+    assert user.read_bytes() == b"y\n%% vaultkit:begin r %%\n%% vaultkit:end r %%\n"
+    assert new_file.read_bytes() == b"created by a sync client\n"
+    leftovers = [n for n in os.listdir(tmp_path / OUT) if n.startswith(".~vaultkit")]
+    assert leftovers == []
+
+
+# ----------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize("path", [
+    "../x.md", f"{OUT}/../x.md", f"{OUT}/../../x.md", "/etc/x.md", "Other/x.md", f"{OUT}/.obsidian/x.md",
+    f"{OUT}/.git/config", f"{OUT}/./x.md", f"{OUT}//x.md", f"{OUT}\\x.md", f"{OUT}/a:b.md", f"{OUT}/a#b.md",
+    f"{OUT}/CON.md", f"{OUT}/x.md.", OUT, f"{OUT}/a|b.md", "C:/x.md",
+])
+def test_unsafe_planned_paths_are_refused(tmp_path, path):
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(path, note("x"))])
+    assert actions(r) == {path: "refused-path"}
+    after = snapshot(tmp_path)
+    assert set(after) == set(before)
+
+
+@pytest.mark.parametrize("output", ["", "/", "..", "../x", ".obsidian", "a/../..", ".git", "/abs"])
+def test_unsafe_output_folder_raises(tmp_path, output):
+    with pytest.raises(UnsafePathError):
+        apply(tmp_path, output, [])
+
+
+def test_symlinks_never_lead_outside(tmp_path):
+    vault = tmp_path / "vault"
+    elsewhere = tmp_path / "elsewhere"
+    vault.mkdir()
+    elsewhere.mkdir()
+    (vault / OUT).mkdir()
+    (vault / OUT / "ext").symlink_to(elsewhere, target_is_directory=True)
+    r = apply(vault, OUT, [PlannedFile(f"{OUT}/ext/x.md", note("x"))])
+    assert actions(r) == {f"{OUT}/ext/x.md": "refused-path"}
+    assert list(elsewhere.iterdir()) == []
+    # output folder itself a symlink out of the vault
+    (vault / "out2").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(UnsafePathError):
+        apply(vault, "out2", [PlannedFile("out2/x.md", note("x"))])
+    assert list(elsewhere.iterdir()) == []
+    # pruning does not follow symlinked folders
+    g = elsewhere / "g.md"
+    g.write_text(render_with_marker(note("g")), encoding="utf-8")
+    r = apply(vault, OUT, [])
+    assert g.exists() and r.outcomes == []
+
+
+def test_duplicate_planned_paths_case_insensitive(tmp_path):
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/Note.md", note("1")), PlannedFile(f"{OUT}/note.md", note("2"))])
+    assert [(o.path, o.action) for o in r.outcomes] == [(f"{OUT}/Note.md", "created"),
+                                                        (f"{OUT}/note.md", "refused-duplicate")]
+    assert sorted(os.listdir(tmp_path / OUT)) == ["Note.md"]
+
+
+# ----------------------------------------------------------------- modes
+
+
+def test_check_diff_dry_run_write_nothing(tmp_path):
+    a, b = f"{OUT}/A.md", f"{OUT}/B.md"
+    apply(tmp_path, OUT, [PlannedFile(a, note("A", "one\n")), PlannedFile(b, note("B"))])
+    (tmp_path / "U.md").write_text("%% vaultkit:begin r %%\n%% vaultkit:end r %%\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    plan = [PlannedFile(a, note("A", "two\n")), PlannedFile(f"{OUT}/C.md", note("C"))]
+    regs = [PlannedRegion("U.md", "r", "gen\n")]
+    for mode in (WriteMode.CHECK, WriteMode.DIFF, WriteMode.DRY_RUN):
+        r = apply(tmp_path, OUT, plan, regions=regs, mode=mode)
+        assert r.changed
+        assert actions(r) == {b: "removed", a: "updated", f"{OUT}/C.md": "created", "U.md": "updated"}
+        assert r.summary().startswith("would create 1, update 2, remove 1")
+        assert snapshot(tmp_path) == before
+        if mode is WriteMode.DIFF:
+            d = {o.path: o.diff for o in r.outcomes}
+            assert d[a].startswith(f"--- a/{a}\n+++ b/{a}\n@@")
+            assert "-one\n+two\n" in d[a]
+            assert d[f"{OUT}/C.md"].startswith(f"--- /dev/null\n+++ b/{OUT}/C.md\n")
+            assert d[b].startswith(f"--- a/{b}\n+++ /dev/null\n")
+            assert "+gen\n" in d["U.md"]
+            assert all("\t" not in x.split("\n", 2)[0] for x in d.values())  # no timestamps
+        else:
+            assert all(o.diff is None for o in r.outcomes)
+    r = apply(tmp_path, OUT, plan, regions=regs)
+    assert r.summary() == "created 1, updated 2, removed 1, unchanged 0, skipped 0"
+    r = apply(tmp_path, OUT, plan, regions=regs, mode=WriteMode.CHECK)
+    assert not r.changed
+
+
+def test_stale_temp_files_are_cleaned(tmp_path):
+    (tmp_path / OUT / "sub").mkdir(parents=True)
+    stale = tmp_path / OUT / "sub" / ".~vaultkit-0123456789abcdef.tmp"
+    stale.write_bytes(b"partial")
+    mine = tmp_path / OUT / ".~vaultkit-notes.tmp"  # not our pattern: left alone
+    mine.write_bytes(b"x")
+    apply(tmp_path, OUT, [], mode=WriteMode.CHECK)
+    assert stale.exists()
+    apply(tmp_path, OUT, [])
+    assert not stale.exists() and mine.exists()
+
+
+def test_busy_lock(tmp_path):
+    import fcntl
+
+    (tmp_path / OUT).mkdir()
+    fd = os.open(tmp_path / OUT, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(writer.WriterBusyError):
+            apply(tmp_path, OUT, [PlannedFile(f"{OUT}/a.md", note("a"))])
+        r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/a.md", note("a"))], mode=WriteMode.CHECK)
+        assert actions(r) == {f"{OUT}/a.md": "created"}
+    finally:
+        os.close(fd)
+
+
+def test_file_mode_is_kept(tmp_path):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A"))])
+    os.chmod(tmp_path / p, 0o600)
+    apply(tmp_path, OUT, [PlannedFile(p, note("A", "new\n"))])
+    assert (tmp_path / p).stat().st_mode & 0o777 == 0o600
+
+
+# ----------------------------------------------------------------- replace_user_file
+
+
+def test_replace_user_file_keeps_newlines_bom_and_checks_hash(tmp_path, monkeypatch):
+    f = tmp_path / "Mine.md"
+    raw = b"\xef\xbb\xbf---\r\na: 1\r\n---\r\nline one\nline two\r\n"  # mixed endings
+    f.write_bytes(raw)
+    h = hashlib.sha256(raw).hexdigest()
+    before = snapshot(tmp_path)
+    for mode in (WriteMode.CHECK, WriteMode.DRY_RUN, WriteMode.DIFF):
+        o = replace_user_file(tmp_path, "Mine.md", "---\na: 2\n---\nline one\nline two\n", h, mode)
+        assert o.action == "updated"
+        assert (o.diff is not None) == (mode is WriteMode.DIFF)
+        assert snapshot(tmp_path) == before
+    o = replace_user_file(tmp_path, "Mine.md", "---\na: 1\n---\nline one\nline two\n", h, WriteMode.WRITE)
+    assert o.action == "unchanged" and snapshot(tmp_path) == before
+    o = replace_user_file(tmp_path, "Mine.md", "---\na: 2\n---\nline one\nline two\n", h, WriteMode.WRITE)
+    assert o.action == "updated"
+    assert f.read_bytes() == b"\xef\xbb\xbf---\r\na: 2\r\n---\r\nline one\nline two\r\n"
+    # stale hash: refused
+    o = replace_user_file(tmp_path, "Mine.md", "x\n", h, WriteMode.WRITE)
+    assert o.action == "skipped-changed-on-disk"
+    # changed between read and replace
+    h2 = hashlib.sha256(f.read_bytes()).hexdigest()
+    monkeypatch.setattr(writer, "_before_replace", lambda t: t.write_bytes(b"sync client\n"))
+    o = replace_user_file(tmp_path, "Mine.md", "x\n", h2, WriteMode.WRITE)
+    assert o.action == "skipped-changed-on-disk"
+    assert f.read_bytes() == b"sync client\n"
+
+
+def test_replace_user_file_refusals(tmp_path):
+    (tmp_path / "cp.md").write_bytes(b"caf\xe9\n")
+    h = hashlib.sha256(b"caf\xe9\n").hexdigest()
+    assert replace_user_file(tmp_path, "cp.md", "cafe\n", h).action == "refused-encoding"
+    assert replace_user_file(tmp_path, "../cp.md", "x", h).action == "refused-path"
+    assert replace_user_file(tmp_path, ".obsidian/app.json", "x", h).action == "refused-path"
+    assert replace_user_file(tmp_path, "gone.md", "x", h).action == "skipped-changed-on-disk"
+    assert (tmp_path / "cp.md").read_bytes() == b"caf\xe9\n"
+
+
+def test_content_hash_ignores_marker_only():
+    t = render_with_marker("---\na: 1\n---\nx\n")
+    assert content_hash(t) == hashlib.sha256(b"---\na: 1\n---\nx\n").hexdigest()

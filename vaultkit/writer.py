@@ -1,0 +1,1128 @@
+"""Safe write-back into a live vault: never lose a word the user wrote.
+
+vaultkit writes only two kinds of text:
+
+1. **Generated notes** inside the output folder. Each carries an ownership
+   marker as the last key of its frontmatter::
+
+       vaultkit: {generator: vaultkit, version: "0.1.0", hash: "sha256:<64 hex>"}
+
+   ``hash`` is the SHA-256 of the note's text (UTF-8, ``\\n`` newlines, no
+   BOM) with that one marker line taken out. A note whose text no longer
+   matches its hash was edited by the user and is not overwritten (unless
+   ``force``); a file without the marker is the user's and is never touched.
+2. **Regions** inside a user's note, between markers the user placed, each on
+   its own line::
+
+       %% vaultkit:begin NAME %%
+       %% vaultkit:hash 0123456789abcdef %%
+       …generated text…
+       %% vaultkit:end NAME %%
+
+   The ``vaultkit:hash`` line is written by vaultkit (hidden in reading view
+   like the markers); when the text under it no longer matches, the user
+   wrote inside the region and it is kept (unless ``force``). Missing,
+   duplicated, nested, out-of-order or malformed markers refuse the whole note.
+
+Every write is atomic (temp file in the same folder, ``fsync``, ``os.replace``
+or ``os.link`` for new files), happens only when the bytes differ, keeps the
+file's newline style and BOM, and re-checks the file on disk (inode, size,
+mtime and hash) just before replacing it. Nothing is written outside
+``root/output`` (symlinks resolved) for generated notes, nor into any
+dot-folder (``.obsidian``, ``.git``, ``.trash``). The library never prints; it
+returns a :class:`WriteReport`.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> root = Path(tempfile.mkdtemp())
+>>> note = PlannedFile("_vaultkit/Index.md", "---\\ntitle: Index\\n---\\n# Index\\n")
+>>> apply(root, "_vaultkit", [note]).summary()
+'created 1, updated 0, removed 0, unchanged 0, skipped 0'
+>>> apply(root, "_vaultkit", [note]).summary()
+'created 0, updated 0, removed 0, unchanged 1, skipped 0'
+>>> (root / "_vaultkit/Index.md").read_text().splitlines()[2][:48]
+'vaultkit: {generator: vaultkit, version: "0.1.0"'
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import hashlib
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .errors import UnsafePathError, VaultkitError
+from .frontmatter import load_yaml, split_frontmatter
+
+__all__ = [
+    "WriteMode",
+    "PlannedFile",
+    "PlannedRegion",
+    "FileOutcome",
+    "WriteReport",
+    "WriterBusyError",
+    "apply",
+    "replace_user_file",
+    "render_with_marker",
+    "strip_marker",
+    "ownership",
+    "content_hash",
+    "fill_regions",
+    "RegionError",
+    "MARKER_KEY",
+    "PROTECTED_DIRS",
+]
+
+MARKER_KEY = "vaultkit"
+GENERATOR = "vaultkit"
+PROTECTED_DIRS = frozenset({".obsidian", ".git", ".trash"})
+TEMP_PREFIX = ".~vaultkit-"
+TEMP_SUFFIX = ".tmp"
+
+_MARKER_LINE = re.compile(
+    r'^vaultkit:[ \t]*\{generator: vaultkit, version: "([^"\n]*)", hash: "sha256:([0-9a-f]{64})"\}[ \t]*\n',
+    re.M,
+)
+_TEMP_RE = re.compile(r"^\.~vaultkit-[0-9a-f]{16}\.tmp$")
+_LOOSE_MARKER = re.compile(r"vaultkit[ \t]*:[ \t]*(?:begin|end|hash)", re.I)
+_EXACT_MARKER = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%[ \t]*$")
+_HASH_LINE = re.compile(r"^%% vaultkit:hash ([0-9a-f]{16}) %%$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+#: Test hook: called with the target path after the temp file is complete and
+#: just before the on-disk re-check and replace. Tests use it to simulate
+#: Obsidian or a sync client changing the file between read and write.
+_before_replace: Callable[[Path], None] | None = None
+
+
+class WriterBusyError(VaultkitError):
+    """Another vaultkit process holds the output folder's write lock."""
+
+
+class RegionError(ValueError):
+    """A note's region markers are missing, duplicated, nested, out of order or malformed."""
+
+
+class WriteMode(enum.Enum):
+    """What :func:`apply` does with the changes it plans.
+
+    ``WRITE`` writes them; ``CHECK`` only reports whether anything would change
+    (:attr:`WriteReport.changed`); ``DIFF`` adds a unified diff to each changed
+    outcome; ``DRY_RUN`` reports what would happen. Only ``WRITE`` touches disk.
+    """
+
+    WRITE = "write"
+    CHECK = "check"
+    DIFF = "diff"
+    DRY_RUN = "dry-run"
+
+
+@dataclass(slots=True)
+class PlannedFile:
+    """One generated note.
+
+    ``path`` is vault-relative POSIX inside the output folder; ``text`` the
+    full note (UTF-8, ``\\n`` newlines) without the ownership marker, which the
+    writer adds (see :func:`render_with_marker`).
+    """
+
+    path: str
+    text: str
+
+
+@dataclass(slots=True)
+class PlannedRegion:
+    """Text for the region ``name`` of the user's note at ``path``."""
+
+    path: str
+    name: str
+    text: str
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """What happened (or, outside ``WRITE`` mode, would happen) to one file.
+
+    ``action`` is one of ``created``, ``updated``, ``unchanged``, ``removed``,
+    ``skipped-edited`` (a generated note or region the user edited),
+    ``skipped-taken`` (the path holds a file vaultkit does not own),
+    ``skipped-changed-on-disk`` (changed between read and write),
+    ``refused-markers`` (bad region markers), ``refused-path`` (unsafe or
+    invalid path), ``refused-encoding`` (not UTF-8), ``refused-duplicate``
+    (planned twice), ``refused-text`` (bad planned text) or ``error`` (an
+    operating-system error; ``message`` says which).
+    """
+
+    path: str
+    action: str
+    message: str = ""
+    diff: str | None = None
+
+    @property
+    def changes(self) -> bool:
+        """Whether this outcome changes (or would change) the disk."""
+        return self.action in _CHANGING
+
+
+_CHANGING = frozenset({"created", "updated", "removed"})
+
+
+@dataclass(slots=True)
+class WriteReport:
+    """Outcomes of one :func:`apply` run, in the order they happened."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    mode: WriteMode = WriteMode.WRITE
+
+    def _count(self, action: str) -> int:
+        return sum(1 for o in self.outcomes if o.action == action)
+
+    @property
+    def created(self) -> int:
+        """Number of notes created."""
+        return self._count("created")
+
+    @property
+    def updated(self) -> int:
+        """Number of notes updated (generated notes and notes with regions)."""
+        return self._count("updated")
+
+    @property
+    def unchanged(self) -> int:
+        """Number of planned notes whose bytes already matched."""
+        return self._count("unchanged")
+
+    @property
+    def removed(self) -> int:
+        """Number of generated notes removed because they are no longer planned."""
+        return self._count("removed")
+
+    @property
+    def skipped(self) -> int:
+        """Number of outcomes that left a file alone for a reason (skipped, refused, error)."""
+        return sum(1 for o in self.outcomes if o.action not in _CHANGING and o.action != "unchanged")
+
+    @property
+    def problems(self) -> list[FileOutcome]:
+        """The skipped, refused and failed outcomes."""
+        return [o for o in self.outcomes if o.action not in _CHANGING and o.action != "unchanged"]
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was (or would be) created, updated or removed."""
+        return any(o.action in _CHANGING for o in self.outcomes)
+
+    def summary(self) -> str:
+        """One line of counts.
+
+        >>> WriteReport([FileOutcome("a.md", "created")], WriteMode.CHECK).summary()
+        'would create 1, update 0, remove 0; unchanged 0, skipped 0'
+        """
+        if self.mode is WriteMode.WRITE:
+            return (f"created {self.created}, updated {self.updated}, removed {self.removed}, "
+                    f"unchanged {self.unchanged}, skipped {self.skipped}")
+        return (f"would create {self.created}, update {self.updated}, remove {self.removed}; "
+                f"unchanged {self.unchanged}, skipped {self.skipped}")
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _normalize(text: str) -> str:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _newline_of(raw: str) -> str:
+    """The first line ending of ``raw`` (``\\n`` when it has none).
+
+    >>> _newline_of("a\\r\\nb\\n"), _newline_of("a"), _newline_of("a\\rb")
+    ('\\r\\n', '\\n', '\\r')
+    """
+    i = raw.find("\n")
+    j = raw.find("\r")
+    if j < 0 and i < 0:
+        return "\n"
+    if j < 0 or (0 <= i < j):
+        return "\n"
+    return "\r\n" if raw.startswith("\n", j + 1) else "\r"
+
+
+_LINE_SPLIT = re.compile(r"(?<=\r\n)|(?<=\n)|(?<=\r)(?!\n)")
+
+
+def _lines(raw: str) -> list[str]:
+    """Split keeping ends, on ``\\r\\n``, ``\\n`` and lone ``\\r`` only.
+
+    >>> _lines("a\\r\\nb\\rc\\n\\x0cd")
+    ['a\\r\\n', 'b\\r', 'c\\n', '\\x0cd']
+    """
+    parts = _LINE_SPLIT.split(raw)
+    return [p for p in parts if p]
+
+
+def _strip_end(line: str) -> str:
+    return line[:-2] if line.endswith("\r\n") else (line[:-1] if line.endswith(("\n", "\r")) else line)
+
+
+def restyle(old_raw: str, new_text: str) -> str:
+    """Give ``new_text`` (``\\n`` newlines) the line endings of ``old_raw``.
+
+    Lines that are unchanged keep their exact original endings (so a file with
+    mixed endings stays byte-identical where it was not edited); new lines take
+    the file's first line ending.
+
+    >>> restyle("a\\r\\nb\\r\\n", "a\\nx\\nb\\n")
+    'a\\r\\nx\\r\\nb\\r\\n'
+    >>> restyle("a\\nb\\r\\n", "a\\nb\\nc")
+    'a\\nb\\r\\nc'
+    """
+    nl = _newline_of(old_raw)
+    if "\r" not in old_raw:
+        return new_text
+    old_lines = _lines(old_raw)
+    old_norm = [_strip_end(x) + ("\n" if x != _strip_end(x) else "") for x in old_lines]
+    new_lines = [x for x in re.split(r"(?<=\n)", new_text) if x]
+    out: list[str] = []
+    sm = difflib.SequenceMatcher(None, old_norm, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            out.extend(old_lines[i1:i2])
+        else:
+            out.extend(x[:-1] + nl if x.endswith("\n") else x for x in new_lines[j1:j2])
+    return "".join(out)
+
+
+def _decode(data: bytes) -> tuple[str, bool] | None:
+    """Raw text (BOM removed, newlines kept) and whether there was a BOM; ``None`` if not UTF-8."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return data[3 if bom else 0:].decode("utf-8"), bom
+    except UnicodeDecodeError:
+        return None
+
+
+def _encode(raw: str, bom: bool) -> bytes:
+    return (b"\xef\xbb\xbf" if bom else b"") + raw.encode("utf-8")
+
+
+def _marker_line(version: str, digest: str) -> str:
+    return f'{MARKER_KEY}: {{generator: {GENERATOR}, version: "{version}", hash: "sha256:{digest}"}}\n'
+
+
+def _frontmatter_span(text: str) -> tuple[int, int] | None:
+    """(start of YAML, offset of the closing ``---`` line) in normalised ``text``."""
+    block = split_frontmatter(text)
+    if block is None or block.close_trailing:
+        return None
+    close = 4 + len(block.yaml)
+    return 4, close
+
+
+def strip_marker(text: str) -> tuple[str, tuple[str, str] | None]:
+    """Remove the canonical ownership marker line from a normalised note.
+
+    Returns
+    -------
+    (text, marker)
+        The text without the marker line, and ``(version, hash)`` of the
+        marker, or the text unchanged and ``None`` when there is no canonical
+        marker line in the frontmatter.
+
+    Examples
+    --------
+    >>> t = render_with_marker("---\\na: 1\\n---\\nBody\\n")
+    >>> strip_marker(t)[0]
+    '---\\na: 1\\n---\\nBody\\n'
+    """
+    span = _frontmatter_span(text)
+    if span is None:
+        return text, None
+    m = _MARKER_LINE.search(text, span[0], span[1])
+    if m is None:
+        return text, None
+    return text[: m.start()] + text[m.end():], (m.group(1), m.group(2))
+
+
+def content_hash(text: str) -> str:
+    """SHA-256 (hex) of a normalised note with its marker line removed."""
+    return _sha(strip_marker(text)[0])
+
+
+def render_with_marker(text: str, version: str = __version__) -> str:
+    """The note as written: ``text`` plus the ownership marker as the last frontmatter key.
+
+    ``text`` is normalised (BOM dropped, ``\\n`` newlines). A note without
+    frontmatter gets one holding only the marker.
+
+    Raises
+    ------
+    ValueError
+        When ``text`` already has a top-level ``vaultkit`` key, or its
+        frontmatter has text after the closing ``---``.
+
+    Examples
+    --------
+    >>> print(render_with_marker("# Hi\\n", version="1").replace(content_hash(render_with_marker("# Hi\\n", "1")), "H"))
+    ---
+    vaultkit: {generator: vaultkit, version: "1", hash: "sha256:H"}
+    ---
+    # Hi
+    <BLANKLINE>
+    """
+    text = _normalize(text)
+    block = split_frontmatter(text)
+    if block is None:
+        before, after = "---\n", "---\n" + text
+    else:
+        if block.close_trailing:
+            raise ValueError("frontmatter has text after the closing '---'")
+        if re.search(r"^vaultkit\s*:", block.yaml, re.M):
+            raise ValueError("planned text already has a 'vaultkit' frontmatter key")
+        close = 4 + len(block.yaml)
+        before, after = text[:close], text[close:]
+    return before + _marker_line(version, _sha(before + after)) + after
+
+
+def ownership(text: str) -> str:
+    """Who owns a normalised note: ``"user"``, ``"clean"`` (vaultkit, unedited) or ``"edited"``.
+
+    A note is vaultkit's when its frontmatter holds the canonical marker line,
+    or a ``vaultkit`` mapping with ``generator: vaultkit`` (the marker was
+    reformatted, which counts as an edit).
+
+    >>> ownership("# mine\\n")
+    'user'
+    >>> t = render_with_marker("# gen\\n")
+    >>> ownership(t), ownership(t + "more\\n")
+    ('clean', 'edited')
+    """
+    stripped, marker = strip_marker(text)
+    if marker is not None:
+        return "clean" if _sha(stripped) == marker[1] else "edited"
+    block = split_frontmatter(text)
+    if block is None:
+        return "user"
+    if re.search(r"^vaultkit\s*:", block.yaml, re.M) is None:
+        return "user"
+    data = load_yaml(block.yaml).data
+    if isinstance(data, dict):
+        mark = data.get(MARKER_KEY)
+        if isinstance(mark, dict) and mark.get("generator") == GENERATOR:
+            return "edited"
+    return "user"
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def _region_hash(text: str) -> str:
+    return _sha(text)[:16]
+
+
+def _check_region_text(name: str, text: str) -> str | None:
+    if not _NAME_RE.match(name):
+        return f"region name {name!r} must be letters, digits, '_', '.' or '-'"
+    if _LOOSE_MARKER.search(text):
+        return f"text for region {name!r} contains a vaultkit marker"
+    if text.count("%%") % 2:
+        return f"text for region {name!r} has an unclosed '%%' comment"
+    return None
+
+
+def fill_regions(raw: str, regions: dict[str, str], force: bool = False) -> tuple[str, list[str]]:
+    """Replace the text between each named region's markers in ``raw``.
+
+    Parameters
+    ----------
+    raw : str
+        The note's text, BOM removed, newlines as in the file.
+    regions : dict of str to str
+        Region name → new text (``\\n`` newlines).
+    force : bool
+        Overwrite regions whose text the user edited.
+
+    Returns
+    -------
+    (new_raw, edited)
+        The new text (bytes outside the regions untouched) and the names of
+        regions kept because the user edited them.
+
+    Raises
+    ------
+    RegionError
+        When markers are missing, duplicated, nested, out of order or
+        malformed (a ``vaultkit:begin`` not in the exact form on its own line).
+
+    Examples
+    --------
+    >>> raw = "Mine.\\r\\n%% vaultkit:begin list %%\\r\\n%% vaultkit:end list %%\\r\\nAlso mine."
+    >>> new, edited = fill_regions(raw, {"list": "- [[A]]\\n"})
+    >>> new.startswith("Mine.\\r\\n%% vaultkit:begin list %%\\r\\n%% vaultkit:hash ") and new.endswith(
+    ...     "%%\\r\\n- [[A]]\\r\\n%% vaultkit:end list %%\\r\\nAlso mine.")
+    True
+    >>> fill_regions("%% vaultkit:begin x %%\\n", {"x": ""})
+    Traceback (most recent call last):
+    ...
+    vaultkit.writer.RegionError: line 1: 'vaultkit:begin x' has no matching end marker
+    """
+    lines = _lines(raw)
+    markers: list[tuple[str, str, int]] = []  # kind, name, line index
+    for idx, line in enumerate(lines):
+        if _LOOSE_MARKER.search(line) is None:
+            continue
+        body = _strip_end(line)
+        if _HASH_LINE.match(body):
+            continue
+        m = _EXACT_MARKER.match(body)
+        if m is None:
+            raise RegionError(f"line {idx + 1}: malformed vaultkit marker {body.strip()[:60]!r} "
+                              "(expected '%% vaultkit:begin NAME %%' alone on its line)")
+        markers.append((m.group(1), m.group(2), idx))
+    seen: set[str] = set()
+    spans: dict[str, tuple[int, int]] = {}
+    i = 0
+    while i < len(markers):
+        kind, name, idx = markers[i]
+        if kind == "end":
+            raise RegionError(f"line {idx + 1}: 'vaultkit:end {name}' without a begin marker before it")
+        if name in seen:
+            raise RegionError(f"line {idx + 1}: region {name!r} appears twice")
+        if i + 1 >= len(markers):
+            raise RegionError(f"line {idx + 1}: 'vaultkit:begin {name}' has no matching end marker")
+        kind2, name2, idx2 = markers[i + 1]
+        if kind2 != "end" or name2 != name:
+            raise RegionError(f"line {idx2 + 1}: expected 'vaultkit:end {name}' (regions may not nest "
+                              f"or interleave), found 'vaultkit:{kind2} {name2}'")
+        seen.add(name)
+        spans[name] = (idx, idx2)
+        i += 2
+    missing = [n for n in regions if n not in spans]
+    if missing:
+        raise RegionError(f"no markers for region {', '.join(repr(n) for n in missing)} "
+                          f"(add '%% vaultkit:begin NAME %%' and '%% vaultkit:end NAME %%' lines)")
+    nl = _newline_of(raw)
+    edited: list[str] = []
+    out: list[str] = []
+    pos = 0
+    for name, (b, e) in sorted(spans.items(), key=lambda kv: kv[1][0]):
+        if name not in regions:
+            continue
+        begin_line = lines[b]
+        if not begin_line.endswith(("\n", "\r")):  # pragma: no cover - an end line follows
+            begin_line += nl
+        inner = lines[b + 1:e]
+        inner_norm = _normalize("".join(inner))
+        hm = _HASH_LINE.match(_strip_end(inner[0])) if inner else None
+        if hm is not None:
+            current = inner_norm.split("\n", 1)[1] if "\n" in inner_norm else ""
+            user_edit = _region_hash(current) != hm.group(1)
+        else:
+            user_edit = inner_norm.strip() != ""
+        if user_edit and not force:
+            edited.append(name)
+            continue
+        new = _normalize(regions[name])
+        if new and not new.endswith("\n"):
+            new += "\n"
+        block = f"%% vaultkit:hash {_region_hash(new)} %%\n" + new
+        block_raw = block.replace("\n", nl) if nl != "\n" else block
+        if block_raw == "".join(inner):
+            block_raw = "".join(inner)  # keep identical bytes
+        out.append("".join(lines[pos:b]))
+        out.append(begin_line)
+        out.append(block_raw)
+        pos = e
+    out.append("".join(lines[pos:]))
+    return "".join(out), edited
+
+
+# --------------------------------------------------------------------------- file system
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What a file looked like when it was read."""
+
+    ino: int
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+def _read(path: Path) -> tuple[bytes, _Seen]:
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise IsADirectoryError(str(path))
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return data, _Seen(st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+
+
+def _unchanged_since(path: Path, seen: _Seen) -> bool:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or (st.st_ino, st.st_size, st.st_mtime_ns) != (seen.ino, seen.size, seen.mtime_ns):
+        return False
+    try:
+        data, _ = _read(path)
+    except OSError:
+        return False
+    return hashlib.sha256(data).hexdigest() == seen.sha256
+
+
+class _Writer:
+    """State of one run: mode, touched folders for the final directory fsync."""
+
+    def __init__(self, mode: WriteMode) -> None:
+        self.mode = mode
+        self.dirs: set[str] = set()
+
+    @property
+    def writing(self) -> bool:
+        return self.mode is WriteMode.WRITE
+
+    def write(self, target: Path, data: bytes, seen: _Seen | None, file_mode: int | None = None) -> bool:
+        """Atomically put ``data`` at ``target``; ``False`` when the file changed under us.
+
+        ``seen`` is ``None`` for a new file: it is then created only if the
+        name is still free (``os.link`` never overwrites).
+        """
+        folder = target.parent
+        tmp = folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            try:
+                if file_mode is not None:
+                    os.fchmod(fd, file_mode)
+                view = memoryview(data)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if _before_replace is not None:
+                _before_replace(target)
+            if seen is None:
+                try:
+                    os.link(tmp, target)
+                except FileExistsError:
+                    return False
+                except OSError:  # no hard links on this file system
+                    if os.path.lexists(target):
+                        return False
+                    os.replace(tmp, target)
+            else:
+                if not _unchanged_since(target, seen):
+                    return False
+                os.replace(tmp, target)
+            self.dirs.add(str(folder))
+            return True
+        finally:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+
+    def remove(self, target: Path, seen: _Seen) -> bool:
+        if not _unchanged_since(target, seen):
+            return False
+        os.unlink(target)
+        self.dirs.add(str(target.parent))
+        return True
+
+    def sync_dirs(self) -> None:
+        for d in sorted(self.dirs):
+            try:
+                fd = os.open(d, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+
+
+def _diff(path: str, old: str | None, new: str | None) -> str:
+    a = "" if old is None else _normalize(old)
+    b = "" if new is None else _normalize(new)
+    lines = difflib.unified_diff(
+        a.splitlines(keepends=True), b.splitlines(keepends=True),
+        fromfile="/dev/null" if old is None else f"a/{path}",
+        tofile="/dev/null" if new is None else f"b/{path}",
+    )
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _check_parts(rel: str, what: str) -> list[str]:
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\0" in rel or rel.startswith("/") or (
+        len(rel) > 1 and rel[1] == ":"
+    ):
+        raise UnsafePathError(f"{what} {rel!r} is not a relative POSIX path")
+    parts = rel.split("/")
+    for p in parts:
+        if p in ("", ".", ".."):
+            raise UnsafePathError(f"{what} {rel!r} has an empty, '.' or '..' segment")
+        if p.startswith("."):
+            raise UnsafePathError(f"{what} {rel!r} goes through a hidden file or folder ({p!r})")
+        if p.casefold() in PROTECTED_DIRS:  # pragma: no cover - dot names caught above
+            raise UnsafePathError(f"{what} {rel!r} is inside a protected folder")
+    return parts
+
+
+def _lock(out_path: Path):
+    """Take the output folder's lock; returns a file descriptor to close, or ``None``."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        return None
+    try:  # lock the folder itself: no lock file is left in the vault
+        fd = os.open(out_path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # pragma: no cover - folders cannot be opened on this system
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise WriterBusyError(f"another vaultkit process is writing {out_path}") from None
+    return fd
+
+
+def _key(rel: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", rel).casefold()
+
+
+# --------------------------------------------------------------------------- apply
+
+
+def apply(
+    root: Path,
+    output: str,
+    files: Sequence[PlannedFile],
+    regions: Iterable[PlannedRegion] = (),
+    mode: WriteMode = WriteMode.WRITE,
+    force: bool = False,
+    prune: bool = True,
+) -> WriteReport:
+    """Bring the generated notes and regions of a vault up to date, safely.
+
+    Parameters
+    ----------
+    root : Path
+        The vault folder.
+    output : str
+        Vault-relative folder that holds the generated notes (``"_vaultkit"``).
+    files : sequence of PlannedFile
+        Every generated note of this run; paths must lie inside ``output``.
+    regions : iterable of PlannedRegion
+        Text for regions of users' notes (anywhere in the vault, not in dot-folders).
+    mode : WriteMode
+        Only ``WriteMode.WRITE`` changes the disk.
+    force : bool
+        Overwrite (or prune) generated notes and regions the user edited.
+        Never overrides a taken path, a change on disk or bad markers.
+    prune : bool
+        Remove unmodified generated notes in ``output`` that are no longer planned.
+
+    Returns
+    -------
+    WriteReport
+        Removals first, then planned notes in order, then notes with regions.
+
+    Raises
+    ------
+    UnsafePathError
+        When ``output`` is not a plain folder inside the vault (absolute,
+        ``..``, hidden, the vault root itself, or a symlink leading out).
+    WriterBusyError
+        In ``WRITE`` mode, when another vaultkit process holds the lock.
+    """
+    root = Path(root)
+    root_real = os.path.realpath(root)
+    output = str(output).rstrip("/")
+    out_parts = _check_parts(output, "output folder")
+    out_path = root.joinpath(*out_parts)
+    out_real = os.path.realpath(out_path)
+    if not _within(out_real, root_real) or out_real == root_real:
+        raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, outside the vault {root_real}")
+    w = _Writer(mode)
+    report = WriteReport(mode=mode)
+    lock_fd = None
+    if w.writing and (files or prune):
+        if os.path.lexists(out_path) and not os.path.isdir(out_path):
+            raise UnsafePathError(f"output folder {output!r} exists and is not a folder")
+        if files:
+            os.makedirs(out_path, exist_ok=True)
+            if not _within(os.path.realpath(out_path), root_real):  # pragma: no cover - raced symlink
+                raise UnsafePathError(f"output folder {output!r} leads outside the vault")
+        if os.path.isdir(out_path):
+            lock_fd = _lock(out_path)
+    try:
+        planned: dict[str, PlannedFile] = {}
+        planned_keys: dict[str, str] = {}
+        duplicates: list[PlannedFile] = []
+        for pf in files:
+            k = _key(pf.path)
+            if k in planned_keys:
+                duplicates.append(pf)
+                continue
+            planned_keys[k] = pf.path
+            planned[pf.path] = pf
+        if prune and os.path.isdir(out_path):
+            _prune(w, report, root, root_real, out_path, out_real, planned, planned_keys, force)
+        for pf in files:
+            if planned.get(pf.path) is not pf:
+                continue
+            report.outcomes.append(_one_file(w, root, out_parts, out_real, pf, force))
+        for pf in duplicates:
+            report.outcomes.append(FileOutcome(pf.path, "refused-duplicate",
+                                               f"planned twice (same name as {planned_keys[_key(pf.path)]!r} "
+                                               "when case is ignored)"))
+        by_note: dict[str, dict[str, str]] = {}
+        region_problems: dict[str, str] = {}
+        for r in regions:
+            problem = _check_region_text(r.name, r.text)
+            if problem:
+                region_problems.setdefault(r.path, problem)
+            if r.name in by_note.setdefault(r.path, {}):
+                region_problems.setdefault(r.path, f"region {r.name!r} planned twice")
+            by_note[r.path][r.name] = r.text
+        for path, regs in by_note.items():
+            if path in region_problems:
+                report.outcomes.append(FileOutcome(path, "refused-text", region_problems[path]))
+                continue
+            report.outcomes.append(_one_region_note(w, root, root_real, path, regs, force))
+        if w.writing:
+            w.sync_dirs()
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)
+    return report
+
+
+def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path: Path, out_real: str,
+           planned: dict[str, PlannedFile], planned_keys: dict[str, str], force: bool) -> None:
+    emptied: set[str] = set()
+    stack = [(out_path, "/".join(out_path.relative_to(root).parts))]
+    while stack:
+        folder, rel_folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            rel = f"{rel_folder}/{name}"
+            if name.startswith("."):
+                if w.writing and _TEMP_RE.match(name) and entry.is_file(follow_symlinks=False):
+                    try:  # a temp file left by a killed run
+                        os.unlink(entry.path)
+                    except OSError:
+                        pass
+                continue
+            if entry.is_symlink():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((Path(entry.path), rel))
+                continue
+            if not name.lower().endswith(".md") or rel in planned:
+                continue
+            other = planned_keys.get(_key(rel))
+            if other is not None:
+                try:
+                    if os.path.samefile(entry.path, root.joinpath(*other.split("/"))):
+                        continue  # the same file on a case-insensitive file system
+                except OSError:
+                    pass
+            try:
+                data, seen = _read(Path(entry.path))
+            except OSError as exc:
+                report.outcomes.append(FileOutcome(rel, "error", f"cannot read: {exc}"))
+                continue
+            dec = _decode(data)
+            if dec is None:
+                continue
+            owner = ownership(_normalize(dec[0]))
+            if owner == "user":
+                continue
+            if owner == "edited" and not force:
+                report.outcomes.append(FileOutcome(rel, "skipped-edited",
+                                                   "no longer generated, kept because it was edited "
+                                                   "(delete it yourself or use --force)"))
+                continue
+            outcome = FileOutcome(rel, "removed", "no longer generated")
+            if w.mode is WriteMode.DIFF:
+                outcome.diff = _diff(rel, dec[0], None)
+            if w.writing:
+                try:
+                    if not w.remove(Path(entry.path), seen):
+                        outcome = FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running")
+                    else:
+                        emptied.add(str(folder))
+                except OSError as exc:
+                    outcome = FileOutcome(rel, "error", f"cannot remove: {exc}")
+            report.outcomes.append(outcome)
+    for folder in sorted(emptied, key=len, reverse=True):
+        d = Path(folder)
+        while _within(str(d), str(out_path)) and str(d) != str(out_path):
+            try:
+                d.rmdir()  # only succeeds when empty
+            except OSError:
+                break
+            d = d.parent
+
+
+def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: PlannedFile,
+              force: bool) -> FileOutcome:
+    rel = pf.path
+    try:
+        parts = _check_parts(rel, "planned path")
+    except UnsafePathError as exc:
+        return FileOutcome(rel, "refused-path", str(exc))
+    if parts[: len(out_parts)] != out_parts or len(parts) <= len(out_parts):
+        return FileOutcome(rel, "refused-path", f"{rel!r} is not inside the output folder {'/'.join(out_parts)!r}")
+    bad = _bad_name(parts[len(out_parts):])
+    if bad:
+        return FileOutcome(rel, "refused-path", bad)
+    target = root.joinpath(*parts)
+    parent_real = os.path.realpath(target.parent)
+    if not _within(parent_real, out_real):
+        return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
+    try:
+        text = render_with_marker(pf.text)
+    except ValueError as exc:
+        return FileOutcome(rel, "refused-text", str(exc))
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        return FileOutcome(rel, "error", f"cannot inspect: {exc}")
+    if st is None:
+        outcome = FileOutcome(rel, "created", "")
+        if w.mode is WriteMode.DIFF:
+            outcome.diff = _diff(rel, None, text)
+        if w.writing:
+            try:
+                os.makedirs(target.parent, exist_ok=True)
+                if not _within(os.path.realpath(target.parent), out_real):
+                    return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
+                if not w.write(target, text.encode("utf-8"), None):
+                    return FileOutcome(rel, "skipped-changed-on-disk", "a file appeared at this path while writing")
+            except OSError as exc:
+                return FileOutcome(rel, "error", f"cannot write: {exc}")
+        return outcome
+    if stat.S_ISLNK(st.st_mode):
+        return FileOutcome(rel, "skipped-taken", "the path is a symbolic link; left alone")
+    if not stat.S_ISREG(st.st_mode):
+        return FileOutcome(rel, "skipped-taken", "the path is a folder or special file; left alone")
+    try:
+        data, seen = _read(target)
+    except OSError as exc:
+        return FileOutcome(rel, "error", f"cannot read: {exc}")
+    dec = _decode(data)
+    if dec is None:
+        return FileOutcome(rel, "skipped-taken", "a file that is not UTF-8 (not vaultkit's) holds this path")
+    raw, bom = dec
+    current = _normalize(raw)
+    owner = ownership(current)
+    if owner == "user":
+        return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone")
+    if owner == "edited" and not force:
+        return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept (use --force to overwrite)")
+    if owner == "clean" and content_hash(current) == content_hash(text):
+        return FileOutcome(rel, "unchanged", "")
+    nl = _newline_of(raw)
+    new_raw = text if nl == "\n" else text.replace("\n", nl)
+    new_data = _encode(new_raw, bom)
+    if new_data == data:
+        return FileOutcome(rel, "unchanged", "")
+    outcome = FileOutcome(rel, "updated", "overwrote edits (--force)" if owner == "edited" else "")
+    if w.mode is WriteMode.DIFF:
+        outcome.diff = _diff(rel, raw, new_raw)
+    if w.writing:
+        try:
+            if not w.write(target, new_data, seen, stat.S_IMODE(st.st_mode)):
+                return FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running; left alone")
+        except OSError as exc:
+            return FileOutcome(rel, "error", f"cannot write: {exc}")
+    return outcome
+
+
+def _bad_name(parts: list[str]) -> str:
+    from pathvalidate import ValidationError, validate_filename
+
+    for p in parts:
+        try:
+            validate_filename(p, platform="universal")
+        except ValidationError as exc:
+            return f"{p!r} is not a valid file name on every system ({exc.reason.name})"
+        if any(c in p for c in "#^[]|") or "%%" in p:
+            return f"{p!r} contains a character that breaks Obsidian links (# ^ [ ] | %%)"
+    return ""
+
+
+def _user_target(root: Path, root_real: str, rel: str) -> Path:
+    parts = _check_parts(rel, "note path")
+    target = root.joinpath(*parts)
+    if not _within(os.path.realpath(target), root_real):
+        raise UnsafePathError(f"{rel!r} leads outside the vault (symlink)")
+    return target
+
+
+def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dict[str, str],
+                     force: bool) -> FileOutcome:
+    try:
+        target = _user_target(root, root_real, rel)
+    except UnsafePathError as exc:
+        return FileOutcome(rel, "refused-path", str(exc))
+    try:
+        if os.path.islink(target):
+            return FileOutcome(rel, "refused-path", "the note is a symbolic link; left alone")
+        data, seen = _read(target)
+    except FileNotFoundError:
+        return FileOutcome(rel, "refused-markers", "the note does not exist (regions go into notes that hold markers)")
+    except OSError as exc:
+        return FileOutcome(rel, "error", f"cannot read: {exc}")
+    dec = _decode(data)
+    if dec is None:
+        return FileOutcome(rel, "refused-encoding", "not UTF-8; left alone")
+    raw, bom = dec
+    try:
+        new_raw, edited = fill_regions(raw, regs, force=force)
+    except RegionError as exc:
+        return FileOutcome(rel, "refused-markers", f"{exc}; note left alone")
+    new_data = _encode(new_raw, bom)
+    if new_data == data:
+        if edited:
+            return FileOutcome(rel, "skipped-edited", f"region {', '.join(edited)} edited by hand; kept "
+                                                      "(use --force to overwrite)")
+        return FileOutcome(rel, "unchanged", "")
+    msg = f"region {', '.join(edited)} edited by hand; kept (use --force)" if edited else ""
+    outcome = FileOutcome(rel, "updated", msg)
+    if w.mode is WriteMode.DIFF:
+        outcome.diff = _diff(rel, raw, new_raw)
+    if w.writing:
+        try:
+            if not w.write(target, new_data, seen, stat.S_IMODE(os.lstat(target).st_mode)):
+                return FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running; left alone")
+        except OSError as exc:
+            return FileOutcome(rel, "error", f"cannot write: {exc}")
+    return outcome
+
+
+def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,
+                      mode: WriteMode = WriteMode.WRITE) -> FileOutcome:
+    """Atomically replace a user's note, only if it is still what was read.
+
+    For ``vaultkit fix``. The new text keeps the file's BOM and line endings
+    (lines left unchanged keep their exact endings; see :func:`restyle`).
+
+    Parameters
+    ----------
+    root : Path
+        The vault folder.
+    rel : str
+        Vault-relative POSIX path of an existing note (not in a dot-folder).
+    new_text : str
+        The whole new note, ``\\n`` newlines, no BOM.
+    expected_sha256 : str
+        Hex SHA-256 of the file's bytes when it was read (``Note.sha256``).
+    mode : WriteMode
+        Only ``WRITE`` changes the disk; ``DIFF`` fills ``diff``.
+
+    Returns
+    -------
+    FileOutcome
+        ``updated``, ``unchanged``, ``skipped-changed-on-disk`` (hash differs
+        now or changed during the write), ``refused-encoding`` (not UTF-8),
+        ``refused-path`` or ``error``.
+
+    Examples
+    --------
+    >>> import tempfile, hashlib
+    >>> root = Path(tempfile.mkdtemp())
+    >>> _ = (root / "A.md").write_bytes(b"\\xef\\xbb\\xbfa\\r\\nb\\r\\n")
+    >>> h = hashlib.sha256((root / "A.md").read_bytes()).hexdigest()
+    >>> replace_user_file(root, "A.md", "a\\nB\\n", h).action
+    'updated'
+    >>> (root / "A.md").read_bytes()
+    b'\\xef\\xbb\\xbfa\\r\\nB\\r\\n'
+    >>> replace_user_file(root, "A.md", "x\\n", h).action
+    'skipped-changed-on-disk'
+    """
+    root = Path(root)
+    try:
+        target = _user_target(root, os.path.realpath(root), rel)
+        if os.path.islink(target):
+            return FileOutcome(rel, "refused-path", "the note is a symbolic link; left alone")
+    except UnsafePathError as exc:
+        return FileOutcome(rel, "refused-path", str(exc))
+    try:
+        data, seen = _read(target)
+    except FileNotFoundError:
+        return FileOutcome(rel, "skipped-changed-on-disk", "the note no longer exists")
+    except OSError as exc:
+        return FileOutcome(rel, "error", f"cannot read: {exc}")
+    if seen.sha256 != expected_sha256:
+        return FileOutcome(rel, "skipped-changed-on-disk", "changed since it was read; left alone")
+    dec = _decode(data)
+    if dec is None:
+        return FileOutcome(rel, "refused-encoding", "not UTF-8; vaultkit does not re-encode notes")
+    raw, bom = dec
+    new_raw = restyle(raw, _normalize(new_text))
+    new_data = _encode(new_raw, bom)
+    if new_data == data:
+        return FileOutcome(rel, "unchanged", "")
+    outcome = FileOutcome(rel, "updated", "")
+    if mode is WriteMode.DIFF:
+        outcome.diff = _diff(rel, raw, new_raw)
+    if mode is WriteMode.WRITE:
+        w = _Writer(mode)
+        try:
+            if not w.write(target, new_data, seen, stat.S_IMODE(os.lstat(target).st_mode)):
+                return FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running; left alone")
+        except OSError as exc:
+            return FileOutcome(rel, "error", f"cannot write: {exc}")
+        w.sync_dirs()
+    return outcome
