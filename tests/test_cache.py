@@ -1,0 +1,289 @@
+"""The persistent note cache: hits give the same vault as parsing, and every bad state rebuilds."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from vaultkit import cache as cache_mod
+from vaultkit.cache import NoteCache, cache_path, cache_version, decode_note, encode_note
+from vaultkit.discover import discover
+from vaultkit.parse import parse_note
+from vaultkit.vault import Vault
+
+from .conftest import CASES, EUGENE, need
+
+OLD = 1_600_000_000_000_000_000  # 2020-09-13: far outside the racy window
+
+
+def _model(vault: Vault) -> list[dict]:
+    return [n.to_dict() for n in vault.notes.values()] + [t.to_dict() for t in vault.techniques]
+
+
+def _age(root: Path) -> None:
+    """Give every file an old mtime so rows are not 'racy' (stored without hash confirmation)."""
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            os.utime(Path(dirpath, name), ns=(OLD, OLD))
+
+
+def _stats(root: Path) -> dict:
+    """Load with the cache and return the store's stats (by wrapping close)."""
+    seen: dict = {}
+    orig = NoteCache.close
+
+    def close(self, keep=None):
+        orig(self, keep)
+        seen.update(self.stats, notice=self.notice)
+
+    NoteCache.close = close
+    try:
+        Vault.load(root, cache=True)
+    finally:
+        NoteCache.close = orig
+    return seen
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    root = tmp_path / "v"
+    (root / "sub").mkdir(parents=True)
+    (root / "A.md").write_text("---\ntags: [x]\naliases: [Alpha]\nup: '[[B]]'\n---\n# Head\nSee [[B#Top]] #y\n",
+                               encoding="utf-8")
+    (root / "B.md").write_text("# Top\n| Technique | Tier |\n|---|---|\n| Foo | S |\n\n[[A]] ^blk\n",
+                               encoding="utf-8")
+    (root / "sub" / "C.md").write_text("%% [[Hidden]] %%\n[[Missing]]\n", encoding="utf-8")
+    _age(root)
+    return root
+
+
+def test_codec_round_trips_every_note_of_the_shared_vaults() -> None:
+    roots = [need(EUGENE)] + sorted(p / "vault" for p in need(CASES).iterdir() if (p / "vault").is_dir())
+    count = 0
+    for root in roots:
+        _files, notes = discover(root)
+        for rel, path in notes.items():
+            note = parse_note(rel, path.read_bytes(), mtime_ns=123)
+            assert decode_note(encode_note(note)) == note, rel
+            count += 1
+    assert count > 200
+
+
+def test_codec_falls_back_to_pickle_for_values_marshal_cannot_write() -> None:
+    note = parse_note("A.md", b"---\na: 1\n---\ntext\n")
+    note.frontmatter["when"] = datetime.date(2024, 5, 1)
+    blob = encode_note(note)
+    assert blob[:1] == b"P"
+    assert decode_note(blob) == note
+
+
+def test_codec_rejects_garbage() -> None:
+    for blob in (b"", b"M\x00\x01", b"Zxyz", b"P" + b"not a pickle"):
+        with pytest.raises(ValueError):
+            decode_note(blob)
+
+
+def test_warm_load_equals_cold_load_and_reparses_nothing(eugene_copy: Path) -> None:
+    _age(eugene_copy)
+    plain = _model(Vault.load(eugene_copy))
+    first = _stats(eugene_copy)
+    n = len(Vault.load(eugene_copy).notes)
+    assert first["hits"] == 0 and first["written"] == n and first["notice"] is None
+    assert cache_path(eugene_copy).is_file()
+    second = _stats(eugene_copy)
+    assert second["hits"] == n and second["misses"] == 0 and second["written"] == 0
+    assert _model(Vault.load(eugene_copy, cache=True)) == plain
+
+
+def test_links_of_cached_notes_are_resolved_against_the_current_vault(small: Path) -> None:
+    Vault.load(small, cache=True)
+    c = small / "sub" / "C.md"
+    assert Vault.load(small, cache=True).notes["sub/C.md"].links[-1].resolved is None
+    (small / "Missing.md").write_text("new\n", encoding="utf-8")
+    _age(small)
+    vault = Vault.load(small, cache=True)
+    assert vault.notes["sub/C.md"].links[-1].resolved == "Missing.md"
+    assert c.exists()
+
+
+def test_changed_note_is_parsed_again(small: Path) -> None:
+    Vault.load(small, cache=True)
+    (small / "B.md").write_text("# Top\n[[sub/C]]\n", encoding="utf-8")
+    _age(small)
+    os.utime(small / "B.md", ns=(OLD + 10, OLD + 10))
+    stats = _stats(small)
+    assert stats["hits"] == 2 and stats["misses"] == 1 and stats["written"] == 1
+    assert [lk.target for lk in Vault.load(small, cache=True).notes["B.md"].links] == ["sub/C"]
+
+
+def test_same_size_new_mtime_is_a_miss(small: Path) -> None:
+    Vault.load(small, cache=True)
+    os.utime(small / "A.md", ns=(OLD + 5, OLD + 5))
+    stats = _stats(small)
+    assert stats["misses"] == 1 and stats["hits"] == 2
+
+
+def test_racy_rows_are_confirmed_by_hash(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    root.mkdir()
+    note = root / "N.md"
+    note.write_text("[[One]]\n", encoding="utf-8")  # fresh mtime: stored as 'verify'
+    st = note.stat()
+    Vault.load(root, cache=True)
+    note.write_text("[[Two]]\n", encoding="utf-8")  # same size; force the same mtime
+    os.utime(note, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert Vault.load(root, cache=True).notes["N.md"].links[0].target == "Two"
+
+
+def test_verify_mode_confirms_every_hit(small: Path) -> None:
+    Vault.load(small, cache=True)
+    (small / "A.md").write_bytes((small / "A.md").read_bytes().replace(b"[[B#Top]]", b"[[B#Tip]]"))
+    os.utime(small / "A.md", ns=(OLD, OLD))  # same size, same (old) mtime: only a hash can tell
+    store = NoteCache.open(small, verify=True)
+    assert store.get("A.md", small / "A.md") is None
+    assert store.get("B.md", small / "B.md") is not None
+    store.close()
+
+
+def test_deleted_notes_are_dropped_on_close(small: Path) -> None:
+    Vault.load(small, cache=True)
+    (small / "sub" / "C.md").unlink()
+    stats = _stats(small)
+    assert stats["removed"] == 1
+    with sqlite3.connect(cache_path(small)) as db:
+        paths = {p for (p,) in db.execute("SELECT path FROM notes")}
+    assert paths == {"A.md", "B.md"}
+
+
+def test_corrupt_cache_is_rebuilt_with_a_notice(small: Path) -> None:
+    expected = _model(Vault.load(small))
+    Vault.load(small, cache=True)
+    path = cache_path(small)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"this is not a database" * 100)
+    store = NoteCache.open(small)
+    assert store.enabled and store.notice is not None and "rebuilt" in store.notice
+    store.close()
+    assert _model(Vault.load(small, cache=True)) == expected
+    assert _stats(small)["hits"] == 3
+
+
+def test_truncated_cache_file_is_rebuilt(small: Path) -> None:
+    Vault.load(small, cache=True)
+    path = cache_path(small)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    expected = _model(Vault.load(small))
+    assert _model(Vault.load(small, cache=True)) == expected
+    assert _stats(small)["hits"] == 3
+
+
+def test_garbage_row_is_a_miss(small: Path) -> None:
+    Vault.load(small, cache=True)
+    with sqlite3.connect(cache_path(small)) as db:
+        db.execute("UPDATE notes SET data = x'4d0102' WHERE path = 'A.md'")
+    stats = _stats(small)
+    assert stats["misses"] == 1 and stats["written"] == 1
+    assert Vault.load(small, cache=True).notes["A.md"].aliases == ["Alpha"]
+
+
+def test_cache_of_another_version_is_rebuilt(small: Path) -> None:
+    Vault.load(small, cache=True)
+    with sqlite3.connect(cache_path(small)) as db:
+        db.execute("UPDATE meta SET value = '0.0.1/p0/py3.0/x/y' WHERE key = 'version'")
+    store = NoteCache.open(small)
+    assert store.notice is not None and "0.0.1" in store.notice
+    assert len(store) == 0
+    store.close()
+    with sqlite3.connect(cache_path(small)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key='version'").fetchone()[0] == cache_version()
+
+
+def test_cache_with_an_old_table_layout_is_rebuilt(small: Path) -> None:
+    path = cache_path(small)
+    path.parent.mkdir()
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('version', 'ancient')")
+        db.execute("CREATE TABLE notes (path TEXT PRIMARY KEY, blob BLOB)")
+        db.execute("INSERT INTO notes VALUES ('A.md', x'00')")
+    assert _model(Vault.load(small, cache=True)) == _model(Vault.load(small))
+    assert _stats(small)["hits"] == 3
+
+
+def test_unwritable_cache_folder_disables_the_cache(small: Path) -> None:
+    (small / ".vaultkit").write_text("a file where the folder should be", encoding="utf-8")
+    store = NoteCache.open(small)
+    assert not store.enabled and store.notice and "disabled" in store.notice
+    assert store.get("A.md", small / "A.md") is None
+    store.put(parse_note("A.md", b"x"))
+    store.close(keep=set())
+    assert len(Vault.load(small, cache=True).notes) == 3
+
+
+def test_locked_cache_is_left_alone(small: Path) -> None:
+    Vault.load(small, cache=True)
+    (small / "A.md").write_text("changed\n", encoding="utf-8")
+    _age(small)
+    os.utime(small / "A.md", ns=(OLD + 1, OLD + 1))
+    other = sqlite3.connect(cache_path(small), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another vaultkit writing
+    try:
+        store = NoteCache.open(small, timeout=0.05)
+        note = store.get("B.md", small / "B.md")
+        assert note is not None or store.notice  # readers are not blocked in WAL mode
+        store.put(parse_note("A.md", b"changed\n", mtime_ns=OLD + 1))
+        store.close(keep={"A.md", "B.md", "sub/C.md"})
+        assert store.notice is not None and "not updated" in store.notice
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert cache_path(small).is_file()
+    assert _stats(small)["hits"] == 2  # B and C survived; A is parsed again
+
+
+def test_meta_values_persist_and_version_is_reserved(small: Path) -> None:
+    store = NoteCache.open(small)
+    store.set_meta("sync.inputs", "abc")
+    with pytest.raises(ValueError):
+        store.set_meta("version", "x")
+    store.close()
+    store = NoteCache.open(small)
+    assert store.get_meta("sync.inputs") == "abc" and store.get_meta("version") is None
+    store.close()
+
+
+def test_unreadable_notes_are_not_stored(small: Path) -> None:
+    store = NoteCache.open(small)
+    from vaultkit.model import Note
+
+    store.put(Note(path="gone.md"))
+    store.close()
+    assert store.stats["written"] == 0
+
+
+def test_cache_folder_is_ignored_by_git_and_not_part_of_the_vault(small: Path) -> None:
+    vault = Vault.load(small, cache=True)
+    assert (small / ".vaultkit" / ".gitignore").read_text(encoding="utf-8").strip().endswith("*")
+    assert not any(f.startswith(".vaultkit") for f in vault.files)
+
+
+def test_clear_removes_the_cache(small: Path) -> None:
+    Vault.load(small, cache=True)
+    assert cache_mod.clear(small) is True
+    assert not cache_path(small).exists()
+    assert cache_mod.clear(small) is False
+
+
+def test_copied_vault_reuses_nothing_stale(small: Path, tmp_path: Path) -> None:
+    Vault.load(small, cache=True)
+    copy = tmp_path / "copy"
+    shutil.copytree(small, copy)  # copytree keeps mtimes (copy2) and the cache
+    (copy / "A.md").write_text("---\ntags: [z]\n---\n", encoding="utf-8")
+    assert Vault.load(copy, cache=True).notes["A.md"].tags == ["z"]
