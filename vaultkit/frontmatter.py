@@ -101,6 +101,16 @@ CoreLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 CoreLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 
 
+_LIST_KEYS = frozenset({"tags", "tag", "aliases", "alias", "cssclasses", "cssclass"})
+
+
+def _span(node: yaml.Node) -> tuple[int, int]:
+    """1-based first and last line a node's text occupies."""
+    end = node.end_mark.line + (0 if node.end_mark.column else -1)
+    start = node.start_mark.line
+    return start + 1, max(end, start) + 1
+
+
 @dataclass(slots=True)
 class YamlResult:
     """Outcome of :func:`load_yaml`.
@@ -109,6 +119,9 @@ class YamlResult:
     when loading failed, with ``error_line``/``error_col`` 1-based inside the
     YAML text (0 when unknown). ``error_kind`` is ``"invalid"``, ``"duplicate"``
     or ``None``. ``key_lines`` maps each top-level key to its 1-based line.
+    ``item_spans`` maps the list-like keys (``tags``, ``aliases`` and their
+    legacy and differently-cased forms) to the ``(first, last)`` 1-based lines
+    of each list item, or of the one scalar value.
     """
 
     data: Any = None
@@ -117,6 +130,7 @@ class YamlResult:
     error_line: int = 0
     error_col: int = 0
     key_lines: dict[str, int] = field(default_factory=dict)
+    item_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
 def load_yaml(text: str) -> YamlResult:
@@ -147,11 +161,16 @@ def load_yaml(text: str) -> YamlResult:
             return YamlResult(data=None)
         data = loader.construct_document(node)
         key_lines: dict[str, int] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
         if isinstance(node, yaml.MappingNode):
-            for key_node, _value in node.value:
+            for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
-                    key_lines.setdefault(str(key_node.value), key_node.start_mark.line + 1)
-        return YamlResult(data=data, key_lines=key_lines)
+                    key = str(key_node.value)
+                    key_lines.setdefault(key, key_node.start_mark.line + 1)
+                    if key.lower() in _LIST_KEYS:
+                        items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                        spans[key] = [_span(item) for item in items]
+        return YamlResult(data=data, key_lines=key_lines, item_spans=spans)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
         return YamlResult(

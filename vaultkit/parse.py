@@ -182,49 +182,50 @@ def mixed_script(tag: str) -> tuple[str, str] | None:
     return None
 
 
-def _yaml_line_of(yaml_text: str, needle: str, start_line: int) -> int:
-    pos = yaml_text.find(needle)
-    if pos < 0:
-        return 0
-    return start_line + yaml_text.count("\n", 0, pos)
-
-
-def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, int]) -> None:
+def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, int],
+                     item_spans: dict[str, list[tuple[int, int]]]) -> None:
     path = note.path
     # tags
     tags_key, tags_value = _get_ci(fm, "tags")
     if tags_key is not None:
         tag_line = key_lines.get(str(tags_key), 2)
-        entries, dropped = property_list(tags_value)
+        spans = item_spans.get(str(tags_key), [])
         if isinstance(tags_value, str):
             note.diagnostics.append(
                 _diag("VK205", f"'{tags_key}' is a string; Obsidian 1.9 expects a list", path, tag_line)
             )
-        for bad in dropped:
-            if bad is not None:
+        items = tags_value if isinstance(tags_value, list) else [tags_value]
+        for i, entry in enumerate(items):
+            # spans hold YAML lines; the YAML starts on file line 2
+            first, last = (spans[i][0] + 1, spans[i][1] + 1) if i < len(spans) else (tag_line, tag_line)
+            if entry is None:
+                continue
+            if not isinstance(entry, str):
                 note.diagnostics.append(
-                    _diag("VK202", f"tag {bad!r} is not a string and is ignored by Obsidian", path, tag_line)
+                    _diag("VK202", f"tag {entry!r} is not a string and is ignored by Obsidian", path, first)
                 )
-        for entry in entries:
+                continue
             name = entry.strip()
             name = name[1:] if name.startswith("#") else name
-            where = _yaml_line_of(yaml_text, entry.split()[0] if entry.split() else entry, 2) or tag_line
-            if any(ch.isspace() for ch in name):
-                first = entry.split()[0] if entry.split() else entry
-                whole_on_line = any(entry in ln for ln in yaml_text.split("\n"))
-                if not whole_on_line and first:
-                    note.diagnostics.append(
-                        _diag("VK203", f"tag item spans several lines and reads as one tag {entry!r}", path, where)
-                    )
-                else:
-                    note.diagnostics.append(
-                        _diag("VK202", f"tag {entry!r} holds a space; Obsidian ignores it", path, where)
-                    )
+            spaced = any(ch.isspace() for ch in name)
+            if spaced and ("\n" in name or last > first):
+                shown = " / ".join(part.strip() for part in name.split("\n") if part.strip())
+                if len(shown) > 80:
+                    shown = shown[:77] + "..."
+                note.diagnostics.append(
+                    _diag("VK203", f"tag item on lines {first}-{last} folds into one tag {shown!r}, which "
+                          "Obsidian ignores; write one list item per tag", path, first)
+                )
+                continue
+            if spaced:
+                note.diagnostics.append(
+                    _diag("VK202", f"tag {entry!r} holds a space; Obsidian ignores it", path, first)
+                )
                 continue
             if not is_valid_tag(name):
-                note.diagnostics.append(_diag("VK202", f"{entry!r} is not a valid tag", path, where))
+                note.diagnostics.append(_diag("VK202", f"{entry!r} is not a valid tag", path, first))
                 continue
-            note.tag_uses.append(TagUse(name, where, "frontmatter"))
+            note.tag_uses.append(TagUse(name, first, "frontmatter"))
     # aliases
     alias_key, alias_value = _get_ci(fm, "aliases")
     if alias_key is not None:
@@ -311,7 +312,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         else:
             note.frontmatter = result.data
             note.frontmatter_lines = {k: v + 1 for k, v in result.key_lines.items()}
-            _read_properties(note, result.data, block.yaml, note.frontmatter_lines)
+            _read_properties(note, result.data, block.yaml, note.frontmatter_lines, result.item_spans)
     note.body_line = body_line
     scan = scan_body(body, body_line, path)
     note.links.extend(scan.links)
