@@ -32,6 +32,7 @@ CODES: dict[str, tuple[str, str]] = {
     "VK204": ("legacy-property-key", "warning"),
     "VK205": ("string-list-property", "warning"),
     "VK206": ("updated-before-created", "warning"),
+    "VK207": ("property-type-mismatch", "warning"),
     # VK3xx: tier tables
     "VK301": ("tier-not-a-number", "warning"),
     "VK302": ("duplicate-tier", "warning"),

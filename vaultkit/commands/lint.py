@@ -1,9 +1,158 @@
-"""`vaultkit lint` (being built: see the open issue)."""
+"""``vaultkit lint``: check notes and report findings for people and for CI."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
+
+from .common import fail, load_vault
+
+__all__ = ["lint_cmd", "register", "find_root"]
+
+_SEVERITIES = ("error", "warning", "info")
+_FORMATS = ("text", "json", "github", "sarif")
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def _is_vault_marker(folder: Path) -> bool:
+    return (folder / ".obsidian").is_dir() or (folder / "vaultkit.toml").is_file()
+
+
+def find_root(paths: list[Path]) -> Path:
+    """The vault that holds ``paths``: the nearest folder above them with ``.obsidian/`` or ``vaultkit.toml``.
+
+    A single folder without such a parent is the vault itself; files without
+    one belong to the vault of their common folder.
+    """
+    resolved = [p.resolve() for p in paths]
+    start = resolved[0] if resolved[0].is_dir() else resolved[0].parent
+    for folder in (start, *start.parents):
+        if _is_vault_marker(folder) and all(r == folder or folder in r.parents for r in resolved):
+            return folder
+    if len(resolved) == 1 and resolved[0].is_dir():
+        return resolved[0]
+    return Path(os.path.commonpath([r if r.is_dir() else r.parent for r in resolved]))
+
+
+def _shown_root(root: Path) -> str:
+    """How to print the vault folder: relative to the working folder when it is below it."""
+    try:
+        rel = os.path.relpath(root)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return root.as_posix()
+    return Path(rel).as_posix() if not rel.startswith("..") or len(rel) < len(str(root)) else root.as_posix()
+
+
+@click.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--vault", "vault_opt", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Vault folder (default: found from PATHS, else the current folder).")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,
+              help="text for people, json for scripts, github for workflow annotations, sarif for code scanning.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these codes or prefixes (comma-separated, repeatable), e.g. VK1,VK201.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these codes or prefixes.")
+@click.option("--severity", "severity_opt", multiple=True, metavar="CODE=LEVEL",
+              help="Override a code's (or prefix's) severity: error, warning or info.")
+@click.option("--min-severity", type=click.Choice(_SEVERITIES), default="info", show_default=True,
+              help="Report only findings at least this serious.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to this file instead of standard output.")
+def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: tuple[str, ...],
+             ignore: tuple[str, ...], severity_opt: tuple[str, ...], min_severity: str, exit_zero: bool,
+             output: Path | None) -> None:
+    """Check the notes of a vault: frontmatter, schemas, links, tags, tier tables, generated notes.
+
+    PATHS are the vault folder, or notes and folders inside one vault: then
+    only their findings are shown, but the whole vault is read so that links
+    resolve. Exit status: 0 clean, 1 findings, 2 usage, configuration or
+    internal error. Silence a finding with %% vaultkit-ignore VK101 %% on its
+    line, or %% vaultkit-ignore-file VK101 %% anywhere in the note.
+
+    \b
+    vaultkit lint vault
+    vaultkit lint vault --select VK1 --ignore VK103 --format github
+    vaultkit lint "vault/AI/Scaling.md" --format json
+    vaultkit rule VK101          # what a code means
+    """
+    from ..errors import VaultkitError
+    from ..lint import LintOptions, lint
+    from ..report import render
+
+    severity: dict[str, str] = {}
+    for item in _split(severity_opt):
+        code, sep, level = item.partition("=")
+        if not sep or level.strip().lower() not in _SEVERITIES:
+            raise click.BadParameter(f"{item!r} is not CODE=error|warning|info", param_hint="--severity")
+        severity[code.strip().upper()] = level.strip().lower()
+
+    given = list(paths)
+    if vault_opt is not None:
+        root = vault_opt
+        shown = vault_opt.as_posix()
+    elif not given:
+        root, shown = Path("."), "."
+    elif len(given) == 1 and given[0].is_dir() and not any(
+            _is_vault_marker(f) for f in given[0].resolve().parents):
+        root, shown = given[0], given[0].as_posix()
+    else:
+        root = find_root(given)
+        shown = _shown_root(root)
+    root_abs = root.resolve()
+    rel_paths: list[str] | None = None
+    if given:
+        rel_paths = []
+        for p in given:
+            ap = p.resolve()
+            if ap == root_abs:
+                rel_paths = None
+                break
+            if root_abs not in ap.parents:
+                raise click.BadParameter(f"'{p}' is not inside the vault '{shown}'", param_hint="PATHS")
+            rel = ap.relative_to(root_abs).as_posix()
+            rel_paths.append(rel + "/" if ap.is_dir() else rel)
+
+    vault = load_vault(root)
+    options = LintOptions(select=_split(select) or None, ignore=_split(ignore), severity=severity,
+                          min_severity=min_severity, paths=rel_paths)
+    try:
+        result = lint(vault, options)
+    except VaultkitError as exc:
+        raise fail(exc) from None
+    except Exception as exc:  # an internal error must not look like "findings" (exit 1)
+        from ..cli import VaultkitClickError
+
+        raise VaultkitClickError(f"internal error: {type(exc).__name__}: {exc}") from exc
+
+    prefix = "" if shown in ("", ".") else shown.rstrip("/") + "/"
+
+    def display(path: str) -> str:
+        return prefix + path
+
+    text = render(fmt, result.diagnostics, result.checked, result.suppressed, display, result.codes)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise fail(exc) from None
+        from ..report import summary_line
+
+        click.echo(summary_line(result.diagnostics, result.checked, result.suppressed), err=True)
+    else:
+        click.echo(text, nl=False)
+    ctx = click.get_current_context()
+    ctx.exit(result.exit_code(exit_zero=exit_zero))
 
 
 def register(group: click.Group) -> None:
-    """Add the command to ``group`` (nothing yet)."""
+    """Add ``lint`` to ``group``."""
+    group.add_command(lint_cmd)

@@ -1,0 +1,235 @@
+"""Render lint findings: ``text``, ``json``, ``github`` and ``sarif``, plus the summary line.
+
+Renderers return strings and never decide the exit status; :func:`exit_code`
+does. Paths are shown as ``display(path)``: the vault folder as the user gave
+it joined with the note's vault path, so that ``file:line`` opens in an editor
+and GitHub maps annotations onto the checkout.
+
+Examples
+--------
+>>> from vaultkit.model import Diagnostic
+>>> d = Diagnostic("VK101", "unresolved link 'X'", "A.md", 3, 5, "warning")
+>>> render_text([d], checked=1).splitlines()[0]
+"A.md:3:5: VK101 [warning] unresolved link 'X'"
+>>> render_github([d]).splitlines()[0]
+"::warning file=A.md,line=3,col=5,title=VK101 unresolved-link::unresolved link 'X'"
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from urllib.parse import quote
+
+from . import __version__
+from .model import Diagnostic
+from .rules import REGISTRY
+
+__all__ = ["FORMATS", "render", "render_text", "render_json", "render_github", "render_sarif", "summary_line",
+           "exit_code", "SARIF_SCHEMA_URI"]
+
+FORMATS = ("text", "json", "github", "sarif")
+SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+Display = Callable[[str], str]
+
+
+def _same(path: str) -> str:
+    return path
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def summary_line(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0) -> str:
+    """One line: how many findings of which severity in how many notes.
+
+    >>> summary_line([], 3)
+    'All checks passed: 3 notes, no problems.'
+    >>> summary_line([Diagnostic("VK101", "m", "A.md", 1, 1, "warning")], 3)
+    'Found 1 problem (0 errors, 1 warning, 0 info) in 1 of 3 notes.'
+    """
+    extra = f" ({_plural(suppressed, 'finding')} suppressed)" if suppressed else ""
+    if not diagnostics:
+        return f"All checks passed: {_plural(checked, 'note')}, no problems.{extra}"
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for d in diagnostics:
+        counts[d.severity] = counts.get(d.severity, 0) + 1
+    files = len({d.path for d in diagnostics})
+    return (f"Found {_plural(len(diagnostics), 'problem')} ({_plural(counts['error'], 'error')}, "
+            f"{_plural(counts['warning'], 'warning')}, {counts['info']:,} info) in {files:,} of "
+            f"{_plural(checked, 'note')}.{extra}")
+
+
+def _location(d: Diagnostic, display: Display) -> str:
+    loc = display(d.path) if d.path else "<vault>"
+    if d.line:
+        loc += f":{d.line}"
+        if d.col:
+            loc += f":{d.col}"
+    return loc
+
+
+def render_text(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,
+                display: Display = _same) -> str:
+    """``path:line:col: CODE [severity] message`` lines, then the summary line."""
+    lines = [f"{_location(d, display)}: {d.code} [{d.severity}] {d.message}" for d in diagnostics]
+    lines.append(summary_line(diagnostics, checked, suppressed))
+    return "\n".join(lines) + "\n"
+
+
+def _name(code: str) -> str:
+    r = REGISTRY.get(code)
+    return r.name if r is not None else ""
+
+
+def render_json(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,
+                display: Display = _same) -> str:
+    """A JSON document: ``diagnostics`` (code, name, severity, path, file, line, col, message) and ``summary``."""
+    counts = {"error": 0, "warning": 0, "info": 0}
+    items = []
+    for d in diagnostics:
+        counts[d.severity] = counts.get(d.severity, 0) + 1
+        items.append({
+            "code": d.code,
+            "name": _name(d.code),
+            "severity": d.severity,
+            "path": d.path,
+            "file": display(d.path) if d.path else "",
+            "line": d.line,
+            "col": d.col,
+            "message": d.message,
+        })
+    doc = {
+        "version": 1,
+        "tool": {"name": "vaultkit", "version": __version__},
+        "diagnostics": items,
+        "summary": {
+            "checked": checked,
+            "problems": len(items),
+            "files": len({d.path for d in diagnostics}),
+            "suppressed": suppressed,
+            **counts,
+            "text": summary_line(diagnostics, checked, suppressed),
+        },
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _gh_escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_escape_prop(text: str) -> str:
+    return _gh_escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(diagnostics: Sequence[Diagnostic], checked: int = 0, suppressed: int = 0,
+                  display: Display = _same) -> str:
+    """GitHub Actions workflow commands (``::warning file=…,line=…,col=…,title=…::message``), then the summary.
+
+    A finding about a whole file (line 0) carries no ``line``; one about the
+    whole vault carries no ``file``. The summary is a plain log line.
+    """
+    out = []
+    for d in diagnostics:
+        props = []
+        if d.path:
+            props.append(f"file={_gh_escape_prop(display(d.path))}")
+            if d.line:
+                props.append(f"line={d.line}")
+                if d.col:
+                    props.append(f"col={d.col}")
+        props.append(f"title={_gh_escape_prop(f'{d.code} {_name(d.code)}'.strip())}")
+        out.append(f"::{_GITHUB_LEVEL.get(d.severity, 'warning')} {','.join(props)}::{_gh_escape_data(d.message)}")
+    out.append(summary_line(diagnostics, checked, suppressed))
+    return "\n".join(out) + "\n"
+
+
+def _uri(path: str) -> str:
+    return quote(path, safe="/")
+
+
+def render_sarif(diagnostics: Sequence[Diagnostic], checked: int = 0, suppressed: int = 0,
+                 display: Display = _same, codes: Sequence[str] | None = None) -> str:
+    """A SARIF 2.1.0 log with one run: the rules (``codes``, default all) and one result per finding.
+
+    Locations are relative URIs of the displayed paths; a finding about a whole
+    file has no region, one about the whole vault no location.
+    """
+    codes = list(codes) if codes is not None else list(REGISTRY)
+    used = sorted({d.code for d in diagnostics} - set(codes))
+    rule_ids = [c for c in list(codes) + used if c in REGISTRY]
+    index = {c: i for i, c in enumerate(rule_ids)}
+    rules = []
+    for c in rule_ids:
+        r = REGISTRY[c]
+        rules.append({
+            "id": r.code,
+            "name": r.name,
+            "shortDescription": {"text": r.summary},
+            "fullDescription": {"text": r.summary},
+            "help": {"text": r.doc},
+            "defaultConfiguration": {"level": _SARIF_LEVEL.get(r.severity, "warning")},
+            "properties": {"fix": r.fix},
+        })
+    results = []
+    for d in diagnostics:
+        res: dict = {
+            "ruleId": d.code,
+            "level": _SARIF_LEVEL.get(d.severity, "warning"),
+            "message": {"text": d.message},
+        }
+        if d.code in index:
+            res["ruleIndex"] = index[d.code]
+        if d.path:
+            phys: dict = {"artifactLocation": {"uri": _uri(display(d.path))}}
+            if d.line:
+                region = {"startLine": d.line}
+                if d.col:
+                    region["startColumn"] = d.col
+                phys["region"] = region
+            res["locations"] = [{"physicalLocation": phys}]
+        results.append(res)
+    log = {
+        "$schema": SARIF_SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "vaultkit",
+                "version": __version__,
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+            "properties": {"checked": checked, "suppressed": suppressed,
+                           "summary": summary_line(diagnostics, checked, suppressed)},
+        }],
+    }
+    return json.dumps(log, ensure_ascii=False, indent=2) + "\n"
+
+
+def render(fmt: str, diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,
+           display: Display = _same, codes: Sequence[str] | None = None) -> str:
+    """Render with the format named ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "text":
+        return render_text(diagnostics, checked, suppressed, display)
+    if fmt == "json":
+        return render_json(diagnostics, checked, suppressed, display)
+    if fmt == "github":
+        return render_github(diagnostics, checked, suppressed, display)
+    if fmt == "sarif":
+        return render_sarif(diagnostics, checked, suppressed, display, codes)
+    raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+def exit_code(diagnostics: Sequence[Diagnostic], *, exit_zero: bool = False) -> int:
+    """0 when there is nothing to report (or ``exit_zero``), 1 when there are findings.
+
+    >>> exit_code([]), exit_code([Diagnostic("VK101", "m")]), exit_code([Diagnostic("VK101", "m")], exit_zero=True)
+    (0, 1, 0)
+    """
+    return 0 if exit_zero or not diagnostics else 1

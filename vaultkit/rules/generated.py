@@ -1,0 +1,129 @@
+"""VK4xx: notes that ``vaultkit sync`` generated.
+
+A generated note sits in the output folder (``_vaultkit/`` by default) and
+carries a ``vaultkit:`` mapping in its frontmatter. Whether such a note is out
+of date is decided by a replaceable function, the *freshness check*: until
+``vaultkit sync`` registers one that compares with what it would write now,
+the default compares the marker's ``hash`` with the note's body.
+
+Examples
+--------
+>>> body_hash("Hello\\n") == body_hash("Hello\\r\\n".replace("\\r\\n", "\\n"))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+
+from ..frontmatter import split_frontmatter
+from ..model import Diagnostic, Note
+from ..vault import GENERATOR_KEY
+from .base import LintContext, diag, rule
+
+__all__ = ["body_hash", "hash_freshness", "set_freshness_check", "get_freshness_check", "FreshnessCheck"]
+
+#: ``check(ctx, note) -> message or None``: ``None`` when ``note`` is up to date.
+FreshnessCheck = Callable[[LintContext, Note], "str | None"]
+
+
+def body_hash(body: str) -> str:
+    """sha256 hex digest of a body text (the text after the frontmatter, ``\\n`` newlines, UTF-8).
+
+    >>> body_hash("")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def hash_freshness(ctx: LintContext, note: Note) -> str | None:
+    """Default freshness check: the marker's ``hash`` must equal :func:`body_hash` of the body.
+
+    The body is the file's text after the closing ``---`` line, as Obsidian
+    reads it (BOM dropped, newlines turned into ``\\n``). A marker without a
+    ``hash`` string is not checked.
+    """
+    marker = (note.frontmatter or {}).get(GENERATOR_KEY)
+    if not isinstance(marker, dict):
+        return None
+    expected = marker.get("hash")
+    if not isinstance(expected, str) or not expected:
+        return None
+    text = ctx.text_of(note)
+    if text is None:
+        return None
+    block = split_frontmatter(text)
+    body = block.body if block is not None else text
+    actual = body_hash(body)
+    if actual == expected.strip().lower():
+        return None
+    return (f"generated note was edited or is out of date: body hash {actual[:12]}… differs from the "
+            f"marker's {expected[:12]}…; run 'vaultkit sync'")
+
+
+_freshness: list[FreshnessCheck] = [hash_freshness]
+
+
+def set_freshness_check(check: FreshnessCheck | None) -> FreshnessCheck:
+    """Replace the freshness check (``None`` restores :func:`hash_freshness`); returns the previous one."""
+    previous = _freshness[0]
+    _freshness[0] = check if check is not None else hash_freshness
+    return previous
+
+
+def get_freshness_check() -> FreshnessCheck:
+    """The freshness check in use."""
+    return _freshness[0]
+
+
+@rule("VK401")
+def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A note that ``vaultkit sync`` generated no longer matches what it wrote.
+
+    What it checks
+    --------------
+    Notes in the output folder (``output`` in ``vaultkit.toml``, default
+    ``_vaultkit``) whose frontmatter has the ``vaultkit:`` marker mapping. The
+    marker's ``hash`` is the sha256 hex digest of the body as written (the
+    text after the closing ``---``, UTF-8, ``\\n`` newlines); when the body on
+    disk hashes differently, the note was edited by hand or is stale. The
+    check is a replaceable function (``vaultkit.rules.generated
+    .set_freshness_check``), so ``vaultkit sync`` can plug in a comparison with
+    the notes it would write now. Notes outside the output folder, and markers
+    without ``hash``, are not checked.
+
+    Why it matters
+    --------------
+    The next ``vaultkit sync`` rewrites generated notes whole: edits made in
+    them are lost, and a stale note shows tiers and techniques that the source
+    tables no longer contain.
+
+    Example
+    -------
+    ::
+
+        _vaultkit/Tier 3.md, edited by hand after sync:
+        ---
+        type: tier
+        tier: 3
+        vaultkit: {hash: 9f2c…}
+        ---
+        - [[LoRA]]  (my note: try this next)
+
+    Instead
+    -------
+    Put your own text in a note of your own that links to the generated one,
+    and run ``vaultkit sync`` after changing a tier table.
+
+    Fix
+    ---
+    Safe: ``vaultkit sync`` rewrites the note (your edits in it are lost).
+    """
+    check = get_freshness_check()
+    for note in ctx.notes:
+        if not ctx.vault.is_generated(note):
+            continue
+        message = check(ctx, note)
+        if message:
+            yield diag("VK401", message, note, 1)

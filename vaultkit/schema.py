@@ -1,0 +1,241 @@
+"""JSON Schemas for notes: load them once, pick one per note, validate its properties.
+
+The schemas are JSON Schema 2020-12 files shipped in ``schemas/`` (installed as
+the package data ``vaultkit.schemas``). A note's schema is chosen
+
+1. by its ``type`` property, when a schema of that name exists
+   (``technique``, ``tier``, ``index``, ``knowledge-note``; ``knowledge`` is
+   accepted for ``knowledge-note``);
+2. else by the first glob of the config's ``[schemas]`` table that matches the
+   note's vault path (the value is a schema name or a ``.json`` file relative
+   to the vault root);
+3. else the note has no schema and is not validated.
+
+Validation runs on the properties after YAML → JSON normalisation
+(:func:`vaultkit.model.jsonable`: dates become ISO strings). Bad notes never
+raise; only an unreadable or invalid schema raises :class:`SchemaLoadError`.
+
+Examples
+--------
+>>> store = SchemaStore()
+>>> [i.key for i in store.validate("tier", {"type": "tier", "tier": -1})]
+['tier']
+>>> store.validate("index", {"type": "index", "title": "Index"})
+[]
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import SchemaLoadError
+from .model import Note, jsonable
+
+__all__ = ["SchemaIssue", "SchemaStore", "BUILTIN_SCHEMAS", "TYPE_ALIASES", "schema_dir"]
+
+#: Built-in schema names (file ``schemas/<name>.schema.json``).
+BUILTIN_SCHEMAS = ("index", "knowledge-note", "technique", "tier")
+#: ``type`` values that name a built-in schema under another word.
+TYPE_ALIASES = {"knowledge": "knowledge-note"}
+_MESSAGE_KEY = "x-vaultkit-message"
+
+
+def schema_dir() -> Path:
+    """Folder holding the built-in schema files.
+
+    The installed package data ``vaultkit.schemas`` when importable (wheel or
+    editable install made after the schemas were added), else ``schemas/`` next
+    to the ``vaultkit`` package in a source checkout.
+    """
+    try:
+        files = resources.files("vaultkit.schemas")
+        if files.joinpath("knowledge-note.schema.json").is_file():
+            return Path(str(files))
+    except (ModuleNotFoundError, TypeError, NotImplementedError):
+        pass
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaIssue:
+    """One schema violation.
+
+    Attributes
+    ----------
+    key : str
+        Top-level property the problem is about ("" for the whole mapping).
+    pointer : str
+        JSON pointer of the offending value (``/tags/2``).
+    message : str
+        What is wrong, naming the key.
+    schema : str
+        Name of the schema that was applied.
+    """
+
+    key: str
+    pointer: str
+    message: str
+    schema: str
+
+
+def _pointer(path) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class SchemaStore:
+    """Loads schemas lazily and validates property mappings against them.
+
+    Parameters
+    ----------
+    root : Path, optional
+        Vault root, for schemas given as ``.json`` paths in the config.
+    globs : dict of str to str, optional
+        The config's ``[schemas]`` table: glob of vault paths → schema.
+    """
+
+    def __init__(self, root: Path | None = None, globs: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.globs = dict(globs or {})
+        self._validators: dict[str, Any] = {}
+
+    # -- loading -----------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Built-in schema names."""
+        return list(BUILTIN_SCHEMAS)
+
+    def check_config(self) -> None:
+        """Load every schema the config names, so that a bad name fails before linting.
+
+        Raises
+        ------
+        SchemaLoadError
+            When a named schema does not exist or is not a valid JSON Schema.
+        """
+        for glob, name in self.globs.items():
+            try:
+                self.validator(name)
+            except SchemaLoadError as exc:
+                raise SchemaLoadError(f"[schemas] \"{glob}\": {exc}") from None
+
+    def _path_of(self, name: str) -> Path:
+        if name.endswith(".json"):
+            base = self.root if self.root is not None else Path(".")
+            return base / name
+        if name not in BUILTIN_SCHEMAS:
+            raise SchemaLoadError(f"unknown schema '{name}' (built-in: {', '.join(BUILTIN_SCHEMAS)}; "
+                                  "or give a .json file relative to the vault)")
+        return schema_dir() / f"{name}.schema.json"
+
+    def validator(self, name: str):
+        """The (cached) ``jsonschema`` validator of schema ``name``."""
+        if name in self._validators:
+            return self._validators[name]
+        from jsonschema import exceptions, validators
+
+        path = self._path_of(name)
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SchemaLoadError(f"cannot read schema {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise SchemaLoadError(f"schema {path} is not valid JSON: {exc}") from None
+        cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+        try:
+            cls.check_schema(schema)
+        except exceptions.SchemaError as exc:
+            raise SchemaLoadError(f"schema {path} is not a valid JSON Schema: {exc.message}") from None
+        self._validators[name] = cls(schema)
+        return self._validators[name]
+
+    # -- choosing ----------------------------------------------------------------
+    def schema_for(self, note: Note) -> str | None:
+        """Name of the schema that applies to ``note``, or ``None``.
+
+        Examples
+        --------
+        >>> s = SchemaStore(globs={"Notes/**": "knowledge-note"})
+        >>> s.schema_for(Note("X.md", frontmatter={"type": "tier"}))
+        'tier'
+        >>> s.schema_for(Note("Notes/A.md", frontmatter={"type": "journal"}))
+        'knowledge-note'
+        >>> s.schema_for(Note("Other/A.md", frontmatter={})) is None
+        True
+        """
+        if not isinstance(note.frontmatter, dict):
+            return None
+        typ = note.frontmatter.get("type")
+        if isinstance(typ, str):
+            name = TYPE_ALIASES.get(typ.strip().lower(), typ.strip().lower())
+            if name in BUILTIN_SCHEMAS:
+                return name
+        for glob, name in self.globs.items():
+            if _glob_match(note.path, glob):
+                return name
+        return None
+
+    # -- validating --------------------------------------------------------------
+    def validate(self, name: str, properties: dict[str, Any]) -> list[SchemaIssue]:
+        """Check ``properties`` (already a mapping) against schema ``name``.
+
+        Returns
+        -------
+        list of SchemaIssue
+            In a stable order (by key, then pointer, then message).
+        """
+        from jsonschema.exceptions import best_match
+
+        validator = self.validator(name)
+        instance = jsonable(properties)
+        issues: list[SchemaIssue] = []
+        for error in validator.iter_errors(instance):
+            if error.context:
+                error = best_match(error.context) or error
+            issues.append(_issue(error, name))
+        issues.sort(key=lambda i: (i.key, i.pointer, i.message))
+        return issues
+
+
+def _glob_match(path: str, glob: str) -> bool:
+    """``fnmatch`` glob where ``Folder/**`` also matches files directly in ``Folder``.
+
+    >>> _glob_match("Notes/A.md", "Notes/**"), _glob_match("Notes/x/A.md", "Notes/**")
+    (True, True)
+    >>> _glob_match("Other/A.md", "Notes/**")
+    False
+    """
+    if fnmatch.fnmatchcase(path, glob):
+        return True
+    if glob.endswith("/**"):
+        return path.startswith(glob[:-2])
+    return False
+
+
+def _issue(error, name: str) -> SchemaIssue:
+    path = list(error.absolute_path)
+    pointer = _pointer(path)
+    custom = error.schema.get(_MESSAGE_KEY) if isinstance(error.schema, dict) else None
+    if error.validator == "required":
+        missing = next((p for p in error.validator_value if p not in error.instance), "")
+        return SchemaIssue(str(missing), "/" + str(missing), f"required property '{missing}' is missing", name)
+    key = str(path[0]) if path else ""
+    where = f"'{key}'" + (f" item {'/'.join(map(str, path[1:]))}" if len(path) > 1 else "")
+    if custom:
+        text = f"{where} {custom} (got {_short(error.instance)})" if error.validator != "contains" else \
+            f"{where} {custom}"
+    elif error.validator == "const":
+        text = f"{where} must be {_short(error.validator_value)} (got {_short(error.instance)})"
+    elif error.validator == "type":
+        text = f"{where} must be of type {error.validator_value} (got {_short(error.instance)})"
+    else:
+        text = f"{where}: {error.message}" if key else error.message
+    return SchemaIssue(key, pointer, text, name)
