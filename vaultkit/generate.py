@@ -1,0 +1,465 @@
+"""Plan the generated notes: pure functions from a :class:`~vaultkit.vault.Vault` to planned files.
+
+Layout inside the output folder (default ``_vaultkit/``)::
+
+    _vaultkit/Vault index.md            home MOC: notes by category and section tag, tier ladder, wanted notes
+    _vaultkit/Cost to value.md          techniques ranked by value against cost (the seed's "inverted table")
+    _vaultkit/Tiers/Tier N.md           one note per tier, linking its techniques
+    _vaultkit/Techniques/<name>.md      one note per technique: what the tables say, who links to it
+    _vaultkit/Knowledge graph.canvas    JSON Canvas of tiers, techniques and notes
+
+Every list is sorted and every text ends with a newline, so the same vault
+always plans the same bytes. Links to user notes use the full vault path
+without ``.md`` (``[[Folder/Note|Note]]``), which Obsidian resolves exactly
+(syntax document §6.1 step 5) whatever other notes share the name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .names import Linker, NameAllocator, clean_display
+from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Note
+    from .vault import Vault
+
+__all__ = [
+    "Plan",
+    "plan_generation",
+    "value_score",
+    "cost_score",
+    "EFFECTIVENESS_VALUE",
+    "INDEX_NAME",
+    "COST_VALUE_NAME",
+    "CANVAS_NAME",
+]
+
+INDEX_NAME = "Vault index"
+COST_VALUE_NAME = "Cost to value"
+CANVAS_NAME = "Knowledge graph.canvas"
+TIERS_DIR = "Tiers"
+TECHNIQUES_DIR = "Techniques"
+
+#: Points each effectiveness mark adds to a technique's value (per repetition).
+EFFECTIVENESS_VALUE = {"🟢": 2.0, "✅": 2.0, "🟡": 1.0, "⚪": 1.0, "🟠": 0.5, "🔴": -1.0}
+#: Tradeoff marks that count as risk (one point per repetition); 💰 counts as its cost level instead.
+RISK_MARKS = frozenset(TRADEOFF_MEANINGS) - {"💰"}
+
+_SECTION_TAG_RE = re.compile(r"^S\d+_", re.IGNORECASE)
+_LINK_UNSAFE = re.compile(r"[#|^\[\]]|%%")
+_PATH_LINKER = Linker((), always_path=True)
+
+
+@dataclass
+class Plan:
+    """What a sync should write: note texts by vault path (no ownership marker yet)."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    techniques: int = 0
+    tiers: int = 0
+
+    def add(self, path: str, text: str) -> None:
+        if path in self.files:  # pragma: no cover - names are made unique before
+            raise ValueError(f"two generated files for {path}")
+        self.files[path] = text
+
+
+# --------------------------------------------------------------------------- helpers
+def _dump_frontmatter(props: dict[str, Any]) -> str:
+    text = yaml.safe_dump(props, sort_keys=False, allow_unicode=True, default_flow_style=False, width=10_000)
+    return f"---\n{text}---\n"
+
+
+def _stem(path: str) -> str:
+    return path[:-3] if path.lower().endswith(".md") else path
+
+
+def note_link(path: str, display: str | None = None, *, in_table: bool = False) -> str:
+    """A wikilink to the note at vault ``path`` that resolves exactly (full path, no ``.md``).
+
+    A path holding a character Obsidian cannot link (``# | ^ [ ]``, ``%%``)
+    gives plain text instead of a broken link.
+
+    >>> note_link("AI/Scaling.md")
+    '[[AI/Scaling|Scaling]]'
+    >>> note_link("AI/Scaling.md", "Scale | size", in_table=True)
+    '[[AI/Scaling\\\\|Scale \\\\| size]]'
+    """
+    stem = _stem(path)
+    shown = display if display is not None else stem.rsplit("/", 1)[-1]
+    if _LINK_UNSAFE.search(stem):
+        return clean_display(shown, table=in_table)
+    return _PATH_LINKER.wikilink(path, shown, table=in_table)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _marks_text(marks: list, *, legend: dict[str, str]) -> str:
+    parts = []
+    for m in marks:
+        symbol = m.symbol * m.count
+        meaning = legend.get(m.symbol) or m.meaning
+        phrase = m.phrase or meaning
+        parts.append(f"{symbol} {phrase}".strip() + (f" *({meaning})*" if meaning and meaning != phrase else ""))
+    return "; ".join(parts)
+
+
+def value_score(effectiveness: list) -> float:
+    """Value of a technique from its effectiveness marks (see :data:`EFFECTIVENESS_VALUE`).
+
+    >>> from vaultkit.tiers import Mark
+    >>> value_score([Mark("🟢", 1, "", ""), Mark("⚪", 1, "", "")])
+    3.0
+    """
+    return sum(EFFECTIVENESS_VALUE.get(m.symbol, 0.0) * m.count for m in effectiveness)
+
+
+def cost_score(cost_level: int, tradeoffs: list) -> float:
+    """Cost of a technique: its 💰 level (0–5) plus one point per risk mark.
+
+    >>> from vaultkit.tiers import Mark
+    >>> cost_score(3, [Mark("💰", 3, "", ""), Mark("📉", 1, "", "")])
+    4.0
+    """
+    return float(cost_level) + sum(m.count for m in tradeoffs if m.symbol in RISK_MARKS)
+
+
+# --------------------------------------------------------------------------- technique entities
+@dataclass
+class _Tech:
+    key: str
+    name: str
+    rows: list
+    tier: int | None
+    tier_label: str
+    aliases: list[str]
+    mentions: list[str] = field(default_factory=list)
+    path: str = ""
+
+    @property
+    def best(self):
+        return self.rows[0]
+
+
+def _techniques(vault: "Vault") -> list[_Tech]:
+    try:
+        from .techniques import build_techniques
+    except ImportError:  # pragma: no cover - techniques.py is part of the package
+        build_techniques = None
+    out: list[_Tech] = []
+    if build_techniques is not None:
+        for t in build_techniques(vault):
+            rows = list(t.rows)
+            rows.sort(key=lambda r: (r.tier.low if r.tier.low is not None else 10**6, r.note, r.line))
+            tier = rows[0].tier.low
+            out.append(_Tech(key=t.key, name=t.name, rows=rows, tier=tier, tier_label=rows[0].tier.label,
+                             aliases=sorted(set(getattr(t, "aliases", []) or [])),
+                             mentions=sorted(set(getattr(t, "mentions", []) or []))))
+        return out
+    groups: dict[str, list] = defaultdict(list)
+    for row in vault.techniques:
+        groups[row.key].append(row)
+    for key, rows in groups.items():
+        rows.sort(key=lambda r: (r.tier.low if r.tier.low is not None else 10**6, r.note, r.line))
+        out.append(_Tech(key=key, name=rows[0].name, rows=rows, tier=rows[0].tier.low,
+                         tier_label=rows[0].tier.label, aliases=sorted({r.name for r in rows} - {rows[0].name})))
+    out.sort(key=lambda t: (t.tier if t.tier is not None else 10**6, t.name.casefold(), t.key))
+    return out
+
+
+# --------------------------------------------------------------------------- planning
+def plan_generation(vault: "Vault") -> Plan:
+    """Plan every generated note of ``vault``.
+
+    Parameters
+    ----------
+    vault : Vault
+        A loaded vault.
+
+    Returns
+    -------
+    Plan
+        Note texts keyed by vault path inside ``vault.config.output``, without
+        the ownership marker (the writer adds it).
+    """
+    out = vault.config.output.rstrip("/")
+    plan = Plan()
+    user_notes = vault.user_notes()
+    generated = {n.path for n in vault.notes.values() if vault.is_generated(n)}
+    # Names clash vault-wide (links resolve by name); earlier generated notes don't count.
+    names = NameAllocator(f for f in vault.files if f not in generated and not f.endswith(".canvas"))
+    index_path = names.allocate(INDEX_NAME, out)
+    cost_path = names.allocate(COST_VALUE_NAME, out)
+    techs = _techniques(vault)
+    tiers = sorted({t.tier for t in techs if t.tier is not None})
+    tier_path = {n: names.allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
+    for tech in techs:
+        tech.path = names.allocate(tech.name, f"{out}/{TECHNIQUES_DIR}")
+
+    backlinks = _backlinks(vault, [t.path for t in techs] + list(tier_path.values()) + [index_path, cost_path])
+    for tech in techs:
+        plan.add(tech.path, _technique_note(vault, tech, tier_path, index_path, backlinks.get(tech.path, [])))
+    for n in tiers:
+        members = [t for t in techs if t.tier == n]
+        prev_n = tiers[tiers.index(n) - 1] if tiers.index(n) > 0 else None
+        next_n = tiers[tiers.index(n) + 1] if tiers.index(n) + 1 < len(tiers) else None
+        plan.add(tier_path[n], _tier_note(n, members, tier_path, prev_n, next_n, index_path))
+    plan.add(cost_path, _cost_note(techs, index_path))
+    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tier_path, cost_path))
+    plan.techniques = len(techs)
+    plan.tiers = len(tiers)
+    canvas = _canvas(vault)
+    if canvas is not None:
+        plan.add(f"{out}/{CANVAS_NAME}", canvas)
+    return plan
+
+
+def _backlinks(vault: "Vault", planned: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """User notes whose links reach a planned file, resolved as if the plan were on disk."""
+    from .resolve import NameIndex
+
+    planned_set = set(planned)
+    index = NameIndex(sorted(set(vault.files) | planned_set))
+    found: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for note in vault.user_notes():
+        for link in note.links:
+            if link.in_comment:
+                continue
+            target = index.resolve(link.target, note.path)
+            if target in planned_set:
+                found[target].append((note.path, link.line))
+    return {k: sorted(set(v)) for k, v in found.items()}
+
+
+def _technique_note(vault: "Vault", tech: _Tech, tier_path: dict[int, str], index_path: str,
+                    backlinks: list[tuple[str, int]]) -> str:
+    best = tech.best
+    eff_marks = [m.symbol for m in best.effectiveness]
+    trade_marks = [m.symbol for m in best.tradeoffs]
+    props: dict[str, Any] = {
+        "type": "technique",
+        "title": tech.name,
+        "aliases": [tech.name] + [a for a in tech.aliases if a != tech.name],
+        "tier": tech.tier if tech.tier is not None else -1,
+        "tier_label": tech.tier_label,
+        "effectiveness": list(dict.fromkeys(eff_marks)),
+        "tradeoffs": list(dict.fromkeys(trade_marks)),
+        "cost": best.cost,
+        "sources": sorted({f"[[{_stem(r.note)}]]" for r in tech.rows}),
+        "tags": ["vaultkit/technique"],
+    }
+    if tech.tier is None:
+        del props["tier"]
+    lines = [_dump_frontmatter(props), f"# {tech.name}", ""]
+    for row in tech.rows:
+        tier_text = f"Tier {row.tier.label}"
+        if row.tier.low is not None and row.tier.low in tier_path and row.tier.low == tech.tier:
+            tier_text = note_link(tier_path[row.tier.low], f"Tier {row.tier.label}")
+        src = vault.notes.get(row.note)
+        src_name = src.title if src is not None else _stem(row.note)
+        lines.append(f"**{tier_text}** in {note_link(row.note, src_name)} (table {row.table + 1}, row {row.row}, "
+                     f"line {row.line}) ranks it as follows.")
+        lines.append("")
+        legend = dict(DEFAULT_LEGEND)
+        if row.uses:
+            lines.append(f"- **Real-world use:** {', '.join(row.uses)}")
+        if row.effectiveness:
+            lines.append(f"- **Effectiveness:** {_marks_text(row.effectiveness, legend=legend)}")
+        if row.tradeoffs:
+            lines.append(f"- **Tradeoffs:** {_marks_text(row.tradeoffs, legend=TRADEOFF_MEANINGS)}")
+        lines.append(f"- **Cost level:** {row.cost} of 5 (💰 marks)")
+        lines.append("")
+    lines.append("## Notes that link to it")
+    lines.append("")
+    linked = {(r.note, "ranks it in a tier table") for r in tech.rows}
+    linked |= {(p, "mentions it") for p in tech.mentions}
+    linked |= {(p, f"links to it (line {ln})") for p, ln in backlinks}
+    for path, why in sorted(linked):
+        src = vault.notes.get(path)
+        lines.append(f"- {note_link(path, src.title if src else None)} — {why}")
+    lines.append("")
+    nav = [note_link(index_path, "Vault index")]
+    if tech.tier is not None and tech.tier in tier_path:
+        nav.insert(0, note_link(tier_path[tech.tier], f"Tier {tech.tier}"))
+    lines.append("Up: " + " · ".join(nav))
+    return "\n".join(lines) + "\n"
+
+
+def _tier_note(n: int, members: list[_Tech], tier_path: dict[int, str], prev_n: int | None,
+               next_n: int | None, index_path: str) -> str:
+    props = {
+        "type": "tier",
+        "title": f"Tier {n}",
+        "tier": n,
+        "techniques": [f"[[{_stem(t.path)}]]" for t in members],
+        "tags": ["vaultkit/tier"],
+    }
+    lines = [_dump_frontmatter(props), f"# Tier {n}", ""]
+    lines.append(f"{len(members)} technique{'s' if len(members) != 1 else ''} ranked at tier {n}.")
+    lines.append("")
+    lines.append("| Technique | Effectiveness | Tradeoffs | Cost | Ranked in |")
+    lines.append("|---|---|---|---|---|")
+    for t in members:
+        b = t.best
+        eff = " ".join(m.symbol * m.count for m in b.effectiveness)
+        trade = " ".join(m.symbol * m.count for m in b.tradeoffs)
+        sources = ", ".join(note_link(r.note, None, in_table=True) for r in t.rows if r.tier.low == n)
+        lines.append(f"| {note_link(t.path, t.name, in_table=True)} | {eff} | {trade} | {b.cost} | {sources} |")
+    lines.append("")
+    nav = []
+    if prev_n is not None:
+        nav.append("← " + note_link(tier_path[prev_n], f"Tier {prev_n}"))
+    nav.append(note_link(index_path, "Vault index"))
+    if next_n is not None:
+        nav.append(note_link(tier_path[next_n], f"Tier {next_n}") + " →")
+    lines.append(" · ".join(nav))
+    return "\n".join(lines) + "\n"
+
+
+def _cost_note(techs: list[_Tech], index_path: str) -> str:
+    rows = []
+    for t in techs:
+        b = t.best
+        value = value_score(b.effectiveness)
+        cost = cost_score(b.cost, b.tradeoffs)
+        rows.append((value / (1.0 + cost), value, cost, t))
+    rows.sort(key=lambda r: (-r[0], -r[1], r[3].tier if r[3].tier is not None else 10**6, r[3].name.casefold()))
+    props = {"type": "index", "title": "Cost to value", "tags": ["vaultkit/index"]}
+    lines = [_dump_frontmatter(props), "# Cost to value", ""]
+    lines.append("The tier table inverted: techniques ranked by the value their effectiveness marks promise "
+                 "against the cost and risk their tradeoff marks warn of.")
+    lines.append("")
+    lines.append("**Scoring.** Value = 2 per 🟢 (or ✅), 1 per ⚪ or 🟡, 0.5 per 🟠, −1 per 🔴. "
+                 "Cost = the 💰 level (0–5) + 1 per risk mark (🧨 ❌ 🔧 📉 🧩 🧠 💡 ⚪ 🚫 🧱 🌀 ⚠), "
+                 "each repetition counted. Ratio = value ÷ (1 + cost); higher is better. "
+                 "Ties: higher value first, then lower tier.")
+    lines.append("")
+    lines.append("| Rank | Technique | Tier | Value | Cost | Ratio |")
+    lines.append("|---:|---|---:|---:|---:|---:|")
+    for rank, (ratio, value, cost, t) in enumerate(rows, start=1):
+        tier = t.tier_label if t.tier is not None else "—"
+        lines.append(f"| {rank} | {note_link(t.path, t.name, in_table=True)} | {tier} | {value:g} | {cost:g} | "
+                     f"{ratio:.2f} |")
+    lines.append("")
+    lines.append("Up: " + note_link(index_path, "Vault index"))
+    return "\n".join(lines) + "\n"
+
+
+def _index_note(vault: "Vault", user_notes: list["Note"], techs: list[_Tech], tiers: list[int],
+                tier_path: dict[int, str], cost_path: str) -> str:
+    props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
+    lines = [_dump_frontmatter(props), "# Vault index", ""]
+    n_links = sum(1 for n in user_notes for l in n.links if not l.in_comment)
+    n_unres = sum(1 for n in user_notes for l in n.links if not l.in_comment and l.resolved is None)
+    lines.append(f"{len(user_notes)} notes, {n_links} links ({n_links - n_unres} resolved, {n_unres} unresolved), "
+                 f"{len(techs)} techniques in {len(tiers)} tiers. See also {note_link(cost_path, 'Cost to value')}.")
+    lines.append("")
+    # tier ladder
+    lines.append("## Tier ladder")
+    lines.append("")
+    if tiers:
+        for n in tiers:
+            members = [t for t in techs if t.tier == n]
+            names = ", ".join(note_link(t.path, t.name) for t in members)
+            lines.append(f"- {note_link(tier_path[n], f'Tier {n}')}: {names}")
+    else:
+        lines.append("No tier tables found.")
+    lines.append("")
+    mermaid = _mermaid(vault)
+    if mermaid:
+        lines.append("```mermaid")
+        lines.append(mermaid.rstrip("\n"))
+        lines.append("```")
+        lines.append("")
+    # by category
+    lines.append("## Notes by category")
+    lines.append("")
+    by_cat: dict[str, list["Note"]] = defaultdict(list)
+    for note in user_notes:
+        cat = (note.frontmatter or {}).get("category")
+        by_cat[cat.strip() if isinstance(cat, str) and cat.strip() else "Uncategorized"].append(note)
+    for cat in sorted(by_cat, key=lambda c: (c == "Uncategorized", c.casefold())):
+        lines.append(f"### {cat.replace('#', '').strip() or 'Uncategorized'}")
+        lines.append("")
+        for note in sorted(by_cat[cat], key=lambda n: (n.title.casefold(), n.path)):
+            lines.append(f"- {note_link(note.path, note.title)}")
+        lines.append("")
+    # by section tag
+    lines.append("## Notes by section tag")
+    lines.append("")
+    by_tag: dict[str, list["Note"]] = defaultdict(list)
+    for note in user_notes:
+        for tag in note.tags:
+            if _SECTION_TAG_RE.match(tag):
+                by_tag[tag].append(note)
+    if not by_tag:
+        lines.append("No section tags (`#S<n>_…`) found.")
+        lines.append("")
+    for tag in sorted(by_tag, key=lambda t: (_section_number(t), t.casefold())):
+        lines.append(f"### {tag}")
+        lines.append("")
+        for note in sorted(by_tag[tag], key=lambda n: (n.title.casefold(), n.path)):
+            lines.append(f"- {note_link(note.path, note.title)}")
+        lines.append("")
+    # wanted notes
+    lines.append("## Wanted notes")
+    lines.append("")
+    wanted: Counter[str] = Counter()
+    spelled: dict[str, str] = {}
+    sources: dict[str, set[str]] = defaultdict(set)
+    for note in user_notes:
+        for link in note.links:
+            if link.resolved is None and not link.in_comment and link.target:
+                key = link.target.casefold()
+                wanted[key] += 1
+                spelled.setdefault(key, link.target)
+                sources[key].add(note.path)
+    if not wanted:
+        lines.append("Every link resolves.")
+    else:
+        lines.append("Link targets that no note answers yet, most wanted first (shown as text so that this "
+                     "index adds no links of its own):")
+        lines.append("")
+        ranked = sorted(wanted.items(), key=lambda kv: (-kv[1], kv[0]))
+        for key, count in ranked[:200]:
+            srcs = sorted(sources[key])
+            shown = ", ".join(note_link(p, vault.notes[p].title) for p in srcs[:3])
+            more = f" and {len(srcs) - 3} more" if len(srcs) > 3 else ""
+            target = spelled[key].replace("`", "'")
+            lines.append(f"- `{target}` — {count} link{'s' if count != 1 else ''} from {shown}{more}")
+        if len(ranked) > 200:
+            lines.append(f"- … and {len(ranked) - 200} more targets")
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _section_number(tag: str) -> int:
+    m = re.match(r"^S(\d+)_", tag, re.IGNORECASE)
+    return int(m.group(1)) if m else 10**6
+
+
+def _mermaid(vault: "Vault") -> str | None:
+    try:
+        from .export import mermaid_tier_ladder
+    except ImportError:
+        return None
+    return mermaid_tier_ladder(vault)
+
+
+def _canvas(vault: "Vault") -> str | None:
+    try:
+        from .export import canvas
+    except ImportError:
+        return None
+    data = canvas(vault)
+    return json.dumps(data, ensure_ascii=False, indent="\t") + "\n"
