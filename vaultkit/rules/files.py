@@ -202,9 +202,10 @@ def mojibake(ctx: LintContext) -> Iterator[Diagnostic]:
     --------------
     Runs such as ``Ð¿Ñ€Ð¸Ð²ÐµÑ‚`` (UTF-8 read as Windows-1252/Latin-1) or
     ``РїСЂРёРІРµС‚`` (UTF-8 read as Windows-1251) in a note's text. The
-    detector is :func:`vaultkit.encoding.find_mojibake`; each finding gives
-    the line and column of the run and the text it most likely was. While
-    ``vaultkit.encoding`` is not installed this rule reports nothing.
+    detector is ``vaultkit.encoding.find_mojibake(text)``, run on the whole
+    file text; each finding gives the line and column of the run and the text
+    it most likely was. When ``vaultkit.encoding`` is missing this rule
+    reports nothing.
 
     Why it matters
     --------------
@@ -239,8 +240,14 @@ def mojibake(ctx: LintContext) -> Iterator[Diagnostic]:
         text = ctx.text_of(note)
         if not text:
             continue
-        for line, col, snippet, repaired in find(text):
-            yield diag("VK006", f"mojibake {snippet!r}, probably {repaired!r}", note, int(line), int(col))
+        for item in find(text):
+            if hasattr(item, "snippet"):
+                line, col, snippet, repaired = item.line, item.col, item.snippet, item.repaired
+            else:
+                line, col, snippet, repaired = tuple(item)[:4]
+            codec = getattr(item, "codec", "")
+            how = f" (UTF-8 read as {codec})" if codec else ""
+            yield diag("VK006", f"mojibake {snippet!r}{how}; probably {repaired!r}", note, int(line), int(col))
 
 
 @rule("VK007")
