@@ -281,12 +281,17 @@ def _technique_note(vault: "Vault", tech: _Tech, tier_path: dict[int, str], inde
         lines.append("")
     lines.append("## Notes that link to it")
     lines.append("")
-    linked = {(r.note, "ranks it in a tier table") for r in tech.rows}
-    linked |= {(p, "mentions it") for p in tech.mentions}
-    linked |= {(p, f"links to it (line {ln})") for p, ln in backlinks}
-    for path, why in sorted(linked):
+    reasons: dict[str, list[str]] = defaultdict(list)
+    for r in tech.rows:
+        reasons[r.note].append(f"ranks it (line {r.line})")
+    for p in tech.mentions:
+        if p not in reasons:
+            reasons[p].append("mentions it")
+    for p, ln in backlinks:
+        reasons[p].append(f"links to it (line {ln})")
+    for path in sorted(reasons):
         src = vault.notes.get(path)
-        lines.append(f"- {note_link(path, src.title if src else None)} — {why}")
+        lines.append(f"- {note_link(path, src.title if src else None)} — {', '.join(dict.fromkeys(reasons[path]))}")
     lines.append("")
     nav = [note_link(index_path, "Vault index")]
     if tech.tier is not None and tech.tier in tier_path:

@@ -1,0 +1,174 @@
+"""`vaultkit sync` end to end: real values from the user's table, idempotence, --check/--diff, the user's vault."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from vaultkit.cli import cli
+from vaultkit.frontmatter import split_frontmatter
+from vaultkit.vault import Vault
+
+from .conftest import SAMPLE_VAULT, need, EUGENE
+
+OUT = "_vaultkit"
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and ".vaultkit" not in p.parts:
+            out[p.relative_to(root).as_posix()] = (p.stat().st_mtime_ns, p.read_bytes())
+    return out
+
+
+def props(path: Path) -> dict:
+    block = split_frontmatter(path.read_text(encoding="utf-8"))
+    assert block is not None, path
+    return yaml.safe_load(block.yaml)
+
+
+@pytest.fixture
+def fresh_sample(tmp_path: Path) -> Path:
+    """The sample vault with its generated notes removed: only the user's note."""
+    dest = tmp_path / "vault"
+    shutil.copytree(SAMPLE_VAULT, dest, ignore=shutil.ignore_patterns(".vaultkit"))
+    shutil.rmtree(dest / OUT, ignore_errors=True)
+    return dest
+
+
+def test_sync_writes_technique_notes_with_the_tables_values(fresh_sample: Path) -> None:
+    result = invoke("sync", str(fresh_sample))
+    assert result.exit_code == 0, result.output
+    tech = fresh_sample / OUT / "Techniques"
+    lora = props(tech / "LoRA QLoRA (adapter tuning).md")
+    assert lora["type"] == "technique"
+    assert lora["title"] == "LoRA / QLoRA (adapter tuning)"
+    assert lora["tier"] == 3
+    assert lora["effectiveness"] == ["🟢"]
+    assert lora["tradeoffs"] == ["⚪"]
+    assert lora["cost"] == 0
+    assert lora["sources"] == ["[[22_AI_Research_mainstream/Production AI Techniques Tiered Table]]"]
+    body = (tech / "LoRA QLoRA (adapter tuning).md").read_text(encoding="utf-8")
+    assert "🟢 cost-effective upgrades" in body
+    assert "⚪ narrow domain retention" in body
+    assert "HuggingFace, Mistral, Claude, Qwen" in body
+    scaling = props(tech / "Model Scaling (GPT-3→4→Qwen→Gemini).md")
+    assert scaling["tier"] == 1 and scaling["cost"] == 5
+    assert scaling["effectiveness"] == ["🟢"] and scaling["tradeoffs"] == ["💰", "🧠"]
+    rlhf = props(tech / "Reinforcement Learning (RLHF RLAIF).md")
+    assert rlhf["tier"] == 13 and rlhf["cost"] == 3
+    assert rlhf["effectiveness"] == ["⚪", "🔴"] and rlhf["tradeoffs"] == ["💰", "📉"]
+    tier3 = props(fresh_sample / OUT / "Tiers" / "Tier 3.md")
+    assert tier3["type"] == "tier" and tier3["tier"] == 3
+    assert tier3["techniques"] == ["[[_vaultkit/Techniques/LoRA QLoRA (adapter tuning)]]"]
+    assert len(list(tech.glob("*.md"))) == 15
+    assert len(list((fresh_sample / OUT / "Tiers").glob("*.md"))) == 15
+    assert "15 techniques, 15 tiers" in result.output
+
+
+def test_generated_wikilinks_resolve(fresh_sample: Path) -> None:
+    invoke("sync", str(fresh_sample))
+    vault = Vault.load(fresh_sample)
+    generated = [n for n in vault.notes.values() if vault.is_generated(n)]
+    assert len(generated) == 32
+    for note in generated:
+        for link in note.links:
+            assert link.resolved is not None, (note.path, link.target)
+
+
+def test_cost_to_value_ranks_by_stated_scoring(fresh_sample: Path) -> None:
+    invoke("sync", str(fresh_sample))
+    text = (fresh_sample / OUT / "Cost to value.md").read_text(encoding="utf-8")
+    assert "**Scoring.**" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 15
+    # Data Deduplication: 🟢🟢 (value 4) against ⚪ expensive upfront (cost 1) → ratio 2.00, the best.
+    assert "Data Deduplication" in rows[0] and rows[0].rstrip().endswith("| 2.00 |")
+    # Model Scaling: value 4, cost 5 (💰×5) + 1 (🧠) = 6 → 0.57.
+    scaling = next(r for r in rows if "Model Scaling" in r)
+    assert "| 4 | 6 | 0.57 |" in scaling
+    ratios = [float(r.rstrip(" |").rsplit("|", 1)[1]) for r in rows]
+    assert ratios == sorted(ratios, reverse=True)
+
+
+def test_second_sync_changes_no_byte_and_no_mtime(fresh_sample: Path) -> None:
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    before = snapshot(fresh_sample)
+    result = invoke("sync", str(fresh_sample))
+    assert result.exit_code == 0
+    assert "created 0, updated 0, removed 0, unchanged 32" in result.output
+    assert snapshot(fresh_sample) == before
+    assert invoke("sync", str(fresh_sample), "--check").exit_code == 0
+
+
+def test_check_and_diff_write_nothing(fresh_sample: Path) -> None:
+    before = snapshot(fresh_sample)
+    check = invoke("sync", str(fresh_sample), "--check")
+    assert check.exit_code == 1
+    assert "would be created: _vaultkit/Vault index.md" in check.output
+    diff = invoke("sync", str(fresh_sample), "--diff")
+    assert diff.exit_code == 0
+    assert "+++ _vaultkit/Tiers/Tier 3.md" in diff.output or "+++ b/_vaultkit/Tiers/Tier 3.md" in diff.output
+    assert snapshot(fresh_sample) == before
+
+
+def test_user_note_is_never_touched(fresh_sample: Path) -> None:
+    user = fresh_sample / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md"
+    data, mtime = user.read_bytes(), user.stat().st_mtime_ns
+    invoke("sync", str(fresh_sample))
+    invoke("sync", str(fresh_sample))
+    assert user.read_bytes() == data and user.stat().st_mtime_ns == mtime
+
+
+def test_committed_sample_vault_is_up_to_date(tmp_path: Path) -> None:
+    """Golden files: the generated notes committed in vault/ are exactly what sync plans now."""
+    dest = tmp_path / "vault"
+    shutil.copytree(SAMPLE_VAULT, dest, ignore=shutil.ignore_patterns(".vaultkit"))
+    result = invoke("sync", str(dest), "--check")
+    assert result.exit_code == 0, result.output
+    assert (dest / OUT / "Vault index.md").is_file()
+
+
+def test_sync_on_the_users_vault(tmp_path: Path) -> None:
+    dest = tmp_path / "eugene"
+    shutil.copytree(need(EUGENE), dest)
+    md = sorted(p for p in dest.rglob("*.md"))
+    first = invoke("sync", str(dest), "--no-cache")
+    assert first.exit_code == 0, first.output
+    assert f"{len(md)} notes" in first.output
+    vault = Vault.load(dest)
+    assert len(vault.user_notes()) == len(md) == 205
+    generated = [n for n in vault.notes.values() if vault.is_generated(n)]
+    assert len(generated) >= 20
+    before = snapshot(dest)
+    second = invoke("sync", str(dest))
+    assert second.exit_code == 0
+    assert "created 0, updated 0, removed 0" in second.output
+    assert snapshot(dest) == before
+
+
+def test_missing_vault_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["sync", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "nope" in result.output
+
+
+def test_python_m_vaultkit_works(fresh_sample: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "vaultkit", "sync", str(fresh_sample), "--check"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert proc.returncode == 1, proc.stderr
+    assert "would be created" in proc.stdout
