@@ -26,9 +26,10 @@ Examples
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -205,19 +206,52 @@ class SchemaStore:
         return issues
 
 
+@lru_cache(maxsize=256)
+def _glob_regex(glob: str) -> re.Pattern[str]:
+    """Compile a path glob: ``*`` and ``?`` stay inside one folder, ``**`` crosses folders."""
+    out = []
+    i = 0
+    while i < len(glob):
+        ch = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            end = glob.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                body = glob[i + 1:end]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
 def _glob_match(path: str, glob: str) -> bool:
-    """``fnmatch`` glob where ``Folder/**`` also matches files directly in ``Folder``.
+    """Whether vault path ``path`` matches ``glob`` (``*`` within a folder, ``**`` across folders).
 
     >>> _glob_match("Notes/A.md", "Notes/**"), _glob_match("Notes/x/A.md", "Notes/**")
     (True, True)
-    >>> _glob_match("Other/A.md", "Notes/**")
-    False
+    >>> _glob_match("Other/A.md", "Notes/**"), _glob_match("Notes/x/A.md", "Notes/*.md")
+    (False, False)
+    >>> _glob_match("A.md", "**/*.md"), _glob_match("x/y/A.md", "**/*.md")
+    (True, True)
     """
-    if fnmatch.fnmatchcase(path, glob):
-        return True
-    if glob.endswith("/**"):
-        return path.startswith(glob[:-2])
-    return False
+    return _glob_regex(glob).match(path) is not None
 
 
 def _issue(error, name: str) -> SchemaIssue:
