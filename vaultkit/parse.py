@@ -77,8 +77,21 @@ def _guess_encoding(data: bytes) -> str:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover
         return "unknown"
-    best = from_bytes(data).best()
-    return best.encoding if best is not None else "unknown"
+    matches = list(from_bytes(data))
+    if not matches:
+        return "unknown"
+    # Short notes fit many code pages equally well; prefer the common Windows ones among the best fits.
+    least = min(m.chaos for m in matches)
+    fits = [m for m in matches if m.chaos <= least + 0.01]
+    for enc in _COMMON_ENCODINGS:
+        for m in fits:
+            if enc in m.could_be_from_charset:
+                return enc
+    return matches[0].encoding
+
+
+_COMMON_ENCODINGS = ("cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1257", "shift_jis", "gb18030",
+                     "euc_kr", "big5", "latin_1")
 
 
 def property_list(value: Any) -> tuple[list[str], list[Any]]:
