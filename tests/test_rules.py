@@ -47,7 +47,7 @@ EXPECTED: dict[str, list[tuple[str, int]]] = {
     "VK302": [("fail.md", 4)],
     "VK303": [("fail.md", 3)],
     "VK304": [("fail.md", 3)],
-    "VK401": [("_vaultkit/fail.md", 1)],
+    "VK401": [("_vaultkit/fail.md", 1), ("_vaultkit/fail_sync.md", 1)],
 }
 
 
@@ -144,8 +144,9 @@ def test_freshness_check_is_a_replaceable_hook() -> None:
         set_freshness_check(previous)
     assert get_freshness_check() is previous
     # only notes in the output folder with the marker are asked
-    assert sorted(calls) == ["_vaultkit/fail.md", "_vaultkit/pass.md", "_vaultkit/pass_no_hash.md"]
-    assert [d.message for d in result.diagnostics] == ["stale by decree"] * 3
+    assert sorted(calls) == ["_vaultkit/fail.md", "_vaultkit/fail_sync.md", "_vaultkit/pass.md",
+                             "_vaultkit/pass_no_hash.md", "_vaultkit/pass_sync.md"]
+    assert [d.message for d in result.diagnostics] == ["stale by decree"] * 5
 
 
 def test_body_hash_is_sha256_of_the_body_after_the_frontmatter() -> None:
@@ -153,6 +154,16 @@ def test_body_hash_is_sha256_of_the_body_after_the_frontmatter() -> None:
     body = text.split("---\n", 2)[2]
     marker = re.search(r"hash: ([0-9a-f]{64})", text).group(1)
     assert body_hash(body) == marker
+
+
+def test_sync_marker_hash_covers_the_whole_note() -> None:
+    """``hash: "sha256:…"`` (the form vaultkit sync writes) changes when a property is edited."""
+    from vaultkit.writer import content_hash
+
+    text = (FIXTURES / "VK401" / "_vaultkit" / "pass_sync.md").read_text(encoding="utf-8")
+    assert f'hash: "sha256:{content_hash(text)}"' in text
+    edited = (FIXTURES / "VK401" / "_vaultkit" / "fail_sync.md").read_text(encoding="utf-8")
+    assert edited.split("---\n", 2)[2] == text.split("---\n", 2)[2]  # same body, other properties
 
 
 def test_text_tier_tables_are_not_tier_tables() -> None:

@@ -4,7 +4,7 @@ A generated note sits in the output folder (``_vaultkit/`` by default) and
 carries a ``vaultkit:`` mapping in its frontmatter. Whether such a note is out
 of date is decided by a replaceable function, the *freshness check*: until
 ``vaultkit sync`` registers one that compares with what it would write now,
-the default compares the marker's ``hash`` with the note's body.
+the default compares the marker's ``hash`` with the note's text.
 
 Examples
 --------
@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable, Iterator
 
 from ..frontmatter import split_frontmatter
@@ -37,29 +38,52 @@ def body_hash(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def hash_freshness(ctx: LintContext, note: Note) -> str | None:
-    """Default freshness check: the marker's ``hash`` must equal :func:`body_hash` of the body.
+def _writer_content_hash() -> Callable[[str], str] | None:
+    """``vaultkit.writer.content_hash`` when that module is present (it defines the ``sha256:`` marker)."""
+    try:
+        writer = importlib.import_module("vaultkit.writer")
+    except ImportError:
+        return None
+    return getattr(writer, "content_hash", None)
 
-    The body is the file's text after the closing ``---`` line, as Obsidian
-    reads it (BOM dropped, newlines turned into ``\\n``). A marker without a
-    ``hash`` string is not checked.
+
+def hash_freshness(ctx: LintContext, note: Note) -> str | None:
+    """Default freshness check: the marker's ``hash`` must still describe the note.
+
+    Two forms of ``hash`` are understood:
+
+    * ``"sha256:<hex>"``, as ``vaultkit sync`` writes it: the SHA-256 of the
+      whole note (BOM dropped, ``\\n`` newlines) with the marker line taken
+      out, computed by ``vaultkit.writer.content_hash``;
+    * a bare ``<hex>``: :func:`body_hash` of the body, the text after the
+      closing ``---`` line.
+
+    A marker without a ``hash`` string is not checked.
     """
     marker = (note.frontmatter or {}).get(GENERATOR_KEY)
     if not isinstance(marker, dict):
         return None
     expected = marker.get("hash")
-    if not isinstance(expected, str) or not expected:
+    if not isinstance(expected, str) or not expected.strip():
         return None
+    expected = expected.strip().lower()
     text = ctx.text_of(note)
     if text is None:
         return None
-    block = split_frontmatter(text)
-    body = block.body if block is not None else text
-    actual = body_hash(body)
-    if actual == expected.strip().lower():
+    algo, sep, digest = expected.partition(":")
+    if sep:
+        content_hash = _writer_content_hash()
+        if algo != "sha256" or content_hash is None:
+            return None
+        actual, what = content_hash(text), "note"
+    else:
+        block = split_frontmatter(text)
+        actual, what = body_hash(block.body if block is not None else text), "body"
+        digest = expected
+    if actual == digest:
         return None
-    return (f"generated note was edited or is out of date: body hash {actual[:12]}… differs from the "
-            f"marker's {expected[:12]}…; run 'vaultkit sync'")
+    return (f"generated note was edited or is out of date: the {what} hashes to {actual[:12]}…, "
+            f"the marker says {digest[:12]}…; run 'vaultkit sync'")
 
 
 _freshness: list[FreshnessCheck] = [hash_freshness]
@@ -85,13 +109,15 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
     --------------
     Notes in the output folder (``output`` in ``vaultkit.toml``, default
     ``_vaultkit``) whose frontmatter has the ``vaultkit:`` marker mapping. The
-    marker's ``hash`` is the sha256 hex digest of the body as written (the
-    text after the closing ``---``, UTF-8, ``\\n`` newlines); when the body on
-    disk hashes differently, the note was edited by hand or is stale. The
-    check is a replaceable function (``vaultkit.rules.generated
-    .set_freshness_check``), so ``vaultkit sync`` can plug in a comparison with
-    the notes it would write now. Notes outside the output folder, and markers
-    without ``hash``, are not checked.
+    marker's ``hash`` records the text as written: ``"sha256:<hex>"`` (what
+    ``vaultkit sync`` writes) is the SHA-256 of the whole note with the marker
+    line taken out; a bare ``<hex>`` is the SHA-256 of the body alone (the
+    text after the closing ``---``). Text is UTF-8 with ``\\n`` newlines and
+    no BOM. When the note on disk hashes differently it was edited by hand or
+    is stale. The check is a replaceable function
+    (``vaultkit.rules.generated.set_freshness_check``), so ``vaultkit sync``
+    can plug in a comparison with the notes it would write now. Notes outside
+    the output folder, and markers without ``hash``, are not checked.
 
     Why it matters
     --------------
@@ -107,7 +133,7 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
         ---
         type: tier
         tier: 3
-        vaultkit: {hash: 9f2c…}
+        vaultkit: {generator: vaultkit, version: "0.1.0", hash: "sha256:9f2c…"}
         ---
         - [[LoRA]]  (my note: try this next)
 

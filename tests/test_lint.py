@@ -1,0 +1,294 @@
+"""``vaultkit lint``: the two vaults of the issue, paths, selection, severities, suppression, exit codes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from vaultkit.cli import cli
+from vaultkit.lint import LintOptions, lint
+from vaultkit.rules import REGISTRY
+from vaultkit.vault import Vault
+
+from .conftest import EUGENE, REPO, SAMPLE_VAULT, need
+
+SEED = "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md"
+DEPTH = "14_Neurobrain_CogScience/Overlay AI Cognitive Depth.md"
+TITANS_META = "22_AI_Research_mainstream/2025-06-04 - Titans модель и память/meta_information.md"
+LINE_RE = re.compile(r"^(?P<file>.+?\.md):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<code>VK\d{3}) \[(?P<sev>\w+)\] ")
+
+
+def invoke(*args: str):
+    """Run the CLI; failures show the whole output."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_sample_vault_is_clean() -> None:
+    result = invoke("lint", str(SAMPLE_VAULT))
+    assert result.exit_code == 0, result.output
+    n = len(list(SAMPLE_VAULT.rglob("*.md")))
+    assert result.output == f"All checks passed: {n} note{'s' if n != 1 else ''}, no problems.\n"
+
+
+def test_sample_vault_is_clean_under_the_knowledge_schema_too(sample_copy: Path) -> None:
+    """The seed note satisfies the knowledge-note schema when the config maps it there."""
+    (sample_copy / "vaultkit.toml").write_text('[schemas]\n"22_AI_Research_mainstream/**" = "knowledge-note"\n',
+                                               encoding="utf-8")
+    result = invoke("lint", str(sample_copy))
+    assert result.exit_code == 0, result.output
+
+
+def test_eugene_sample_lists_real_problems_with_file_and_line() -> None:
+    vault = need(EUGENE)
+    result = invoke("lint", str(vault))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    summary = lines[-1]
+    assert re.fullmatch(r"Found [\d,]+ problems \(\d+ errors, [\d,]+ warnings, \d+ info\) in \d+ of 205 notes\.",
+                        summary), summary
+    found = []
+    for line in lines[:-1]:
+        m = LINE_RE.match(line)
+        assert m, line
+        file = m.group("file")
+        assert file.startswith(str(vault) + "/")
+        assert Path(file).is_file(), file
+        assert int(m.group("line")) >= 1
+        found.append((file[len(str(vault)) + 1:], int(m.group("line")), m.group("code"), line))
+    codes = {c for _f, _l, c, _line in found}
+    assert {"VK101", "VK103", "VK202", "VK203", "VK205"} <= codes
+    # the look-alike Cyrillic letter in a section tag
+    depth = [x for x in found if x[0] == DEPTH and x[2] == "VK202"]
+    assert len(depth) == 1 and "Cyrillic" in depth[0][3]
+    text = (vault / DEPTH).read_text(encoding="utf-8").splitlines()
+    assert "S14_Neurоbrain_CogScience" in text[depth[0][1] - 1]
+    # a string-valued aliases property
+    assert (TITANS_META, 5, "VK205") in [(f, ln, c) for f, ln, c, _ in found]
+    assert text and found == sorted(found, key=lambda x: (x[0], x[1]))
+
+
+def test_eugene_sample_finds_nothing_at_error_severity() -> None:
+    result = invoke("lint", str(need(EUGENE)), "--min-severity", "error")
+    assert result.exit_code == 0, result.output
+    assert result.output == "All checks passed: 205 notes, no problems.\n"
+
+
+def test_paths_inside_a_vault_report_only_those_notes_but_resolve_against_the_vault(tmp_path: Path) -> None:
+    vault = tmp_path / "v"
+    (vault / ".obsidian").mkdir(parents=True)
+    (vault / "A").mkdir()
+    (vault / "A" / "one.md").write_text("[[two]] [[missing one]]\n", encoding="utf-8")
+    (vault / "B").mkdir()
+    (vault / "B" / "two.md").write_text("[[one]] [[missing two]]\n", encoding="utf-8")
+    result = invoke("lint", str(vault / "A" / "one.md"), "--format", "json")
+    assert result.exit_code == 1
+    import json
+
+    doc = json.loads(result.output)
+    assert [(d["path"], d["message"]) for d in doc["diagnostics"]] == [
+        ("A/one.md", "unresolved link 'missing one': no file answers it"),
+    ]
+    assert doc["diagnostics"][0]["file"] == f"{vault.as_posix()}/A/one.md"
+    assert doc["summary"]["checked"] == 1
+    # a folder inside the vault
+    result = invoke("lint", str(vault / "B"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"{vault.as_posix()}/B/two.md:1:9: VK101 [warning] unresolved link " \
+                                           "'missing two': no file answers it"
+    # --vault with a vault-relative path filter
+    result = invoke("lint", "--vault", str(vault), str(vault / "B" / "two.md"), "--select", "VK1")
+    assert result.exit_code == 1 and "one.md" not in result.output
+
+
+def test_paths_from_two_vaults_are_a_usage_error(tmp_path: Path) -> None:
+    for name in ("v1", "v2"):
+        (tmp_path / name / ".obsidian").mkdir(parents=True)
+        (tmp_path / name / "n.md").write_text("x\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lint", "--vault", str(tmp_path / "v1"), str(tmp_path / "v2" / "n.md")])
+    assert result.exit_code == 2
+    assert "not inside the vault" in result.output
+
+
+def _small_vault(tmp_path: Path) -> Path:
+    v = tmp_path / "small"
+    v.mkdir()
+    (v / "note.md").write_text(
+        "---\ntags: solo\ntag: old\n---\nSee [[nowhere]] and [[]].\n", encoding="utf-8")
+    return v
+
+
+def test_select_ignore_exit_zero_and_severity(tmp_path: Path) -> None:
+    v = str(_small_vault(tmp_path))
+    codes = lambda out: [LINE_RE.match(l).group("code") for l in out.splitlines()[:-1]]  # noqa: E731
+    assert codes(invoke("lint", v).output) == ["VK205", "VK204", "VK101", "VK105"]
+    assert codes(invoke("lint", v, "--select", "VK1").output) == ["VK101", "VK105"]
+    assert codes(invoke("lint", v, "--select", "VK1,VK204", "--ignore", "VK105").output) == ["VK204", "VK101"]
+    assert codes(invoke("lint", v, "--ignore", "VK2", "--ignore", "VK101").output) == ["VK105"]
+    result = invoke("lint", v, "--exit-zero")
+    assert result.exit_code == 0 and "Found 4 problems" in result.output
+    result = invoke("lint", v, "--select", "VK101", "--severity", "VK1=error")
+    assert result.output.splitlines()[0].endswith("VK101 [error] unresolved link 'nowhere': no file answers it")
+    assert "(1 error, 0 warnings, 0 info)" in result.output
+    result = invoke("lint", v, "--min-severity", "error")
+    assert result.exit_code == 0
+
+
+def test_config_selects_and_overrides_severity(tmp_path: Path) -> None:
+    v = _small_vault(tmp_path)
+    (v / "vaultkit.toml").write_text('select = ["VK1"]\nignore = ["VK105"]\n[severity]\nVK101 = "info"\n',
+                                     encoding="utf-8")
+    result = invoke("lint", str(v))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{v.as_posix()}/note.md:5:5: VK101 [info] unresolved link 'nowhere': no file answers it",
+        "Found 1 problem (0 errors, 0 warnings, 1 info) in 1 of 1 note.",
+    ]
+    # the command line's --select replaces the config's
+    assert "VK204" in invoke("lint", str(v), "--select", "VK2").output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--select", "VK9"], "unknown rule"),
+    (["--ignore", "XX1"], "unknown rule"),
+    (["--severity", "VK101=fatal"], "CODE=error|warning|info"),
+    (["--format", "xml"], "xml"),
+])
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["lint", str(_small_vault(tmp_path)), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('select = ["VK7"]\n', "unknown rule code in 'select'"),
+    ('[severity]\nVK101 = "loud"\n', "'severity'"),
+    ("select = [\n", "invalid TOML"),
+])
+def test_config_errors_exit_2_and_name_the_file(tmp_path: Path, toml: str, message: str) -> None:
+    v = _small_vault(tmp_path)
+    (v / "vaultkit.toml").write_text(toml, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lint", str(v)])
+    assert result.exit_code == 2, result.output
+    assert "vaultkit.toml" in result.output and message in result.output
+
+
+def test_internal_error_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(ctx):
+        raise RuntimeError("rule crashed")
+        yield  # pragma: no cover
+
+    monkeypatch.setitem(REGISTRY, "VK105", replace(REGISTRY["VK105"], check=boom))
+    result = CliRunner().invoke(cli, ["lint", str(_small_vault(tmp_path))])
+    assert result.exit_code == 2
+    assert "internal error: RuntimeError: rule crashed" in result.output
+
+
+def test_missing_vault_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["lint", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+
+
+def test_suppression_comments(tmp_path: Path) -> None:
+    v = tmp_path / "v"
+    v.mkdir()
+    (v / "a.md").write_text(
+        "[[gone]] %% vaultkit-ignore VK101 %%\n"
+        "%% vaultkit-ignore VK1 %%\n"
+        "[[gone too]] [[]]\n"
+        "[[still reported]]\n", encoding="utf-8")
+    (v / "b.md").write_text("---\ntags: x y\n---\n%% vaultkit-ignore-file VK202 %%\n[[gone]]\n",
+                            encoding="utf-8")
+    (v / "c.md").write_text("%% vaultkit-ignore-file %%\n[[gone]] [[]]\n", encoding="utf-8")
+    result = lint(Vault.load(v))
+    assert [(d.path, d.line, d.code) for d in result.diagnostics] == [
+        ("a.md", 4, "VK101"), ("b.md", 2, "VK205"), ("b.md", 5, "VK101"),
+    ]
+    assert result.suppressed == 6
+    out = invoke("lint", str(v)).output
+    assert out.splitlines()[-1] == "Found 3 problems (0 errors, 3 warnings, 0 info) in 2 of 3 notes. " \
+                                   "(6 findings suppressed)"
+
+
+def test_order_is_stable_and_sorted() -> None:
+    vault = Vault.load(need(EUGENE))
+    first = lint(vault).diagnostics
+    second = lint(Vault.load(need(EUGENE))).diagnostics
+    assert first == second
+    assert first == sorted(first, key=lambda d: d.sort_key())
+
+
+def test_types_json_mismatch_on_a_copy_of_the_sample(sample_copy: Path) -> None:
+    (sample_copy / ".obsidian").mkdir()
+    (sample_copy / ".obsidian" / "types.json").write_text(
+        '{"types": {"created": "date", "updated": "datetime", "tags": "tags", "category": "number"}}',
+        encoding="utf-8")
+    result = lint(Vault.load(sample_copy), LintOptions(paths=[SEED]))
+    assert [(d.code, d.line) for d in result.diagnostics] == [("VK207", 14)]
+    assert "'category' is \"AI & Cognitive Science\", which is not a number value" in result.diagnostics[0].message
+    (sample_copy / ".obsidian" / "types.json").write_text("{not json", encoding="utf-8")
+    result = lint(Vault.load(sample_copy))
+    assert [(d.path, d.code) for d in result.diagnostics] == [(".obsidian/types.json", "VK207")]
+
+
+def test_generated_notes_are_linted_like_the_others(sample_copy: Path) -> None:
+    """A note in _vaultkit/ with the marker and a matching hash passes; a stale one is reported."""
+    import hashlib
+
+    shutil.rmtree(sample_copy / "_vaultkit", ignore_errors=True)
+    out = sample_copy / "_vaultkit"
+    out.mkdir()
+    body = "# LoRA\n\nFrom [[Production AI Techniques Tiered Table]].\n"
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    head = ("---\ntype: technique\ntitle: LoRA\naliases: [LoRA / QLoRA]\ntier: 3\ntier_label: T3\n"
+            "effectiveness: [\"🟢\", \"⚪\"]\ntradeoffs: [\"❌ limits learning flexibility\"]\ncost: 0\n"
+            "sources: [\"[[Production AI Techniques Tiered Table]]\"]\ntags: [vaultkit/technique]\n"
+            f"vaultkit:\n  generator: vaultkit\n  hash: {digest}\n---\n")
+    (out / "LoRA.md").write_text(head + body, encoding="utf-8")
+    assert invoke("lint", str(sample_copy)).exit_code == 0
+    (out / "LoRA.md").write_text(head + body + "my own line\n", encoding="utf-8")
+    result = invoke("lint", str(sample_copy))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0].startswith(f"{sample_copy.as_posix()}/_vaultkit/LoRA.md:1: VK401 [warning] ")
+
+
+def test_committed_generated_notes_of_the_sample_vault_are_fresh_and_valid() -> None:
+    vault = Vault.load(SAMPLE_VAULT)
+    generated = [n for n in vault.notes.values() if vault.is_generated(n)]
+    result = lint(vault, LintOptions(select=["VK201", "VK401"]))
+    assert result.diagnostics == []
+    if generated:  # written by vaultkit sync: every one has a schema through its type
+        from vaultkit.schema import SchemaStore
+
+        store = SchemaStore()
+        assert all(store.schema_for(n) in ("technique", "tier", "index") for n in generated), \
+            sorted({str((n.frontmatter or {}).get("type")) for n in generated})
+
+
+def test_pre_commit_hook_definition() -> None:
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = {h["id"]: h for h in hooks}["vaultkit-lint"]
+    assert hook["entry"] == "vaultkit lint"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is False
+    assert hook["types"] == ["markdown"]
+
+
+def test_lint_help_mentions_exit_status_and_suppression() -> None:
+    result = invoke("lint", "--help")
+    assert result.exit_code == 0
+    assert "0 clean, 1 findings, 2 usage" in result.output
+    assert "vaultkit-ignore" in result.output
+
+
+def test_sample_vault_copy_is_untouched_by_lint(sample_copy: Path) -> None:
+    before = {p: p.read_bytes() for p in sample_copy.rglob("*") if p.is_file()}
+    invoke("lint", str(sample_copy), "--format", "sarif")
+    after = {p: p.read_bytes() for p in sample_copy.rglob("*") if p.is_file()}
+    assert before == after
+    assert shutil.which  # the copy fixture really copied
