@@ -279,3 +279,20 @@ def test_s3_markdown_link_with_title_and_parentheses():
 def test_line_numbers_are_file_lines():
     note = parse_note("N.md", b"---\na: 1\n---\nfirst\n\nsecond [[A]]\n- item [[B]]\n> q [t](C.md)\n")
     assert [(lk.target, lk.line) for lk in note.links] == [("A", 6), ("B", 7), ("C.md", 8)]
+
+
+# §3 rule 1 [unc]: "treat a leading / as a vault-absolute path and #frag as the same note"
+S3_RULE1 = [
+    ("[t](#Heading)", "Src/Page.md", "Src/Page.md"),
+    ("[t](/Folder/Target.md)", "Src/Page.md", "Folder/Target.md"),
+    ("[t](/Target.md)", "Src/Page.md", None),
+    ("[t](./Target.md)", "Folder/Page.md", "Folder/Target.md"),
+    ("[t](Target.md%23Head)", "Src/Page.md", None),
+]
+
+
+@pytest.mark.parametrize("src,source,resolved", S3_RULE1, ids=[r[0] for r in S3_RULE1])
+def test_s3_absolute_and_fragment_destinations(src, source, resolved):
+    files = ["Folder/Target.md", "Other/Target.md", "Src/Page.md", "Folder/Page.md"]
+    link = one_link(src)
+    assert NameIndex(files).resolve(link.target, source) == resolved
