@@ -50,7 +50,7 @@ def test_eugene_sample_lists_real_problems_with_file_and_line() -> None:
     assert result.exit_code == 1
     lines = result.output.splitlines()
     summary = lines[-1]
-    assert re.fullmatch(r"Found [\d,]+ problems \(\d+ errors, [\d,]+ warnings, \d+ info\) in \d+ of 205 notes\.",
+    assert re.fullmatch(r"Found [\d,]+ problems \(\d+ errors, [\d,]+ warnings, \d+ info\) in \d+ files; 205 notes checked\.",
                         summary), summary
     found = []
     for line in lines[:-1]:
@@ -147,7 +147,7 @@ def test_config_selects_and_overrides_severity(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"{v.as_posix()}/note.md:5:5: VK101 [info] unresolved link 'nowhere': no file answers it",
-        "Found 1 problem (0 errors, 0 warnings, 1 info) in 1 of 1 note.",
+        "Found 1 problem (0 errors, 0 warnings, 1 info) in 1 file; 1 note checked.",
     ]
     # the command line's --select replaces the config's
     assert "VK204" in invoke("lint", str(v), "--select", "VK2").output
@@ -211,8 +211,8 @@ def test_suppression_comments(tmp_path: Path) -> None:
     ]
     assert result.suppressed == 6
     out = invoke("lint", str(v)).output
-    assert out.splitlines()[-1] == "Found 3 problems (0 errors, 3 warnings, 0 info) in 2 of 3 notes. " \
-                                   "(6 findings suppressed)"
+    assert out.splitlines()[-1] == "Found 3 problems (0 errors, 3 warnings, 0 info) in 2 files; 3 notes checked; " \
+                                   "6 findings suppressed."
 
 
 def test_order_is_stable_and_sorted() -> None:

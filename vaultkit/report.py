@@ -50,18 +50,18 @@ def summary_line(diagnostics: Sequence[Diagnostic], checked: int, suppressed: in
     >>> summary_line([], 3)
     'All checks passed: 3 notes, no problems.'
     >>> summary_line([Diagnostic("VK101", "m", "A.md", 1, 1, "warning")], 3)
-    'Found 1 problem (0 errors, 1 warning, 0 info) in 1 of 3 notes.'
+    'Found 1 problem (0 errors, 1 warning, 0 info) in 1 file; 3 notes checked.'
     """
-    extra = f" ({_plural(suppressed, 'finding')} suppressed)" if suppressed else ""
+    extra = f"; {_plural(suppressed, 'finding')} suppressed" if suppressed else ""
     if not diagnostics:
-        return f"All checks passed: {_plural(checked, 'note')}, no problems.{extra}"
+        return f"All checks passed: {_plural(checked, 'note')}, no problems{extra}."
     counts = {"error": 0, "warning": 0, "info": 0}
     for d in diagnostics:
         counts[d.severity] = counts.get(d.severity, 0) + 1
     files = len({d.path for d in diagnostics})
     return (f"Found {_plural(len(diagnostics), 'problem')} ({_plural(counts['error'], 'error')}, "
-            f"{_plural(counts['warning'], 'warning')}, {counts['info']:,} info) in {files:,} of "
-            f"{_plural(checked, 'note')}.{extra}")
+            f"{_plural(counts['warning'], 'warning')}, {counts['info']:,} info) in {_plural(files, 'file')}; "
+            f"{_plural(checked, 'note')} checked{extra}.")
 
 
 def _location(d: Diagnostic, display: Display) -> str:
