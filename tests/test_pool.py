@@ -1,0 +1,144 @@
+"""Parsing in a process pool gives exactly the notes, in exactly the order, of parsing in-process."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from vaultkit import pool
+from vaultkit.discover import discover
+from vaultkit.pool import ENV_WORKERS, parse_files, plan_workers
+from vaultkit.progress import Progress
+
+from .conftest import EUGENE, need
+
+
+def _items(root: Path) -> list[tuple[str, Path]]:
+    return list(discover(root)[1].items())
+
+
+def test_pool_output_equals_in_process_output_in_input_order() -> None:
+    items = _items(need(EUGENE))
+    items = items[::-1]  # not sorted: the order of the input must be kept, not re-sorted
+    serial = parse_files(items, workers=1)
+    parallel = parse_files(items, workers=2)
+    assert [n.path for n in parallel] == [rel for rel, _ in items]
+    assert parallel == serial
+
+
+def test_more_workers_than_items_and_empty_input(tmp_path: Path) -> None:
+    (tmp_path / "only.md").write_text("[[x]] #t\n", encoding="utf-8")
+    items = _items(tmp_path)
+    assert [n.tags for n in parse_files(items, workers=4)] == [["t"]]
+    assert parse_files([], workers=4) == []
+
+
+def test_unreadable_file_gives_a_diagnostic_not_an_exception(tmp_path: Path) -> None:
+    items = [("gone.md", tmp_path / "gone.md"), ("dir.md", tmp_path)]
+    for workers in (1, 2):
+        notes = parse_files(items, workers=workers)
+        assert [n.path for n in notes] == ["gone.md", "dir.md"]
+        assert all(d.code == "VK004" for n in notes for d in n.diagnostics)
+
+
+def test_small_batches_stay_in_process(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("x", encoding="utf-8")
+    assert plan_workers(_items(tmp_path)) == (1, 1)
+
+
+def test_large_batches_use_every_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for i in range(4):
+        (tmp_path / f"n{i}.md").write_text("x" * 1000, encoding="utf-8")
+    monkeypatch.delenv(ENV_WORKERS, raising=False)
+    monkeypatch.setattr(pool, "MIN_POOL_FILES", 2)
+    monkeypatch.setattr(pool, "MIN_POOL_BYTES", 10)
+    monkeypatch.setattr(pool, "available_cpus", lambda: 2)
+    assert plan_workers(_items(tmp_path)) == (2, 4000)
+    monkeypatch.setattr(pool, "available_cpus", lambda: 1)
+    assert plan_workers(_items(tmp_path))[0] == 1
+
+
+def test_environment_variable_forces_the_worker_count(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for i in range(3):
+        (tmp_path / f"n{i}.md").write_text("x", encoding="utf-8")
+    monkeypatch.setenv(ENV_WORKERS, "2")
+    assert plan_workers(_items(tmp_path))[0] == 2
+    monkeypatch.setenv(ENV_WORKERS, "1")
+    assert plan_workers(_items(tmp_path))[0] == 1
+    monkeypatch.setenv(ENV_WORKERS, "16")
+    assert plan_workers(_items(tmp_path))[0] == 3  # never more workers than files
+
+
+def test_pool_failure_falls_back_to_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    items = _items(need(EUGENE))[:20]
+
+    class Broken:
+        def __init__(self, *a, **k):
+            raise OSError("no processes allowed here")
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", Broken)
+    assert parse_files(items, workers=2) == parse_files(items, workers=1)
+
+
+def test_progress_callback_counts_every_note() -> None:
+    items = _items(need(EUGENE))
+    for workers in (1, 2):
+        done: list[int] = []
+        parse_files(items, workers=workers, progress=done.append)
+        assert sum(done) == len(items)
+
+
+def test_chunks_cover_every_item_once() -> None:
+    items = [(f"n{i}.md", Path(f"/x/n{i}.md")) for i in range(10)]
+    chunks = pool._chunks(items, [5] * 10, 12)
+    assert [rel for c in chunks for rel, _ in c] == [rel for rel, _ in items]
+    assert all(len(c) <= 3 for c in chunks)
+
+
+# -- progress bar -------------------------------------------------------------------------
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_silent_when_not_a_tty_or_quiet() -> None:
+    for stream, quiet in ((io.StringIO(), False), (FakeTTY(), True)):
+        bar = Progress(10, "parsing", stream=stream, quiet=quiet, delay=0)
+        bar.advance(10)
+        bar.close()
+        assert stream.getvalue() == ""
+        assert bar.done == 10
+
+
+def test_progress_draws_on_a_tty_and_erases_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    stream = FakeTTY()
+    with Progress(4, "parsing", stream=stream, delay=0) as bar:
+        bar.advance(2)
+    out = stream.getvalue()
+    assert out.startswith("\rparsing [") and "2/4  50%" in out
+    assert out.endswith("\r\x1b[2K")
+
+
+def test_progress_waits_before_showing_a_short_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "xterm")
+    stream = FakeTTY()
+    with Progress(4, "parsing", stream=stream, delay=60) as bar:
+        bar.advance(4)
+    assert stream.getvalue() == ""
+
+
+def test_progress_render() -> None:
+    bar = Progress(200, "notes", stream=io.StringIO())
+    bar.advance(50)
+    assert bar.render(120) == "notes [" + "#" * 10 + "." * 30 + "] 50/200  25%"
+    assert len(bar.render(40)) <= 40
+    unknown = Progress(0, "files", stream=io.StringIO())
+    unknown.advance(7)
+    assert unknown.render() == "files 7"
+    assert os.environ.get("TERM") != "dumb" or not Progress(1, force=True).enabled

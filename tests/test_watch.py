@@ -1,0 +1,223 @@
+"""Watch mode: debounced batches, bursts, ignored paths, own writes, clean stop."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from vaultkit.watch import OwnWrites, is_hidden, watch
+
+DEBOUNCE = 0.3
+
+
+class Recorder:
+    """Runs :func:`watch` in a thread and keeps every batch it delivers."""
+
+    def __init__(self, root: Path, **kwargs) -> None:
+        self.batches: list[set[str]] = []
+        self.cond = threading.Condition()
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.kwargs = kwargs
+        self.root = root
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _on_change(self, paths: set[str]) -> None:
+        with self.cond:
+            self.batches.append(set(paths))
+            self.cond.notify_all()
+        hook = self.kwargs.get("hook")
+        if hook:
+            hook(paths)
+
+    def _run(self) -> None:
+        kwargs = {k: v for k, v in self.kwargs.items() if k != "hook"}
+        try:
+            watch(self.root, self._on_change, debounce=DEBOUNCE, stop=self.stop, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the test
+            self.error = exc
+
+    def __enter__(self) -> "Recorder":
+        before = {t.ident for t in threading.enumerate()}
+        self.thread.start()
+        # Wait for the observer thread to be up before the test starts writing.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            if len({t.ident for t in threading.enumerate()} - before) >= 2:
+                break
+            time.sleep(0.01)
+        time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        assert not self.thread.is_alive()
+
+    def union(self) -> set[str]:
+        with self.cond:
+            return set().union(*self.batches) if self.batches else set()
+
+    def wait_for(self, paths: set[str], timeout: float = 6.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not paths <= (set().union(*self.batches) if self.batches else set()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+        return True
+
+
+def test_is_hidden() -> None:
+    assert is_hidden(".vaultkit/cache.sqlite-wal") and is_hidden("a/.git/x") and not is_hidden("a.b/c.md")
+
+
+def test_one_change_gives_one_batch(tmp_path: Path) -> None:
+    with Recorder(tmp_path) as rec:
+        (tmp_path / "A.md").write_text("hello\n", encoding="utf-8")
+        assert rec.wait_for({"A.md"})
+        time.sleep(DEBOUNCE * 2)
+    assert rec.batches == [{"A.md"}]
+    assert rec.error is None
+
+
+def test_burst_of_a_thousand_files_is_coalesced(tmp_path: Path) -> None:
+    (tmp_path / "Notes").mkdir()
+    names = {f"Notes/N{i:04d}.md" for i in range(1000)}
+    with Recorder(tmp_path) as rec:
+        for name in sorted(names):  # like a git checkout: many files in a short time
+            (tmp_path / name).write_text(f"note {name}\n", encoding="utf-8")
+        for name in sorted(names)[:300]:
+            os.unlink(tmp_path / name)
+        assert rec.wait_for(names, timeout=8)
+        time.sleep(DEBOUNCE * 2)
+    assert len(rec.batches) <= 3
+    assert rec.union() - {"Notes"} == names
+
+
+def test_hidden_and_ignored_paths_are_not_reported(tmp_path: Path) -> None:
+    (tmp_path / ".obsidian").mkdir()
+    (tmp_path / "_vaultkit").mkdir()
+    with Recorder(tmp_path, ignore=lambda rel: rel == "_vaultkit" or rel.startswith("_vaultkit/")) as rec:
+        (tmp_path / ".obsidian" / "workspace.json").write_text("{}", encoding="utf-8")
+        (tmp_path / "_vaultkit" / "Index.md").write_text("generated\n", encoding="utf-8")
+        (tmp_path / ".vaultkit").mkdir()
+        (tmp_path / ".vaultkit" / "cache.sqlite").write_bytes(b"x")
+        (tmp_path / "real.md").write_text("user\n", encoding="utf-8")
+        assert rec.wait_for({"real.md"})
+        time.sleep(DEBOUNCE * 2)
+    assert rec.union() == {"real.md"}
+
+
+def test_own_writes_are_ignored_but_later_user_edits_are_not(tmp_path: Path) -> None:
+    own = OwnWrites(tmp_path)
+    target = tmp_path / "Gen.md"
+    with Recorder(tmp_path, ignore=own) as rec:
+        target.write_text("generated v1\n", encoding="utf-8")
+        own.record("Gen.md")
+        (tmp_path / "marker.md").write_text("x", encoding="utf-8")
+        assert rec.wait_for({"marker.md"})
+        time.sleep(DEBOUNCE * 2)
+        assert "Gen.md" not in rec.union()
+        time.sleep(0.02)
+        target.write_text("user changed the generated note\n", encoding="utf-8")
+        assert rec.wait_for({"Gen.md"})
+
+
+def test_own_deletes_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "old.md").write_text("x", encoding="utf-8")
+    own = OwnWrites(tmp_path)
+    os.unlink(tmp_path / "old.md")
+    own.record("old.md")
+    assert own("old.md")
+    (tmp_path / "old.md").write_text("recreated by the user", encoding="utf-8")
+    assert not own("old.md")
+
+
+def test_moves_report_both_paths(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("x", encoding="utf-8")
+    with Recorder(tmp_path) as rec:
+        os.rename(tmp_path / "a.md", tmp_path / "b.md")
+        assert rec.wait_for({"a.md", "b.md"})
+
+
+def test_changes_made_during_on_change_come_in_the_next_batch(tmp_path: Path) -> None:
+    calls = []
+
+    def hook(paths: set[str]) -> None:
+        calls.append(paths)
+        if len(calls) == 1:
+            (tmp_path / "during.md").write_text("written while syncing", encoding="utf-8")
+
+    with Recorder(tmp_path, hook=hook) as rec:
+        (tmp_path / "first.md").write_text("x", encoding="utf-8")
+        assert rec.wait_for({"first.md", "during.md"})
+    assert rec.batches[0] == {"first.md"}
+    assert "during.md" in rec.batches[1]
+
+
+def test_errors_in_on_change_go_to_on_error_and_the_loop_goes_on(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+    seen: list[set[str]] = []
+    stop = threading.Event()
+
+    def on_change(paths: set[str]) -> None:
+        seen.append(paths)
+        if len(seen) == 1:
+            raise RuntimeError("sync failed")
+        stop.set()
+
+    def writer() -> None:
+        time.sleep(0.3)
+        (tmp_path / "one.md").write_text("1", encoding="utf-8")
+        time.sleep(DEBOUNCE * 3)
+        (tmp_path / "two.md").write_text("2", encoding="utf-8")
+
+    t = threading.Thread(target=writer)
+    t.start()
+    watch(tmp_path, on_change, debounce=DEBOUNCE, stop=stop, on_error=errors.append)
+    t.join()
+    assert [str(e) for e in errors] == ["sync failed"]
+    assert seen == [{"one.md"}, {"two.md"}]
+
+
+def test_error_without_on_error_propagates_and_stops_the_observer(tmp_path: Path) -> None:
+    baseline = threading.active_count()
+
+    def boom(paths: set[str]) -> None:
+        raise ValueError("bad")
+
+    threading.Timer(0.3, lambda: (tmp_path / "x.md").write_text("x", encoding="utf-8")).start()
+    with pytest.raises(ValueError, match="bad"):
+        watch(tmp_path, boom, debounce=0.1)
+    time.sleep(0.1)
+    assert threading.active_count() <= baseline
+
+
+def test_ctrl_c_returns_cleanly_and_stops_the_observer(tmp_path: Path) -> None:
+    baseline = threading.active_count()
+    timer = threading.Timer(0.4, _thread.interrupt_main)
+    timer.start()
+    started = time.monotonic()
+    watch(tmp_path, lambda paths: None, debounce=0.1)  # returns instead of raising
+    assert time.monotonic() - started < 5
+    time.sleep(0.1)
+    assert threading.active_count() <= baseline
+
+
+def test_polling_fallback_sees_changes(tmp_path: Path) -> None:
+    with Recorder(tmp_path, polling=True) as rec:
+        time.sleep(1.1)  # let the poller take its first snapshot
+        (tmp_path / "p.md").write_text("polled\n", encoding="utf-8")
+        assert rec.wait_for({"p.md"}, timeout=6)
+
+
+def test_missing_root_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(NotADirectoryError):
+        watch(tmp_path / "nope", lambda paths: None)

@@ -1,0 +1,184 @@
+"""Parse many notes, in a pool of worker processes when that pays off.
+
+Parsing is CPU-bound pure Python, so threads do not help; worker processes
+do, once the vault is large enough to repay starting them and shipping the
+results back. Workers read and parse their share of files and send each note
+back encoded with :func:`vaultkit.cache.encode_note` (marshal, several times
+cheaper to load than a pickled dataclass). The result list is always in the
+order of the input, whatever order the workers finish in, so output is
+identical to parsing in-process.
+
+Whether the pool is used is decided by :func:`plan_workers`; see
+``BENCHMARKS.md`` for the measurements behind :data:`MIN_POOL_BYTES`.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "A.md").write_text("[[B]]\\n"); _ = (d / "B.md").write_text("#tag\\n")
+>>> [n.path for n in parse_files([("A.md", d / "A.md"), ("B.md", d / "B.md")])]
+['A.md', 'B.md']
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .model import Note
+
+__all__ = ["parse_files", "plan_workers", "available_cpus", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
+
+#: Below this many bytes of Markdown the pool costs more than it saves (see BENCHMARKS.md).
+MIN_POOL_BYTES = 24_000_000
+
+#: And below this many files.
+MIN_POOL_FILES = 400
+
+#: Environment variable that forces the number of workers (``1`` turns the pool off).
+ENV_WORKERS = "VAULTKIT_WORKERS"
+
+_CHUNK_BYTES = 2_000_000  # work per task: big enough to amortise IPC, small enough to balance
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (affinity-aware), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = None) -> tuple[int, int]:
+    """How many worker processes to use for ``items``, and their total size in bytes.
+
+    Parameters
+    ----------
+    items : sequence of (str, Path)
+        Vault path and file of each note.
+    workers : int, optional
+        Force a count (``1`` or ``0``: in-process). Defaults to the
+        ``VAULTKIT_WORKERS`` environment variable, else the available CPUs
+        when the batch is large enough (:data:`MIN_POOL_FILES` files and
+        :data:`MIN_POOL_BYTES` bytes), else 1.
+
+    Returns
+    -------
+    (workers, total_bytes)
+    """
+    total = 0
+    for _rel, path in items:
+        try:
+            total += os.stat(path).st_size
+        except OSError:
+            pass
+    if workers is None:
+        env = os.environ.get(ENV_WORKERS, "").strip()
+        if env.isdigit():
+            workers = int(env)
+    if workers is None:
+        cpus = available_cpus()
+        big = len(items) >= MIN_POOL_FILES and total >= MIN_POOL_BYTES
+        workers = cpus if big and cpus > 1 else 1
+    return max(1, min(workers, len(items) or 1)), total
+
+
+def _read(rel: str, path: Path) -> Note:
+    from .vault import _read_note  # the one place that reads a note file
+
+    return _read_note(rel, path)
+
+
+def _worker_init() -> None:
+    gc.disable()  # short-lived workers: the cyclic collector only costs time here
+
+
+def _parse_chunk(chunk: list[tuple[str, str]]) -> list[bytes]:
+    from .cache import encode_note
+
+    return [encode_note(_read(rel, Path(path))) for rel, path in chunk]
+
+
+def _chunks(items: Sequence[tuple[str, Path]], sizes: list[int], target: int) -> list[list[tuple[str, str]]]:
+    out: list[list[tuple[str, str]]] = []
+    cur: list[tuple[str, str]] = []
+    acc = 0
+    for (rel, path), size in zip(items, sizes):
+        cur.append((rel, str(path)))
+        acc += size
+        if acc >= target:
+            out.append(cur)
+            cur, acc = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    # fork starts in milliseconds and shares the imported modules; elsewhere spawn is the only choice.
+    return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
+
+
+def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None,
+                progress: Callable[[int], None] | None = None) -> list[Note]:
+    """Read and parse notes, in parallel when the batch is large enough.
+
+    Parameters
+    ----------
+    items : sequence of (str, Path)
+        Vault path (POSIX, NFC) and file of each note.
+    workers : int, optional
+        Worker processes; see :func:`plan_workers` for the default. ``1``
+        parses in this process.
+    progress : callable, optional
+        Called with the number of notes just finished (for a progress bar).
+
+    Returns
+    -------
+    list of Note
+        One note per item, in the order of ``items`` (never raises on note
+        content; an unreadable file gives a note with a ``VK004`` diagnostic).
+        Links are not resolved.
+    """
+    items = list(items)
+    count, _total = plan_workers(items, workers=workers)
+    if count <= 1:
+        return _in_process(items, progress)
+    from .cache import decode_note
+
+    sizes = []
+    for _rel, path in items:
+        try:
+            sizes.append(os.stat(path).st_size)
+        except OSError:
+            sizes.append(0)
+    # Aim for several chunks per worker so a slow chunk does not leave a CPU idle at the end.
+    target = max(64_000, min(_CHUNK_BYTES, sum(sizes) // (count * 8) or 1))
+    chunks = _chunks(items, sizes, target)
+    notes: list[Note] = []
+    try:
+        with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
+            for blobs in ex.map(_parse_chunk, chunks):
+                notes.extend(decode_note(b) for b in blobs)
+                if progress is not None:
+                    progress(len(blobs))
+    except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool): stay correct
+        return _in_process(items, progress)
+    return notes
+
+
+def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] | None) -> list[Note]:
+    out = []
+    for i, (rel, path) in enumerate(items, 1):
+        out.append(_read(rel, path))
+        if progress is not None and i % 64 == 0:
+            progress(64)
+    if progress is not None and len(items) % 64:
+        progress(len(items) % 64)
+    return out
