@@ -183,3 +183,14 @@ def test_select_and_ignore_by_prefix() -> None:
     with pytest.raises(UnknownRuleError):
         get("VK999")
     assert get("vk101").code == "VK101"
+
+
+@pytest.mark.parametrize("code", sorted(REGISTRY))
+def test_fix_availability_matches_the_doc(code: str) -> None:
+    r = REGISTRY[code]
+    fix_section = r.doc.split("\nFix\n---\n", 1)[1].strip()
+    if r.fix == "none":
+        assert fix_section.startswith("No automatic fix"), fix_section
+    else:
+        assert not fix_section.startswith("No automatic fix"), fix_section
+        assert fix_section.split()[0].rstrip(",:") in ("Safe", "Sometimes"), fix_section

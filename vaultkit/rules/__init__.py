@@ -122,39 +122,45 @@ def rules_markdown() -> str:
 
 
 def _doc_markdown(doc: str) -> str:
-    """Turn a rule doc (numpydoc-style headings, ``::`` literal blocks) into Markdown."""
+    """Turn a rule doc (underlined headings, ``::`` literal blocks) into Markdown."""
     lines = doc.splitlines()
     out: list[str] = []
+    code: list[str] | None = None
+
+    def close() -> None:
+        nonlocal code
+        if code is not None:
+            while code and not code[-1].strip():
+                code.pop()
+            out.extend(["```text", *code, "```", ""])
+            code = None
+
     i = 0
-    in_code = False
     while i < len(lines):
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if line.strip() and nxt.strip() and set(nxt.strip()) == {"-"} and not line.startswith(" "):
-            if in_code:
-                out.append("```")
-                in_code = False
-            out.append(f"#### {line.strip()}")
+        if line.strip() and not line.startswith(" ") and nxt.strip() and set(nxt.strip()) == {"-"}:
+            close()
+            if out and out[-1].strip():
+                out.append("")
+            out.extend([f"#### {line.strip()}", ""])
             i += 2
             continue
+        if code is not None:
+            if line.strip() and not line.startswith("    "):
+                close()
+                continue
+            code.append(line[4:])
+            i += 1
+            continue
         if line.strip() == "::":
-            out.append("```text")
-            in_code = True
+            code = []
             i += 1
             while i < len(lines) and not lines[i].strip():
                 i += 1
             continue
-        if in_code and line.strip() and not line.startswith("    "):
-            out.append("```")
-            in_code = False
-        if in_code:
-            out.append(line[4:] if line.startswith("    ") else line)
-        else:
+        if line.strip() or (out and out[-1].strip()):
             out.append(line)
         i += 1
-    if in_code:
-        while out and not out[-1].strip():
-            out.pop()
-        out.append("```")
-    text = "\n".join(out)
-    return text.replace("\n\n```\n", "\n```\n").strip()
+    close()
+    return "\n".join(out).strip()

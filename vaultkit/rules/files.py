@@ -194,7 +194,7 @@ def byte_order_mark(ctx: LintContext) -> Iterator[Diagnostic]:
     yield from ctx.emitted("VK005")
 
 
-@rule("VK006")
+@rule("VK006", fix="sometimes")
 def mojibake(ctx: LintContext) -> Iterator[Diagnostic]:
     """Text that was decoded with the wrong encoding once and saved again (mojibake).
 
@@ -250,7 +250,7 @@ def mojibake(ctx: LintContext) -> Iterator[Diagnostic]:
             yield diag("VK006", f"mojibake {snippet!r}{how}; probably {repaired!r}", note, int(line), int(col))
 
 
-@rule("VK007")
+@rule("VK007", fix="always")
 def frontmatter_close_with_trailing_text(ctx: LintContext) -> Iterator[Diagnostic]:
     """Text follows the closing ``---`` of the frontmatter on the same line.
 

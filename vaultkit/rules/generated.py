@@ -101,7 +101,7 @@ def get_freshness_check() -> FreshnessCheck:
     return _freshness[0]
 
 
-@rule("VK401")
+@rule("VK401", fix="always")
 def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
     """A note that ``vaultkit sync`` generated no longer matches what it wrote.
 

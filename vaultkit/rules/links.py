@@ -62,7 +62,7 @@ def unresolved_link(ctx: LintContext) -> Iterator[Diagnostic]:
     yield from _not_in_comment(ctx, "VK101")
 
 
-@rule("VK102")
+@rule("VK102", fix="sometimes")
 def ambiguous_link(ctx: LintContext) -> Iterator[Diagnostic]:
     """A bare link name that several files of the vault carry.
 

@@ -88,7 +88,7 @@ def schema_violation(ctx: LintContext) -> Iterator[Diagnostic]:
             yield diag("VK201", f"{issue.message} (schema {name})", note, line)
 
 
-@rule("VK202")
+@rule("VK202", fix="sometimes")
 def malformed_tag(ctx: LintContext) -> Iterator[Diagnostic]:
     """A tag that Obsidian does not read as written.
 
@@ -129,7 +129,7 @@ def malformed_tag(ctx: LintContext) -> Iterator[Diagnostic]:
     yield from ctx.emitted("VK202")
 
 
-@rule("VK203")
+@rule("VK203", fix="sometimes")
 def multi_line_tag(ctx: LintContext) -> Iterator[Diagnostic]:
     """A ``tags`` item whose text runs over several lines.
 
