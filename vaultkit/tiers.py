@@ -52,9 +52,16 @@ _EMOJI_RE = re.compile(
     "(?:\u200D[\U0001F000-\U0001FAFF\u2600-\u27BF](?:\uFE0F)?)*)"
 )
 _LEGEND_RE = re.compile(r"(" + _EMOJI_RE.pattern + r")\s*=\s*([^,;)]+)")
-_TIER_HEADER_RE = re.compile(r"^(?:tier|rank|тир|ранг|уровень|level)\b", re.IGNORECASE)
+#: Header words that make a column a tier column on their own (anywhere in the header cell).
+_TIER_HEADER_RE = re.compile(r"(?:^|[^\w])(?:tiers?|rank(?:ing)?|тир\w*|ранг\w*)(?:$|[^\w])", re.IGNORECASE)
+#: Header texts of a first column that ranks only when its cells are tier numbers.
+_WEAK_HEADERS = frozenset({"", "#", "№", "no", "no.", "n", "nr", "level", "уровень", "место", "place", "pos", "position"})
+#: Words of a name column that say the rows are techniques (needed for a weak tier column).
+_TECHNIQUE_WORDS = ("class", "method", "technique", "approach", "метод", "техник", "подход", "приём", "прием")
 _TIER_CELL_RE = re.compile(
-    r"^(?:T|Tier\s*|Тир\s*)?(\d{1,3})(?:\s*[-–—]\s*(?:T|Tier\s*)?(\d{1,3}))?\s*(\+)?$", re.IGNORECASE
+    r"^#?(?:[TТ]|Tier\s*|Тир\s*|Rank\s*)?(\d{1,3})\.?"
+    r"(?:\s*(?:[-–—]|to|до)\s*(?:[TТ]|Tier\s*|Тир\s*)?(\d{1,3}))?\s*(\+)?\s*(?:\(([^)]*)\))?$",
+    re.IGNORECASE,
 )
 
 
@@ -75,17 +82,50 @@ class Mark:
 class Tier:
     """A tier cell read as numbers: ``low``..``high`` (equal for one tier), ``open`` for ``T5+``.
 
-    ``label`` keeps the cell text; ``low`` is ``None`` for a text tier.
+    ``label`` keeps the cell text (without emphasis); ``low`` and ``high`` are
+    ``None`` for a text tier such as ``Consumer (RTX 4070–4090)``; ``note`` is
+    the text of a trailing parenthesis (``"1 (core)"`` → ``"core"``).
+
+    Examples
+    --------
+    >>> Tier("T3–T4", 3, 4).key, Tier("T5+", 5, 5, True).key, Tier("S (best)", None, None, note="best").key
+    ('3-4', '5+', 's')
+    >>> Tier("T3–T4", 3, 4).numbers
+    [3, 4]
     """
 
     label: str
     low: int | None
     high: int | None
     open: bool = False
+    note: str = ""
 
     @property
     def number(self) -> int | None:
+        """The tier number (the low end of a range), ``None`` for a text tier."""
         return self.low
+
+    @property
+    def numbers(self) -> list[int]:
+        """Every tier number the cell covers (``T3–T4`` → ``[3, 4]``; at most 20)."""
+        if self.low is None:
+            return []
+        high = self.high if self.high is not None and self.high >= self.low else self.low
+        return list(range(self.low, min(high, self.low + 19) + 1))
+
+    @property
+    def text(self) -> str:
+        """The label without a trailing parenthesis (``"Consumer (RTX 4070–4090)"`` → ``"Consumer"``)."""
+        return re.sub(r"\s*\([^)]*\)\s*$", "", self.label).strip() or self.label
+
+    @property
+    def key(self) -> str:
+        """Identity of the tier across tables: ``"3"``, ``"3-4"``, ``"5+"`` or the casefolded text."""
+        if self.low is None:
+            return " ".join(self.text.casefold().split())
+        if self.open:
+            return f"{self.low}+"
+        return str(self.low) if self.high in (None, self.low) else f"{self.low}-{self.high}"
 
 
 @dataclass(slots=True)
@@ -134,20 +174,31 @@ def _plain(cell: str) -> str:
 def parse_tier(cell: str) -> Tier:
     """Read a tier cell.
 
+    Accepts ``1``, ``**1**``, ``T0``, ``**T3**``, ``Tier 2``, ``#4``, ``T3–T4``
+    (a range), ``T5+`` (open-ended), ``1 (core)`` and text tiers such as
+    ``S (best)`` (``low`` is ``None`` then).
+
     Examples
     --------
     >>> parse_tier("**T3**")
-    Tier(label='T3', low=3, high=3, open=False)
+    Tier(label='T3', low=3, high=3, open=False, note='')
     >>> parse_tier("T3–T4").high, parse_tier("T5+").open, parse_tier("S (best)").low
     (4, True, None)
+    >>> parse_tier("**1**").low, parse_tier("T0").low, parse_tier("2 (core)").note
+    (1, 0, 'core')
+    >>> parse_tier("Consumer (RTX 4070–4090)").note
+    'RTX 4070–4090'
     """
     text = _plain(cell)
     m = _TIER_CELL_RE.match(text)
     if not m:
-        return Tier(text, None, None)
+        pm = re.search(r"\(([^)]*)\)\s*$", text)
+        return Tier(text, None, None, False, pm.group(1).strip() if pm else "")
     low = int(m.group(1))
     high = int(m.group(2)) if m.group(2) else low
-    return Tier(text, low, high, bool(m.group(3)))
+    if high < low:
+        low, high = high, low
+    return Tier(text, low, high, bool(m.group(3)), (m.group(4) or "").strip())
 
 
 def parse_legend(header: str) -> dict[str, str]:
@@ -216,23 +267,69 @@ def _column(header: list[str], patterns: tuple[str, ...], exclude: set[int]) -> 
 
 
 def is_tier_table(table: Table) -> int | None:
-    """Index of the tier column when ``table`` ranks things, else ``None``."""
+    """Index of the tier column when ``table`` ranks things, else ``None``.
+
+    A column is a tier column when its header names a tier or rank (``Tier``,
+    ``GPU Tier``, ``Rank``, ``Тир …``, ``Ранг``), or when it is the first
+    column, its header is empty or a numbering sign (``#``, ``№``, ``Level`` …),
+    every cell is a tier number and the table ranks techniques (a header such
+    as ``Method`` or ``Метод/Подход``, or a heading above it naming tiers).
+
+    Examples
+    --------
+    >>> from vaultkit.model import Table, TableRow
+    >>> is_tier_table(Table(["Tier", "Method"], [TableRow(["1", "x"], 3)], 1))
+    0
+    >>> rows = [TableRow(["1", "a"], 3), TableRow(["2", "b"], 4)]
+    >>> is_tier_table(Table(["№", "Метод/Подход"], rows, 1)), is_tier_table(Table(["№", "Область"], rows, 1))
+    (0, None)
+    """
     for i, h in enumerate(table.header):
-        if _TIER_HEADER_RE.match(_plain(h)):
+        if _TIER_HEADER_RE.search(_plain(h)):
             return i
-    if table.rows and len(table.rows) >= 2 and all(
-        r.cells and parse_tier(r.cells[0]).low is not None for r in table.rows
-    ) and _plain(table.header[0]) in ("", "#", "№", "No", "N"):
-        return 0
-    return None
+    if not table.header or len(table.rows) < 2:
+        return None
+    if _plain(table.header[0]).casefold() not in _WEAK_HEADERS:
+        return None
+    if not all(r.cells and parse_tier(r.cells[0]).low is not None for r in table.rows):
+        return None
+    ranks_techniques = any(
+        any(w in _plain(h).casefold() for w in _TECHNIQUE_WORDS) for h in table.header[1:]
+    ) or bool(table.heading and _TIER_HEADER_RE.search(table.heading))
+    return 0 if ranks_techniques else None
 
 
 def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
     """Technique rows of every tier table in ``note`` plus tier-table diagnostics.
 
-    Diagnostics: ``VK301`` tier not a number, ``VK302`` duplicate tier in one
-    table, ``VK303`` unknown mark, ``VK304`` ragged row (cell count differs from
-    the header).
+    Every body row with a name becomes a :class:`TechniqueRow` with its note,
+    table index, 1-based row number and file line. Legends written in any
+    header cell (``(🟢=clear gain, ⚪=marginal)``) give the marks their
+    meanings; repeated marks (``💰💰💰``) count as intensity.
+
+    Diagnostics: ``VK301`` tier not a number (only in a table whose other
+    tiers are numbers: a table of text tiers is fine), ``VK302`` duplicate tier
+    in one table, ``VK303`` unknown mark, ``VK304`` ragged row (cell count
+    differs from the header).
+
+    Parameters
+    ----------
+    note : Note
+        A parsed note (its ``tables``).
+
+    Returns
+    -------
+    rows : list of TechniqueRow
+    diagnostics : list of Diagnostic
+
+    Examples
+    --------
+    >>> from vaultkit.model import Note, Table, TableRow
+    >>> t = Table(["Tier", "Method", "Tradeoffs (💰=cost)"],
+    ...           [TableRow(["**T1**", "Scaling", "💰💰💰"], 3), TableRow(["T2–T3", "RAG"], 4)], 1)
+    >>> rows, diags = read_tier_tables(Note("n.md", tables=[t]))
+    >>> [(r.tier.key, r.name, r.cost) for r in rows], [d.code for d in diags]
+    ([('1', 'Scaling', 3), ('2-3', 'RAG', 0)], ['VK304'])
     """
     rows_out: list[TechniqueRow] = []
     diags: list[Diagnostic] = []
@@ -243,42 +340,47 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
             continue
         header = table.header
         used = {tier_col}
-        name_col = _column(header, ("class", "method", "technique", "name", "approach", "метод", "техник", "название"), used)
+        name_col = _column(header, _TECHNIQUE_WORDS + ("name", "название", "model", "модель"), used)
         if name_col is None:
-            name_col = tier_col + 1 if tier_col + 1 < len(header) else None
+            name_col = next((i for i in range(len(header)) if i not in used), None)
         if name_col is None:
             continue
         used.add(name_col)
-        use_col = _column(header, ("use", "примен", "example", "where", "adoption"), used)
+        use_col = _column(header, ("use", "примен", "example", "where", "adoption", "пример"), used)
         if use_col is not None:
             used.add(use_col)
-        eff_col = _column(header, ("effective", "эффектив", "impact", "value", "gain"), used)
+        eff_col = _column(header, ("effective", "эффект", "impact", "value", "gain", "результат"), used)
         if eff_col is not None:
             used.add(eff_col)
-        trade_col = _column(header, ("tradeoff", "trade-off", "trade off", "cost", "risk", "компромисс", "минус"), used)
+        trade_col = _column(header, ("tradeoff", "trade-off", "trade off", "cost", "risk", "компромисс", "минус",
+                                     "стоимост", "риск", "limiting"), used)
         legend = dict(DEFAULT_LEGEND)
+        for h in header:
+            legend.update(parse_legend(h))
         if eff_col is not None:
             legend.update(parse_legend(header[eff_col]))
-        seen_tiers: dict[tuple, int] = {}
-        for r_idx, row in enumerate(table.rows, start=1):
+        parsed = [(row, parse_tier(row.cells[tier_col] if tier_col < len(row.cells) else "")) for row in table.rows]
+        numeric_table = any(t.low is not None for _, t in parsed)
+        seen_tiers: dict[str, int] = {}
+        for r_idx, (row, tier) in enumerate(parsed, start=1):
             cells = row.cells
             if len(cells) != len(header):
                 diags.append(Diagnostic("VK304", f"table row has {len(cells)} cells, the header has {len(header)}",
                                         path, row.line, 0, severity_of("VK304")))
+
             def cell(i: int | None) -> str:
                 return cells[i] if i is not None and i < len(cells) else ""
-            tier = parse_tier(cell(tier_col))
+
             if tier.low is None:
-                diags.append(Diagnostic("VK301", f"tier '{tier.label}' is not a number", path, row.line, 0,
-                                        severity_of("VK301")))
+                if numeric_table:
+                    diags.append(Diagnostic("VK301", f"tier '{tier.label}' is not a number", path, row.line, 0,
+                                            severity_of("VK301")))
+            elif tier.key in seen_tiers:
+                diags.append(Diagnostic("VK302", f"tier {tier.label} appears twice in this table "
+                                        f"(first on line {seen_tiers[tier.key]})", path, row.line, 0,
+                                        severity_of("VK302")))
             else:
-                key = (tier.low, tier.high, tier.open)
-                if key in seen_tiers:
-                    diags.append(Diagnostic("VK302", f"tier {tier.label} appears twice in this table "
-                                            f"(first on line {seen_tiers[key]})", path, row.line, 0,
-                                            severity_of("VK302")))
-                else:
-                    seen_tiers[key] = row.line
+                seen_tiers[tier.key] = row.line
             name = _plain(cell(name_col))
             if not name:
                 continue

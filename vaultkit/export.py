@@ -1,0 +1,383 @@
+"""Exports of the knowledge graph: node-link JSON, GraphML, GEXF, JSON Canvas 1.0 and Mermaid.
+
+The three graph formats are written by networkx and read back by it (and by
+Gephi) with the same nodes and edges. The canvas is laid out for Obsidian:
+one group per tier with its techniques inside as text cards, the notes that
+rank or mention them as file cards in columns on both sides, and an edge per
+(note, technique) pair. The Mermaid text draws the tier ladder and the
+most-connected techniques; the index-note generator embeds it in a
+```` ```mermaid ```` block.
+
+Examples
+--------
+>>> from vaultkit.vault import Vault                                 # doctest: +SKIP
+>>> print(mermaid_tier_ladder(Vault.load("vault"), top=2))           # doctest: +SKIP
+flowchart TD
+    tier1["Tier 1"]
+    ...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+    from .vault import Vault
+
+__all__ = [
+    "FORMATS",
+    "node_link",
+    "graph_from_node_link",
+    "write_graph",
+    "export_text",
+    "canvas",
+    "canvas_from_graph",
+    "validate_canvas",
+    "mermaid_tier_ladder",
+    "mermaid_from_graph",
+    "mermaid_label",
+]
+
+FORMATS = ("json", "graphml", "gexf", "canvas", "mermaid")
+
+# ---------------------------------------------------------------------------------------------- graph files
+
+
+def node_link(g: "nx.MultiDiGraph") -> dict[str, Any]:
+    """The node-link data of ``g`` (``{"directed", "multigraph", "graph", "nodes", "edges"}``).
+
+    >>> import networkx as nx
+    >>> g = nx.MultiDiGraph(); _ = g.add_edge("a", "b", kind="link"); _ = g.add_edge("a", "b", kind="link")
+    >>> d = node_link(g); len(d["nodes"]), len(d["edges"]), graph_from_node_link(d).number_of_edges()
+    (2, 2, 2)
+    """
+    import networkx as nx
+
+    try:
+        return nx.node_link_data(g, edges="edges")
+    except TypeError:  # networkx < 3.4 names the list "links"
+        data = nx.node_link_data(g)
+        data["edges"] = data.pop("links")
+        return data
+
+
+def graph_from_node_link(data: dict[str, Any]) -> "nx.MultiDiGraph":
+    """Read node-link data written by :func:`node_link` back into a graph."""
+    import networkx as nx
+
+    try:
+        return nx.node_link_graph(data, edges="edges")
+    except TypeError:  # networkx < 3.4
+        d = dict(data)
+        d["links"] = d.pop("edges")
+        return nx.node_link_graph(d)
+
+
+def write_graph(g: "nx.MultiDiGraph", fmt: str, dest: str | os.PathLike[str] | IO[bytes]) -> None:
+    """Write ``g`` as ``json`` (node-link), ``graphml`` or ``gexf`` to a path or a binary stream.
+
+    Raises
+    ------
+    ValueError
+        For another format.
+    """
+    import networkx as nx
+
+    if fmt == "json":
+        data = (json.dumps(node_link(g), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        if hasattr(dest, "write"):
+            dest.write(data)  # type: ignore[union-attr]
+        else:
+            with open(dest, "wb") as fh:  # type: ignore[arg-type]
+                fh.write(data)
+    elif fmt == "graphml":
+        nx.write_graphml(g, dest, encoding="utf-8", prettyprint=True)
+    elif fmt == "gexf":
+        nx.write_gexf(g, dest, encoding="utf-8", prettyprint=True)
+    else:
+        raise ValueError(f"not a graph file format: {fmt!r} (json, graphml, gexf)")
+
+
+def export_text(vault: "Vault", fmt: str, *, top: int = 12) -> str:
+    """The export of ``vault`` in ``fmt`` (one of :data:`FORMATS`) as text.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format.
+    """
+    if fmt == "canvas":
+        return json.dumps(canvas(vault), ensure_ascii=False, indent=2) + "\n"
+    if fmt == "mermaid":
+        return mermaid_tier_ladder(vault, top=top) + "\n"
+    if fmt in ("json", "graphml", "gexf"):
+        buf = io.BytesIO()
+        write_graph(vault.graph, fmt, buf)
+        return buf.getvalue().decode("utf-8")
+    raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+
+
+# -------------------------------------------------------------------------------------------------- canvas
+
+CARD_W = 280
+CARD_GAP = 20
+GROUP_PAD = 20
+GROUP_HEAD = 40
+GROUP_GAP = 60
+GROUP_COLS = 3
+NOTE_W = 320
+NOTE_H = 60
+NOTE_GAP = 20
+SIDE_GAP = 160
+#: canvas preset colours: "4" green, "3" yellow, "2" orange, "1" red, "5" cyan, "6" purple
+_TIER_COLORS = ("4", "4", "5", "5", "3", "3", "2", "2", "1", "1", "6")
+
+
+def _cid(*parts: Any) -> str:
+    """A stable 16-hex-digit id (the shape Obsidian writes) for a canvas node or edge."""
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:16]
+
+
+def _card_text(attrs: dict[str, Any]) -> str:
+    lines = [f"**{attrs.get('name', attrs.get('label', ''))}**"]
+    meta = []
+    if attrs.get("tiers"):
+        meta.append(f"Tier {attrs['tiers']}")
+    if attrs.get("cost"):
+        meta.append("💰" * int(attrs["cost"]))
+    if meta:
+        lines.append(" · ".join(meta))
+    for key in ("effectiveness", "tradeoffs"):
+        if attrs.get(key):
+            lines.extend(part.strip() for part in str(attrs[key]).split(";") if part.strip())
+    return "\n".join(lines)
+
+
+def _card_height(text: str) -> int:
+    return 40 + 24 * max(1, len(text.splitlines()))
+
+
+def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
+    """Lay out the tiers, techniques and the notes that rank or mention them as a JSON Canvas 1.0 dict.
+
+    Every technique sits in the group of its best tier (text tiers last);
+    groups come before their cards in ``nodes`` so Obsidian draws them below.
+    Coordinates and sizes are integers; ids are unique; every edge joins two
+    nodes of the canvas.
+    """
+    techs = [n for n, k in g.nodes(data="kind") if k == "technique"]
+    by_group: dict[str, list[str]] = {}
+    for t in techs:
+        tiers = [v for _, v, k in g.out_edges(t, data="kind") if k == "in-tier"]
+        if not tiers:
+            continue
+        attrs = g.nodes[t]
+        best = f"tier:{attrs['tier']}" if "tier" in attrs and f"tier:{attrs['tier']}" in g else sorted(tiers)[0]
+        by_group.setdefault(best, []).append(t)
+
+    def group_order(tid: str) -> tuple:
+        a = g.nodes[tid]
+        return (0, a["number"], "") if "number" in a else (1, 0, str(a.get("label", tid)).casefold())
+
+    nodes: list[dict[str, Any]] = []
+    edges: list[dict[str, Any]] = []
+    node_of: dict[str, str] = {}
+    y = 0
+    width = GROUP_COLS * (CARD_W + CARD_GAP) - CARD_GAP + 2 * GROUP_PAD
+    for gi, tid in enumerate(sorted(by_group, key=group_order)):
+        members = sorted(by_group[tid], key=lambda t: str(g.nodes[t].get("name", t)).casefold())
+        texts = [_card_text(g.nodes[t]) for t in members]
+        rows = [texts[i:i + GROUP_COLS] for i in range(0, len(texts), GROUP_COLS)]
+        row_heights = [max(_card_height(t) for t in row) for row in rows]
+        height = GROUP_HEAD + sum(row_heights) + CARD_GAP * (len(rows) - 1) + GROUP_PAD
+        a = g.nodes[tid]
+        color = _TIER_COLORS[min(int(a["number"]), len(_TIER_COLORS)) - 1] if a.get("number") else "6"
+        gid = _cid("group", tid)
+        nodes.append({"id": gid, "type": "group", "x": 0, "y": y, "width": width, "height": height,
+                      "label": str(a.get("label", tid)), "color": color})
+        node_of[tid] = gid
+        cy = y + GROUP_HEAD
+        idx = 0
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                t = members[idx]
+                idx += 1
+                cid = _cid("technique", t)
+                node_of[t] = cid
+                nodes.append({"id": cid, "type": "text", "text": text,
+                              "x": GROUP_PAD + c * (CARD_W + CARD_GAP), "y": cy,
+                              "width": CARD_W, "height": _card_height(text)})
+            cy += row_heights[r] + CARD_GAP
+        y += height + GROUP_GAP
+    # notes around the ladder, most connected first, alternating left and right
+    links: dict[tuple[str, str], set[str]] = {}
+    for t in node_of:
+        if g.nodes[t].get("kind") != "technique":
+            continue
+        for u, _, k in g.in_edges(t, data="kind"):
+            if k in ("ranks", "mentions") and g.nodes[u].get("kind") == "note":
+                links.setdefault((u, t), set()).add(k)
+    per_note: dict[str, int] = {}
+    for (u, _t) in links:
+        per_note[u] = per_note.get(u, 0) + 1
+    ordered = sorted(per_note, key=lambda n: (-per_note[n], n))
+    side_y = {"left": 0, "right": 0}
+    side_of: dict[str, str] = {}
+    for i, n in enumerate(ordered):
+        side = "left" if i % 2 == 0 else "right"
+        x = -SIDE_GAP - NOTE_W if side == "left" else width + SIDE_GAP
+        nid = _cid("note", n)
+        node_of[n] = nid
+        side_of[n] = side
+        nodes.append({"id": nid, "type": "file", "file": n, "x": x, "y": side_y[side],
+                      "width": NOTE_W, "height": NOTE_H})
+        side_y[side] += NOTE_H + NOTE_GAP
+    for (u, t), kinds in sorted(links.items()):
+        left = side_of[u] == "left"
+        edge = {"id": _cid("edge", u, t), "fromNode": node_of[u], "fromSide": "right" if left else "left",
+                "toNode": node_of[t], "toSide": "left" if left else "right",
+                "label": "ranks" if "ranks" in kinds else "mentions"}
+        if "ranks" in kinds:
+            edge["color"] = "4"
+        edges.append(edge)
+    return {"nodes": nodes, "edges": edges}
+
+
+def canvas(vault: "Vault") -> dict[str, Any]:
+    """The JSON Canvas 1.0 document of ``vault``'s tier ladder (see :func:`canvas_from_graph`)."""
+    return canvas_from_graph(vault.graph)
+
+
+def validate_canvas(doc: dict[str, Any]) -> list[str]:
+    """Problems that make ``doc`` invalid for Obsidian (empty list when it is fine).
+
+    Checks what the JSON Canvas 1.0 spec and §9.2 of the syntax notes ask:
+    both arrays, unique ids, integer geometry, required fields per node type,
+    ``subpath`` starting with ``#``, colours ``"1"``–``"6"`` or ``#RRGGBB`` and
+    edges between existing nodes.
+
+    >>> validate_canvas({"nodes": [{"id": "a", "type": "text", "text": "x", "x": 0, "y": 0,
+    ...                             "width": 10, "height": 10.5}], "edges": [{"id": "e", "fromNode": "a", "toNode": "b"}]})
+    ['node a: height must be an integer', 'edge e: toNode b is not a node']
+    """
+    import re
+
+    problems: list[str] = []
+    if not isinstance(doc.get("nodes"), list) or not isinstance(doc.get("edges"), list):
+        return ["canvas must have 'nodes' and 'edges' arrays"]
+    ids: set[str] = set()
+    color_re = re.compile(r"^(?:[1-6]|#[0-9A-Fa-f]{6})$")
+    required = {"text": ("text",), "file": ("file",), "link": ("url",), "group": ()}
+    for n in doc["nodes"]:
+        nid = n.get("id")
+        if not isinstance(nid, str) or not nid:
+            problems.append("node without a string id")
+            continue
+        if nid in ids:
+            problems.append(f"node {nid}: duplicate id")
+        ids.add(nid)
+        if n.get("type") not in required:
+            problems.append(f"node {nid}: unknown type {n.get('type')!r}")
+            continue
+        for k in ("x", "y", "width", "height"):
+            if not isinstance(n.get(k), int) or isinstance(n.get(k), bool):
+                problems.append(f"node {nid}: {k} must be an integer")
+        for k in required[n["type"]]:
+            if not isinstance(n.get(k), str):
+                problems.append(f"node {nid}: {n['type']} node needs '{k}'")
+        if "subpath" in n and not str(n["subpath"]).startswith("#"):
+            problems.append(f"node {nid}: subpath must start with '#'")
+        if "color" in n and not color_re.match(str(n["color"])):
+            problems.append(f"node {nid}: color {n['color']!r} is not a preset or #RRGGBB")
+    for e in doc["edges"]:
+        eid = e.get("id")
+        if not isinstance(eid, str) or not eid:
+            problems.append("edge without a string id")
+            continue
+        if eid in ids:
+            problems.append(f"edge {eid}: duplicate id")
+        ids.add(eid)
+        for k in ("fromNode", "toNode"):
+            if e.get(k) not in {n.get("id") for n in doc["nodes"]}:
+                problems.append(f"edge {eid}: {k} {e.get(k)} is not a node")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------- mermaid
+
+
+def mermaid_label(text: str) -> str:
+    """A Mermaid node label in double quotes (``"`` becomes ``#quot;``; line breaks become spaces).
+
+    >>> mermaid_label('Say "hi" (now)')
+    '"Say #quot;hi#quot; (now)"'
+    """
+    clean = " ".join(str(text).split()).replace('"', "#quot;")
+    return f'"{clean}"'
+
+
+def mermaid_from_graph(g: "nx.MultiDiGraph", top: int = 12) -> str:
+    """Mermaid flowchart of the tier ladder with the ``top`` most-connected techniques hanging off their tiers.
+
+    Tier nodes are chained best-first (``tier1 --> tier2 …``); each technique
+    is joined to its best tier and labelled with how many notes rank or
+    mention it. Node ids are generated (``tier3``, ``tech1``), labels are
+    quoted, so names with brackets, colons or ``end`` are safe.
+    """
+    from .graph import technique_reach
+
+    lines = ["flowchart TD"]
+    tiers = [(n, a) for n, a in g.nodes(data=True) if a.get("kind") == "tier"]
+    numeric = sorted((a["number"], n) for n, a in tiers if "number" in a)
+    text_tiers = sorted((str(a.get("label", n)).casefold(), n) for n, a in tiers if "number" not in a)
+    if not tiers:
+        lines.append('    none["No tier tables found"]')
+        return "\n".join(lines)
+    mid: dict[str, str] = {}
+    for num, n in numeric:
+        mid[n] = f"tier{num}"
+        lines.append(f"    {mid[n]}[{mermaid_label(f'Tier {num}')}]")
+    for i, (_, n) in enumerate(text_tiers, start=1):
+        mid[n] = f"tiertext{i}"
+        lines.append(f"    {mid[n]}[{mermaid_label(g.nodes[n].get('label', n))}]")
+    if len(numeric) > 1:
+        lines.append("    " + " --> ".join(mid[n] for _, n in numeric))
+    reach = technique_reach(g, top)
+    tech_ids = []
+    for i, row in enumerate(reach, start=1):
+        t = row["id"]
+        tier_nodes = [v for _, v, k in g.out_edges(t, data="kind") if k == "in-tier"]
+        best = f"tier:{row['tier']}" if row["tier"] is not None and f"tier:{row['tier']}" in mid else None
+        if best is None and tier_nodes:
+            best = sorted(tier_nodes)[0]
+        if best is None or best not in mid:
+            continue
+        tid = f"tech{i}"
+        tech_ids.append(tid)
+        n = row["notes"]
+        label = f"{row['name']} · {n} note{'s' if n != 1 else ''}"
+        lines.append(f"    {mid[best]} --- {tid}([{mermaid_label(label)}])")
+    lines.append("    classDef tier fill:#eef,stroke:#558;")
+    lines.append(f"    class {','.join(mid.values())} tier;")
+    return "\n".join(lines)
+
+
+def mermaid_tier_ladder(vault: "Vault", top: int = 12) -> str:
+    """Mermaid text (no fence) of ``vault``'s tier ladder and its ``top`` most-connected techniques.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from vaultkit.vault import Vault
+    >>> root = Path(__file__).resolve().parent.parent / "vault"
+    >>> text = mermaid_tier_ladder(Vault.load(root), top=1)
+    >>> text.splitlines()[0], 'tier1 --- tech1(["Model Scaling (GPT-3→4→Qwen→Gemini) · 1 note"])' in text
+    ('flowchart TD', True)
+    """
+    return mermaid_from_graph(vault.graph, top=top)

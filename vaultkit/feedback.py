@@ -1,0 +1,489 @@
+"""``FeedbackLoop`` and ``Emergence`` properties: the related notes a note names, and its scores.
+
+Knowledge notes of the user's vault carry a ``FeedbackLoop`` property that
+names related notes in prose — quoted titles (``the 'AI Model Scaling
+Effectiveness' note``), ``**Related Note 1: Title**`` lines, headings such as
+``### Feedback Loop 2: With Note on Title``, numbered lists ``1. **Title**:``
+and wikilinks — and an ``Emergence`` property that scores the note
+(``novelty score (8/10)``, ``8 out of 10``, ``Value to AI Learning: 9``).
+
+Names resolve to notes by title or file name, ignoring case and
+punctuation; names that match no note are *wanted* notes, with near-match
+suggestions.
+
+Examples
+--------
+>>> text = "First, the 'AI Model Scaling Effectiveness' note depends on it.\\n2. **Cost Study**: x"
+>>> [(r.name, r.kind) for r in extract_related(text)]
+[('AI Model Scaling Effectiveness', 'quoted'), ('Cost Study', 'list')]
+>>> emergence_scores("novelty score (8/10); value to AI learning is high (9/10); feasibility scores 7/10").scores
+[8, 9, 7]
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Note
+    from .vault import Vault
+
+__all__ = [
+    "Related",
+    "FeedbackLoop",
+    "Emergence",
+    "TitleIndex",
+    "name_key",
+    "extract_related",
+    "emergence_scores",
+    "read_feedback",
+    "FEEDBACK_KEY",
+    "EMERGENCE_KEY",
+]
+
+#: Frontmatter keys read by this module.
+FEEDBACK_KEY = "FeedbackLoop"
+EMERGENCE_KEY = "Emergence"
+
+_NON_ALNUM_RE = re.compile(r"[\W_]+")
+_Q_OPEN = "'\"“‘«"
+_Q_CLOSE = "'\"”’»"
+# 'Title' note / "Title" note / note 'Title' / note titled "Title"
+_QUOTED_BEFORE_NOTE_RE = re.compile(
+    r"[" + _Q_OPEN + r"]([^" + _Q_OPEN + _Q_CLOSE + r"\n]{3,120}?)[" + _Q_CLOSE + r"]"
+    r"\s+(?:notes?|concept|framework|idea)\b",
+    re.IGNORECASE,
+)
+_QUOTED_AFTER_NOTE_RE = re.compile(
+    r"\bnotes?\s+(?:titled|called|named|on|about)?\s*[" + _Q_OPEN + r"]([^" + _Q_OPEN + _Q_CLOSE + r"\n]{3,120}?)[" + _Q_CLOSE + r"]",
+    re.IGNORECASE,
+)
+_RELATED_RE = re.compile(
+    r"(?:related\s+note|note|relationship|feedback\s+loop|loop|connection|link)\s*#?\s*\d{1,2}\s*[:.)\-–—]\s*(.+)",
+    re.IGNORECASE,
+)
+_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_BOLD_LINE_RE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,2}[.)]\s+)?\*\*(.+?)\*\*\s*:?\s*(.*)$")
+_LIST_RE = re.compile(r"^\s*(\d{1,2})[.)]\s+(.+)$")
+_INLINE_BOLD_ITEM_RE = re.compile(r"(?:^|(?<=\s))\d{1,2}[.)]\s+\*\*([^*\n]{3,140})\*\*")
+_NOTE_ON_RE = re.compile(
+    r"\bnote\s+(?:\d{1,2}\s+)?(?:about|on|covering|titled|called)\s+((?:[A-Z0-9][\w'’-]*)(?:(?:\s+(?:and|of|for|in|the|to|with|&)){0,2}"
+    r"\s+[A-Z0-9][\w'’-]*){1,9})"
+)
+_WIKILINK_RE = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
+_PREFIX_RE = re.compile(
+    r"^(?:(?:with|to|and)\s+)?(?:(?:the|a|an)\s+)?(?:(?:existing|related|referenced|linked)\s+)?"
+    r"(?:notes?\s+(?:on|about|titled|called|named)\s+|note\s*:\s*)?(?:(?:the|a|an)\s+)?",
+    re.IGNORECASE,
+)
+_SUFFIX_RE = re.compile(
+    r"(?:\s*\((?:direct|indirect|mutual|bidirectional|strong|weak|moderate|high|medium|low|core|"
+    r"dependency|influence|extension|foundational|[^)]{0,20}relationship)[^)]*\))+$|\s+notes?$",
+    re.IGNORECASE,
+)
+_GENERIC = frozenset(
+    "nature of relationship information exchange example semantic pathways relationship type "
+    "direct influence indirect influence feedback loop integration analysis feedback loop analysis "
+    "overview summary conclusion system coherence recursive learning enhancement impact "
+    "information exchange transformation nature of the relationship semantic pathway".split("  ")
+)
+
+
+def name_key(name: str) -> str:
+    """Match key of a title or file name: NFKC, casefolded, letters and digits separated by one space.
+
+    >>> name_key("AI Technical Trade-offs Analysis") == name_key("ai technical trade offs analysis.")
+    True
+    """
+    s = name if name.isascii() else unicodedata.normalize("NFKC", name)
+    return " ".join(_NON_ALNUM_RE.sub(" ", s.casefold()).split())
+
+
+def _clean_name(raw: str) -> str:
+    s = raw.strip()
+    s = re.sub(r"\[\[([^\]|]+)(?:\|[^\]]*)?\]\]", r"\1", s)
+    s = s.replace("**", "").replace("__", "").strip(" *_`")
+    s = s.strip(_Q_OPEN + _Q_CLOSE + " ")
+    s = re.sub(r"^\d{1,2}[.)]\s+", "", s)
+    s = _PREFIX_RE.sub("", s, count=1)
+    prev = None
+    while prev != s:
+        prev = s
+        s = _SUFFIX_RE.sub("", s).strip()
+    s = s.strip(" .,:;–—-*" + _Q_OPEN + _Q_CLOSE)
+    return " ".join(s.split())
+
+
+def _plausible(name: str) -> bool:
+    words = name.split()
+    if not (1 <= len(words) <= 14) or len(name) < 3 or len(name) > 140:
+        return False
+    if name_key(name) in _GENERIC or name_key(name) in ("note", "notes") or not any(ch.isalpha() for ch in name):
+        return False
+    if words[0][0].islower() and not any(w[:1].isupper() for w in words[1:]):
+        return False  # a sentence fragment, not a title
+    return True
+
+
+@dataclass(slots=True)
+class Related:
+    """One related note named in a ``FeedbackLoop``.
+
+    ``kind`` says how it was written: ``"wikilink"``, ``"related-note"``
+    (``Related Note N: Title``), ``"heading"``, ``"bold"``, ``"list"`` or
+    ``"quoted"``. ``target`` is the vault path it resolves to, else ``None``
+    (a wanted note); ``line`` is the file line.
+    """
+
+    name: str
+    kind: str
+    line: int = 0
+    target: str | None = None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "line": self.line, "target": self.target}
+
+
+def _split_title(text: str) -> str:
+    """The title part of a heading or bold line: before ``:``/`` — `` unless the prefix is a counter."""
+    m = _RELATED_RE.match(text.strip())
+    if m:
+        text = m.group(1)
+    for sep in (":", " — ", " – ", " - "):
+        if sep in text:
+            head = text.split(sep, 1)[0]
+            if len(head.split()) <= 14:
+                return head
+    return text
+
+
+def extract_related(text: str) -> list[Related]:
+    """Related-note names a ``FeedbackLoop`` text gives, in order, each once (by :func:`name_key`).
+
+    Examples
+    --------
+    >>> t = ("**Related Note 1: Cognitive Architecture Design Principles**\\n"
+    ...      "### Feedback Loop 2: With Note on Cellular Energy Economy\\n"
+    ...      "#### Relationship 3: AGI-Twin Architecture Dependencies (Direct)\\n"
+    ...      "1. **Self-Modifying AI Systems Note**: depends on it\\n"
+    ...      "   - *Nature of Relationship*: direct\\n"
+    ...      "See [[Plan#Goals|the plan]] and the \\"Knowledge Graph\\" note.")
+    >>> [r.name for r in extract_related(t)]  # doctest: +NORMALIZE_WHITESPACE
+    ['Cognitive Architecture Design Principles', 'Cellular Energy Economy',
+     'AGI-Twin Architecture Dependencies', 'Self-Modifying AI Systems', 'Plan', 'Knowledge Graph']
+    """
+    found: list[tuple[int, Related]] = []
+    seen: set[str] = set()
+
+    def add(pos: int, raw: str, kind: str) -> None:
+        name = _clean_name(raw)
+        key = name_key(name)
+        if not key or key in seen or not _plausible(name):
+            return
+        seen.add(key)
+        found.append((pos, Related(name, kind)))
+
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        hm = _HEADING_RE.match(line)
+        bm = _BOLD_LINE_RE.match(line) if not hm else None
+        if hm:
+            title = hm.group(1).replace("**", "")
+            kind = "related-note" if re.match(r"\s*related\s+note", title, re.I) else "heading"
+            if _RELATED_RE.match(title.strip()) or re.match(r"\s*\d{1,2}[.)]\s", title):
+                add(offset, _split_title(re.sub(r"^\s*\d{1,2}[.)]\s+", "", title)), kind)
+        elif bm:
+            inner = bm.group(1)
+            rest = bm.group(2)
+            is_related = bool(_RELATED_RE.match(inner.strip()))
+            numbered = bool(_LIST_RE.match(stripped))
+            alone = not rest.strip() or stripped.endswith("**") or stripped.endswith("**:")
+            if is_related:
+                kind = "related-note" if re.match(r"\s*related\s+note", inner, re.I) else "bold"
+                add(offset, _split_title(inner), kind)
+            elif numbered:
+                add(offset, _split_title(inner), "list")
+            elif alone and ":" in stripped[stripped.find("**") :]:
+                add(offset, _split_title(inner), "bold")
+        else:
+            lm = _LIST_RE.match(line)
+            rm = _RELATED_RE.match(stripped)
+            if lm:
+                item = lm.group(2).strip()
+                head = item.split(":", 1)[0] if ":" in item else item
+                short = len(head.split()) <= 12 and (":" in item or not item.endswith("."))
+                if short and not head.strip().startswith(("*", "_")):
+                    add(offset, head, "list")
+            elif rm and len(stripped.split()) <= 16 and not stripped.endswith("."):
+                kind = "related-note" if re.match(r"\s*related\s+note", stripped, re.I) else "bold"
+                add(offset, _split_title(stripped), kind)
+        offset += len(line)
+    for m in _WIKILINK_RE.finditer(text):
+        add(m.start(), m.group(1).strip(), "wikilink")
+    for m in _INLINE_BOLD_ITEM_RE.finditer(text):
+        add(m.start(), _split_title(m.group(1)), "list")
+    for m in _NOTE_ON_RE.finditer(text):
+        add(m.start(), m.group(1), "quoted")
+    for m in _QUOTED_BEFORE_NOTE_RE.finditer(text):
+        if m.start() == 0 or text[m.start() - 1] in " \t\n([—–-":
+            add(m.start(), m.group(1), "quoted")
+    if "note" in text.lower():
+        for m in _QUOTED_AFTER_NOTE_RE.finditer(text):
+            add(m.start(), m.group(1), "quoted")
+    # quoted names may repeat a heading's name: keep the earliest position of each key
+    found.sort(key=lambda x: x[0])
+    return [r for _, r in found]
+
+
+class TitleIndex:
+    """Notes by :func:`name_key` of their title, file name and aliases.
+
+    Examples
+    --------
+    >>> from vaultkit.model import Note
+    >>> idx = TitleIndex([Note("A/AI Trade-offs.md", frontmatter={"title": "AI Technical Trade-offs Analysis"})])
+    >>> idx.resolve("ai technical trade offs analysis"), idx.resolve("AI Trade-offs Note"), idx.resolve("Other")
+    ('A/AI Trade-offs.md', 'A/AI Trade-offs.md', None)
+    >>> idx.suggest("AI Technical Tradeoff Analysis")
+    ['A/AI Trade-offs.md']
+    """
+
+    def __init__(self, notes: Iterable["Note"]) -> None:
+        self.by_key: dict[str, str] = {}
+        self.alias_key: dict[str, str] = {}
+        self.titles: dict[str, str] = {}
+        for note in sorted(notes, key=lambda n: n.path):
+            for label in (note.title, note.name):
+                k = name_key(label)
+                if k:
+                    self.by_key.setdefault(k, note.path)
+                    self.titles.setdefault(k, note.path)
+            for a in note.aliases:
+                k = name_key(str(a))
+                if k:
+                    self.alias_key.setdefault(k, note.path)
+        self._keys = sorted(self.titles)
+
+    def resolve(self, name: str) -> str | None:
+        """Vault path of the note called ``name`` (title, file name, then alias), else ``None``."""
+        k = name_key(name)
+        for cand in (k, re.sub(r"\s+notes?$", "", k), re.sub(r"^the\s+", "", k)):
+            if cand in self.by_key:
+                return self.by_key[cand]
+            if cand in self.alias_key:
+                return self.alias_key[cand]
+        return None
+
+    def suggest(self, name: str, n: int = 3, cutoff: float = 0.75) -> list[str]:
+        """Paths of up to ``n`` notes whose title or file name is close to ``name`` (difflib ratio ≥ ``cutoff``)."""
+        out: list[str] = []
+        for k in difflib.get_close_matches(name_key(name), self._keys, n=n * 2, cutoff=cutoff):
+            p = self.titles[k]
+            if p not in out:
+                out.append(p)
+        return out[:n]
+
+
+@dataclass(slots=True)
+class Emergence:
+    """Scores an ``Emergence`` text gives, as numbers (ints when whole).
+
+    ``scores`` lists novelty, value and feasibility (those found, in that
+    order) followed by unlabelled ``N/10`` scores; ``by_dimension`` maps the
+    dimension names to their first score.
+    """
+
+    scores: list[float | int] = field(default_factory=list)
+    by_dimension: dict[str, float | int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scores": list(self.scores), **self.by_dimension}
+
+
+_DIMENSIONS = (
+    ("novelty", ("novelty", "новизн")),
+    ("value", ("value", "learning", "ценност")),
+    ("feasibility", ("feasibility", "implementation", "реализуем", "осуществим")),
+)
+_DIM_RE = re.compile(r"novelty|новизн|value|learning|ценност|feasibility|implementation|реализуем|осуществим")
+_DIM_OF = {w: d for d, words in _DIMENSIONS for w in words}
+_NUMBER_RE = re.compile(r"(10|\d(?:\.\d+)?)(\s*(?:/\s*10(?:\.0)?|out\s+of\s+10|из\s+10))?")
+_NOT_SCORE_AFTER_RE = re.compile(
+    r"\d|[.,]\d|\s*(?:%|[×x]\b|hours?|hrs?|minutes?|min\b|days?|weeks?|months?|years?|[kmbt]\b|gb|tb|ms|s\b|-|–)"
+)
+_FOR_DIM_RE = re.compile(r"\s*(?:for|в|по)\s+(?:the\s+)?(?:ai\s+)?(novelty|value|learning|implementation|feasibility)")
+
+
+def _num(s: str) -> float | int:
+    v = float(s)
+    return int(v) if v.is_integer() else v
+
+
+def emergence_scores(text: str) -> Emergence:
+    """Read the scores of an ``Emergence`` text.
+
+    A number 0–10 belongs to the dimension named just before it (within 80
+    characters) or right after it (``8.5 for novelty``); ``N/10`` and ``N out
+    of 10`` count even without a dimension.
+
+    Examples
+    --------
+    >>> emergence_scores("novelty score (8), value to AI learning (9), and implementation feasibility (7)").by_dimension
+    {'novelty': 8, 'value': 9, 'feasibility': 7}
+    >>> emergence_scores("scores of 8.5 for novelty, 9.0 for AI learning value, and 7.5 for implementation").scores
+    [8.5, 9, 7.5]
+    >>> emergence_scores("The idea scores 6 out of 10 within 2 hours").scores
+    [6]
+    """
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    events: list[tuple[int, int, Any]] = []
+    for m in _DIM_RE.finditer(low):
+        word = m.group(0)
+        if word in ("value", "learning") and (low[m.start() - 1:m.start()].isalnum() or low[m.end():m.end() + 1].isalnum()):
+            continue
+        events.append((m.start(), 0, (_DIM_OF[word], m.end())))
+    for m in _NUMBER_RE.finditer(low):
+        before = low[m.start() - 1] if m.start() else " "
+        if before.isalnum() or before in ".,-–/_":
+            continue
+        if not m.group(2) and _NOT_SCORE_AFTER_RE.match(low, m.end(1)):
+            continue
+        events.append((m.start(), 1, m))
+    events.sort(key=lambda e: (e[0], e[1]))
+    by_dim: dict[str, float | int] = {}
+    loose: list[float | int] = []
+    pending: tuple[str, int] | None = None
+    for pos, kind, val in events:
+        if kind == 0:
+            pending = val
+            continue
+        m = val
+        value = _num(m.group(1))
+        fm = _FOR_DIM_RE.match(low, m.end())
+        dim: str | None = None
+        if fm:
+            dim = _DIM_OF[fm.group(1)]
+        elif pending is not None and pos - pending[1] <= 80 and "\n\n" not in low[pending[1]:pos]:
+            dim = pending[0]
+        if dim is not None:
+            pending = None
+            by_dim.setdefault(dim, value)
+        elif m.group(2):
+            loose.append(value)
+    scores = [by_dim[d] for d, _ in _DIMENSIONS if d in by_dim]
+    if not scores:
+        scores = loose
+    return Emergence(scores, {d: by_dim[d] for d, _ in _DIMENSIONS if d in by_dim})
+
+
+@dataclass(slots=True)
+class FeedbackLoop:
+    """What one note's ``FeedbackLoop`` and ``Emergence`` properties say."""
+
+    note: str
+    related: list[Related] = field(default_factory=list)
+    emergence: Emergence = field(default_factory=Emergence)
+
+    @property
+    def missing(self) -> list[Related]:
+        """Related names that match no note (wanted notes)."""
+        return [r for r in self.related if r.target is None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"note": self.note, "related": [r.to_dict() for r in self.related],
+                "emergence": self.emergence.to_dict()}
+
+
+def _prop_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(_prop_text(v) for v in value)
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_prop_text(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def _offset_of_line(raw: str, line: int) -> int:
+    pos = 0
+    for _ in range(line - 1):
+        pos = raw.find("\n", pos) + 1
+        if pos == 0:
+            return -1
+    return pos
+
+
+def _line_in_file(raw: str | None, start_line: int, name: str, pos: int | None = None) -> int:
+    """File line where ``name`` is written at or after ``start_line`` (``start_line`` when not found)."""
+    if not raw or not start_line:
+        return start_line
+    if pos is None:
+        pos = _offset_of_line(raw, start_line)
+    if pos < 0:
+        return start_line
+    hit = raw.find(name, pos)
+    if hit < 0:
+        return start_line
+    return start_line + raw.count("\n", pos, hit)
+
+
+def read_note_feedback(note: "Note", index: TitleIndex, raw: str | None = None) -> FeedbackLoop | None:
+    """The :class:`FeedbackLoop` of ``note`` (``None`` without the properties).
+
+    ``raw`` is the file text, used to give each name the line it is written on.
+    """
+    fm = note.frontmatter if isinstance(note.frontmatter, dict) else {}
+    fb = fm.get(FEEDBACK_KEY)
+    em = fm.get(EMERGENCE_KEY)
+    if fb is None and em is None:
+        return None
+    loop = FeedbackLoop(note.path)
+    start = note.frontmatter_lines.get(FEEDBACK_KEY, 0)
+    pos = _offset_of_line(raw, start) if raw and start else -1
+    for r in extract_related(_prop_text(fb)):
+        r.target = index.resolve(r.name)
+        if r.target == note.path:
+            continue
+        r.line = _line_in_file(raw, start, r.name, pos)
+        loop.related.append(r)
+    if em is not None:
+        loop.emergence = emergence_scores(_prop_text(em))
+    return loop
+
+
+def read_feedback(vault: "Vault", texts: dict[str, str] | None = None) -> list[FeedbackLoop]:
+    """Feedback loops of every user note that has ``FeedbackLoop`` or ``Emergence``, in path order.
+
+    Parameters
+    ----------
+    vault : Vault
+    texts : dict of str to str, optional
+        File texts by vault path (for the lines of the names); read from disk when omitted.
+    """
+    notes = vault.user_notes()
+    index = TitleIndex(notes)
+    out: list[FeedbackLoop] = []
+    for note in notes:
+        fm = note.frontmatter if isinstance(note.frontmatter, dict) else None
+        if not fm or (FEEDBACK_KEY not in fm and EMERGENCE_KEY not in fm):
+            continue
+        raw = texts.get(note.path) if texts is not None else None
+        if raw is None and texts is None:
+            from .techniques import note_text
+
+            raw = note_text(vault, note)
+        loop = read_note_feedback(note, index, raw)
+        if loop is not None:
+            out.append(loop)
+    return out
