@@ -252,21 +252,28 @@ def merge_rows(rows: Iterable[TechniqueRow]) -> list[Technique]:
     by_key: dict[str, list[int]] = {}
     for r in sorted(rows, key=_row_order):
         keys = _keys_of(r.name)
+        primary = technique_key(r.name)
         table = (r.note, r.table)
         target: int | None = None
+        best: tuple[int, int] | None = None
         for k in sorted(keys):
             for gi in by_key.get(k, []):
                 g = groups[gi]
-                if g is not None and table not in g["tables"]:
-                    target = gi if target is None else min(target, gi)
+                if table in g["tables"]:
+                    continue
+                # prefer the group named like this row, then one that knows its name as an alias
+                rank = (0 if primary in g["primary"] else 1 if primary in g["keys"] else 2, gi)
+                if best is None or rank < best:
+                    best, target = rank, gi
         if target is None:
-            groups.append({"rows": [r], "keys": set(keys), "tables": {table}})
+            groups.append({"rows": [r], "keys": set(keys), "tables": {table}, "primary": {primary}})
             gi = len(groups) - 1
         else:
             gi = target
             g = groups[gi]
             g["rows"].append(r)
             g["keys"] |= keys
+            g["primary"].add(primary)
             g["tables"].add(table)
         for k in keys:
             lst = by_key.setdefault(k, [])
