@@ -176,3 +176,20 @@ def test_knowledge_schema_on_the_users_vault(tmp_path: Path) -> None:
         note = vault.notes[d.path]
         assert d.line >= 1 and d.line < note.body_line, d
         assert d.message.startswith(("'", "required property '")), d.message
+
+
+def test_schemas_are_package_data_for_wheels() -> None:
+    """pyproject maps schemas/ to the package vaultkit.schemas and ships every schema file with it."""
+    import fnmatch
+    import tomllib
+
+    from .conftest import REPO
+
+    st = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert "vaultkit.schemas" in st["packages"]
+    assert st["package-dir"]["vaultkit.schemas"] == "schemas"
+    globs = st["package-data"]["vaultkit.schemas"]
+    files = sorted(p.name for p in (REPO / "schemas").glob("*.json"))
+    assert files == sorted(f"{n}.schema.json" for n in BUILTIN_SCHEMAS)
+    assert all(any(fnmatch.fnmatch(f, g) for g in globs) for f in files)
+    assert (REPO / "schemas" / "__init__.py").is_file()
