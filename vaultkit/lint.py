@@ -2,9 +2,14 @@
 
 Examples
 --------
->>> from vaultkit import Vault                          # doctest: +SKIP
->>> result = lint(Vault.load("vault"))                   # doctest: +SKIP
->>> result.exit_code()                                   # doctest: +SKIP
+>>> import pathlib, tempfile
+>>> from vaultkit.vault import Vault
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (root / "A.md").write_text("See [[B]] and [[A]]\n", encoding="utf-8")
+>>> result = lint(Vault.load(root))
+>>> [(d.path, d.line, d.col, d.code) for d in result.diagnostics], result.exit_code()
+([('A.md', 1, 5, 'VK101')], 1)
+>>> lint(Vault.load(root), LintOptions(ignore=["VK101"])).exit_code()
 0
 """
 
