@@ -5,7 +5,7 @@ Examples
 >>> import pathlib, tempfile
 >>> from vaultkit.vault import Vault
 >>> root = pathlib.Path(tempfile.mkdtemp())
->>> _ = (root / "A.md").write_text("See [[B]] and [[A]]\n", encoding="utf-8")
+>>> _ = (root / "A.md").write_text("See [[B]] and [[A]]\\n", encoding="utf-8")
 >>> result = lint(Vault.load(root))
 >>> [(d.path, d.line, d.col, d.code) for d in result.diagnostics], result.exit_code()
 ([('A.md', 1, 5, 'VK101')], 1)
