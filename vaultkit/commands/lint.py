@@ -121,13 +121,15 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
             rel = ap.relative_to(root_abs).as_posix()
             rel_paths.append(rel + "/" if ap.is_dir() else rel)
 
-    vault = load_vault(root)
     options = LintOptions(select=_split(select) or None, ignore=_split(ignore), severity=severity,
                           min_severity=min_severity, paths=rel_paths)
     try:
+        vault = load_vault(root)
         result = lint(vault, options)
     except VaultkitError as exc:
         raise fail(exc) from None
+    except click.ClickException:
+        raise
     except Exception as exc:  # an internal error must not look like "findings" (exit 1)
         from ..cli import VaultkitClickError
 
