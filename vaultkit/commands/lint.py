@@ -75,8 +75,11 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     PATHS are the vault folder, or notes and folders inside one vault: then
     only their findings are shown, but the whole vault is read so that links
     resolve. Exit status: 0 clean, 1 findings, 2 usage, configuration or
-    internal error. Silence a finding with %% vaultkit-ignore VK101 %% on its
-    line, or %% vaultkit-ignore-file VK101 %% anywhere in the note.
+    internal error. Silence findings with a comment in the note:
+
+    \b
+    %% vaultkit-ignore VK101 %%        on the line (or alone, above it)
+    %% vaultkit-ignore-file VK101 %%   anywhere: the whole note
 
     \b
     vaultkit lint vault
