@@ -217,3 +217,13 @@ def test_convert_to_utf8_without_encoding_detects():
     data = "Привет, как дела? Всё хорошо, спасибо.\n".encode("cp1251") * 4
     assert convert_to_utf8(data) == data.decode("cp1251")
     assert convert_to_utf8("ok ü".encode("utf-8")) == "ok ü"
+
+
+@pytest.mark.parametrize("text", ["√πr² is the radius", "x = √π", "(√π)", "2√π·r", "≤∞"])
+def test_math_runs_outside_words_stay(text):
+    assert repair_text(text)[0] == text
+
+
+@pytest.mark.parametrize(("damaged", "clean"), [("o√π", "où"), ("√∂ffentlich", "öffentlich"), ("espa√±ol", "español")])
+def test_math_looking_runs_inside_words_are_repaired(damaged, clean):
+    assert repair_text(damaged)[0] == clean

@@ -19,8 +19,8 @@ Mojibake
       decode to punctuation or emoji) drops by at least two, or by at least
       one (zero for letters of the script already repaired nearby) when the
       same paragraph already holds a clear repair through the same codec.
-      A run made only of math symbols (``√π``) needs an ASCII letter right
-      beside it to count as a clear repair.
+      A run made only of math symbols (``√π``) counts as a clear repair only
+      inside a word (after a letter, or before three letters).
 
     Legitimate text (``ü``, ``π``, ``√``, ``∞``, dashes, Cyrillic, CJK,
     emoji, math) either has no run that decodes at all, or decodes to
@@ -107,6 +107,18 @@ _MATH = frozenset("√π∞≤≥±∑∂∫Ω≠µ∆∏÷≈¬∫◊ºª")
 _RARE_PUNCT = frozenset("‚„†‡‹›¶•¡¿§¨´¸ˆ˜¯˘˙˚˝˛ˇ◊⁄‰·")
 #: Symbols that normally follow a word directly.
 _WORD_SUFFIX_SYMBOLS = frozenset("™®©°")
+#: Blocks whose characters are rare in written text (typical outputs of a wrong repair).
+_RARE_RANGES = (
+    ("\u0180", "\u02ff"),  # Latin Extended-B, IPA, spacing modifier letters
+    ("\u0370", "\u0385"),  # Greek: numeral signs, tonos forms rarely typed
+    ("\u03cf", "\u03ff"),  # Greek: archaic and symbol letters
+    ("\u0460", "\u048f"),  # Cyrillic: historic letters and signs
+    ("\u0700", "\u08ff"),  # Syriac, Thaana, NKo, Samaritan, Mandaic, Arabic extensions
+)
+#: Letters of those blocks that living languages use (Vietnamese, Romanian, Pinyin, African, IPA-based).
+_COMMON_IN_RARE = frozenset("ơƠưƯșȘțȚǎǍǐǏǒǑǔǓǖǘǚǜəƏɛƐɔƆŋƝʼʻʿʾˈˌːɓɗƙƴ")
+#: Combining marks that decomposed (NFD) text uses for European languages.
+_COMMON_MARKS = frozenset("\u0300\u0301\u0302\u0303\u0304\u0306\u0307\u0308\u030a\u030b\u030c\u0327\u0328")
 #: Format characters that occur in clean text (joiners, variation selectors, soft hyphen, marks).
 _OK_FORMAT = frozenset("\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufe0e\ufe0f\ufeff")
 
@@ -206,7 +218,7 @@ def _kind(ch: str) -> str:
     if major == "M":
         return "m"
     if major == "Z":
-        return "z"
+        return "z" if cat == "Zs" else "x"  # a line or paragraph separator would split the line
     if ch in _OK_FORMAT:
         return "f"
     return "x"
@@ -220,10 +232,14 @@ def _badness(text: str) -> int:
     """
     kinds = [_kind(c) for c in text]
     score = 0
-    for k in kinds:
+    for ch, k in zip(text, kinds):
         if k == "x":
             score += 3
         elif k == "m":
+            score += 1 if ch in _COMMON_MARKS else 2
+        elif "\u0180" <= ch < "\u0900" and ch not in _COMMON_IN_RARE and any(
+            lo <= ch <= hi for lo, hi in _RARE_RANGES
+        ):
             score += 1
     for i in range(len(text) - 1):
         a, b = text[i], text[i + 1]
@@ -316,8 +332,10 @@ def _evaluate(text: str, start: int, end: int) -> _Candidate | None:
     right = text[end : end + 3]
     left = left.rsplit("\n", 1)[-1]
     right = right.split("\n", 1)[0]
+    # A run of math symbols counts as damage only inside a word: after a letter
+    # ('o√π' for 'où') or before a whole word ('√∂ffentlich'); '√πr²' stays.
     letter_beside = bool(left[-1:].isascii() and left[-1:].isalpha()) or bool(
-        right[:1].isascii() and right[:1].isalpha()
+        len(right) == 3 and right.isascii() and right.isalpha()
     )
     best: _Candidate | None = None
     for codec in CODECS:
@@ -434,12 +452,13 @@ def find_mojibake(text: str) -> list[Mojibake]:
     cands = _candidates(text)
     if not cands:
         return []
-    newlines = [i for i, c in enumerate(text) if c == "\n"] if "\n" in text else []
     out = []
-    for c in cands:
-        line = bisect.bisect_left(newlines, c.start)
-        line_start = newlines[line - 1] + 1 if line else 0
-        out.append(Mojibake(line + 1, c.start - line_start + 1, c.snippet, c.repaired, c.codec, c.start, c.end))
+    line, pos = 1, 0
+    for c in cands:  # in text order
+        line += text.count("\n", pos, c.start)
+        pos = c.start
+        line_start = text.rfind("\n", 0, c.start) + 1
+        out.append(Mojibake(line, c.start - line_start + 1, c.snippet, c.repaired, c.codec, c.start, c.end))
     return out
 
 
