@@ -278,3 +278,31 @@ def test_fix_file_leaves_generated_notes_alone(tmp_path):
     out = fix_file(tmp_path, "G.md")
     assert out.outcome.action == "unchanged" and out.applied == []
     assert (tmp_path / "G.md").read_text("utf-8") == text
+
+
+# --------------------------------------------------------------------------- against the lint rules
+
+LINT_FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+
+
+@pytest.mark.parametrize(("code", "kinds"), [
+    ("VK005", {"bom"}), ("VK006", {"mojibake"}), ("VK204", {"legacy-keys"}), ("VK205", {"string-lists"}),
+])
+def test_fixing_a_lint_fixture_silences_its_rule(tmp_path, code, kinds):
+    from vaultkit.lint import LintOptions, lint
+    from vaultkit.vault import Vault
+
+    shutil.copyfile(LINT_FIXTURES / code / "fail.md", tmp_path / "fail.md")
+    before = lint(Vault.load(tmp_path), LintOptions(select=[code])).diagnostics
+    assert before, "the fixture must fail first"
+    out = fix_file(tmp_path, "fail.md", kinds)
+    assert out.outcome.action == "updated"
+    assert {f.kind for f in out.applied} == kinds
+    after = lint(Vault.load(tmp_path), LintOptions(select=[code])).diagnostics
+    assert after == []
+    fixed = (tmp_path / "fail.md").read_text("utf-8")
+    passing = (LINT_FIXTURES / code / "pass.md").read_text("utf-8")
+    if code in ("VK005", "VK006"):
+        assert fixed == passing
+    else:
+        assert props(fixed) == props(passing)
