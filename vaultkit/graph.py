@@ -54,6 +54,7 @@ __all__ = [
     "dead_ends",
     "hubs",
     "pagerank",
+    "RANK_EDGE_KINDS",
     "components",
     "most_wanted",
     "technique_reach",
@@ -274,29 +275,44 @@ def hubs(g: "nx.MultiDiGraph", top: int = 10) -> list[tuple[str, int]]:
     return [x for x in scored[:top] if x[1] > 0]
 
 
+#: Edge kinds PageRank follows: links between notes and to techniques, not the tag and tier fan-out.
+RANK_EDGE_KINDS = frozenset(NOTE_EDGE_KINDS | {"mentions", "ranks"})
+
+
 def pagerank(g: "nx.MultiDiGraph", top: int = 10, alpha: float = 0.85, tol: float = 1.0e-10,
-             max_iter: int = 200) -> list[tuple[str, float]]:
+             max_iter: int = 200, edge_kinds: frozenset[str] | None = RANK_EDGE_KINDS) -> list[tuple[str, float]]:
     """Top nodes by PageRank (parallel edges add weight; pure Python, no scipy needed).
+
+    By default only notes, techniques and wanted notes take part, joined by
+    :data:`RANK_EDGE_KINDS` edges: every note links to its tags and every
+    technique to its tier, which would otherwise pour rank into tags and tiers.
+    ``edge_kinds=None`` ranks the whole graph.
 
     >>> import networkx as nx
     >>> g = nx.MultiDiGraph([("a", "c"), ("b", "c"), ("c", "a")])
-    >>> [n for n, _ in pagerank(g, top=2)]
+    >>> [n for n, _ in pagerank(g, top=2, edge_kinds=None)]
     ['c', 'a']
     """
-    nodes = list(g.nodes)
+    if edge_kinds is None:
+        nodes = list(g.nodes)
+        edges = list(g.edges())
+    else:
+        nodes = [n for n, k in g.nodes(data="kind") if k in ("note", "technique", "missing")]
+        edges = [(u, v) for u, v, k in g.edges(data="kind") if k in edge_kinds]
     if not nodes:
         return []
     index = {n: i for i, n in enumerate(nodes)}
     out_w = [0.0] * len(nodes)
     incoming: list[list[tuple[int, float]]] = [[] for _ in nodes]
-    weights: Counter = Counter((index[u], index[v]) for u, v in g.edges())
+    weights: Counter = Counter((index[u], index[v]) for u, v in edges if u in index and v in index)
     for (i, j), w in weights.items():
         out_w[i] += w
         incoming[j].append((i, float(w)))
     n = len(nodes)
     rank = [1.0 / n] * n
+    dangling_nodes = [i for i in range(n) if out_w[i] == 0]
     for _ in range(max_iter):
-        dangling = alpha * sum(rank[i] for i in range(n) if out_w[i] == 0) / n
+        dangling = alpha * sum(rank[i] for i in dangling_nodes) / n
         base = (1.0 - alpha) / n + dangling
         new = [base + alpha * sum(rank[i] * w / out_w[i] for i, w in incoming[j]) for j in range(n)]
         err = sum(abs(a - b) for a, b in zip(new, rank))
