@@ -1,0 +1,94 @@
+"""Exports read back by networkx with the same nodes and edges; Mermaid text of the tier ladder."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import networkx as nx
+import pytest
+
+from vaultkit.export import export_text, graph_from_node_link, mermaid_label, mermaid_tier_ladder, write_graph
+from vaultkit.vault import Vault
+
+from .conftest import EUGENE, SAMPLE_VAULT, need
+
+
+@pytest.fixture(scope="module", params=["seed", "eugene"])
+def vault(request):
+    return Vault.load(SAMPLE_VAULT if request.param == "seed" else need(EUGENE))
+
+
+def read_back(fmt: str, path: Path) -> nx.MultiDiGraph:
+    if fmt == "json":
+        return graph_from_node_link(json.loads(path.read_text(encoding="utf-8")))
+    if fmt == "graphml":
+        return nx.read_graphml(path)
+    return nx.read_gexf(path)
+
+
+@pytest.mark.parametrize("fmt", ["json", "graphml", "gexf"])
+def test_export_reads_back_with_the_same_nodes_and_edges(vault, fmt: str, tmp_path: Path) -> None:
+    g = vault.graph
+    path = tmp_path / f"graph.{fmt}"
+    write_graph(g, fmt, path)
+    h = read_back(fmt, path)
+    assert h.is_directed() and h.is_multigraph()
+    assert (h.number_of_nodes(), h.number_of_edges()) == (g.number_of_nodes(), g.number_of_edges())
+    assert set(h.nodes) == set(g.nodes)
+    kinds = lambda graph: sorted(d["kind"] for _, _, d in graph.edges(data=True))  # noqa: E731
+    assert kinds(h) == kinds(g)
+    lora = h.nodes["technique:loraqlora"]
+    assert (lora["kind"], int(lora["tier"])) == ("technique", 3)
+    assert "LoRA / QLoRA (adapter tuning)" in (lora.get("name"), lora.get("label"))
+
+
+def test_export_text_matches_the_file_writer(tmp_path: Path) -> None:
+    v = Vault.load(SAMPLE_VAULT)
+    for fmt in ("json", "graphml", "gexf"):
+        buf = io.BytesIO()
+        write_graph(v.graph, fmt, buf)
+        assert export_text(v, fmt) == buf.getvalue().decode("utf-8")
+    data = json.loads(export_text(v, "json"))
+    assert data["directed"] is True and data["multigraph"] is True
+    assert len(data["nodes"]) == 47 and len(data["edges"]) == 61
+    with pytest.raises(ValueError):
+        export_text(v, "dot")
+
+
+def test_mermaid_tier_ladder_of_the_seed() -> None:
+    text = mermaid_tier_ladder(Vault.load(SAMPLE_VAULT), top=3)
+    lines = text.splitlines()
+    assert lines[0] == "flowchart TD"
+    assert '    tier1["Tier 1"]' in lines and '    tier15["Tier 15"]' in lines
+    assert "    " + " --> ".join(f"tier{i}" for i in range(1, 16)) in lines
+    assert [ln.strip() for ln in lines if "---" in ln] == [
+        'tier1 --- tech1(["Model Scaling (GPT-3→4→Qwen→Gemini) · 1 note"])',
+        'tier2 --- tech2(["Instruction Fine-Tuning (sFT) · 1 note"])',
+        'tier3 --- tech3(["LoRA / QLoRA (adapter tuning) · 1 note"])',
+    ]
+    assert not text.startswith("```")  # the generator adds the fence
+
+
+def test_mermaid_of_eugene_puts_the_most_connected_techniques_on_their_best_tiers() -> None:
+    text = mermaid_tier_ladder(Vault.load(need(EUGENE)), top=4)
+    edges = [ln.strip() for ln in text.splitlines() if " --- " in ln]
+    assert len(edges) == 4
+    assert edges[0].startswith('tier5 --- tech1(["RAG / Search-Augmented Memory · ')
+    assert edges[1].startswith('tier3 --- tech2(["LoRA / QLoRA (adapter tuning) · ')
+    assert '    tiertext1["Consumer"]' in text.splitlines()
+    # every node id used in an edge is declared, and no id is a Mermaid keyword
+    declared = set(re.findall(r"^\s+(\w+)\[", text, re.M)) | set(re.findall(r"--- (\w+)\(", text))
+    used = set(re.findall(r"\b(tier\w*|tech\d+)\b", text)) - {"tier"}
+    assert used <= declared and "end" not in declared
+
+
+def test_mermaid_labels_are_quoted() -> None:
+    assert mermaid_label('A "quoted" [name]: x;\nnext') == '"A #quot;quoted#quot; [name]: x; next"'
+
+
+def test_mermaid_without_tier_tables(tmp_path: Path) -> None:
+    (tmp_path / "A.md").write_text("no tables\n", encoding="utf-8")
+    assert mermaid_tier_ladder(Vault.load(tmp_path)) == 'flowchart TD\n    none["No tier tables found"]'
