@@ -211,6 +211,9 @@ class Note:
     sha256: str = ""
     encoding: str = "utf-8"
     bom: bool = False
+    #: The decoded text (BOM removed, newlines normalised to ``\n``), kept so that later
+    #: passes (technique mentions, FeedbackLoop lines, mojibake) never read the file again.
+    text: str = field(default="", repr=False)
     newline: str = "\n"
 
     @property

@@ -293,6 +293,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         mtime_ns=mtime_ns,
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=encoding,
+        text=text,
         bom=bom,
         newline="\r\n" if b"\r\n" in data else ("\r" if b"\r" in data else "\n"),
     )
