@@ -1,0 +1,62 @@
+"""`vaultkit graph` through click's CliRunner: formats, -o, --stats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from click.testing import CliRunner
+
+from vaultkit.cli import cli
+from vaultkit.export import graph_from_node_link
+
+from .conftest import SAMPLE_VAULT
+
+SEED_NOTE = "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md"
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_default_is_node_link_json_on_stdout() -> None:
+    g = graph_from_node_link(json.loads(run().output))
+    assert (g.number_of_nodes(), g.number_of_edges()) == (47, 61)
+    assert g.nodes["technique:loraqlora"]["tier"] == 3
+
+
+@pytest.mark.parametrize("fmt, reader", [("graphml", nx.read_graphml), ("gexf", nx.read_gexf)])
+def test_graph_files_with_output_option(fmt: str, reader, tmp_path: Path) -> None:
+    out = tmp_path / f"vault.{fmt}"
+    assert run("--format", fmt, "-o", str(out)).output == ""
+    g = reader(out)
+    assert (g.number_of_nodes(), g.number_of_edges()) == (47, 61)
+
+
+def test_mermaid_on_stdout_respects_top() -> None:
+    text = run("--format", "mermaid", "--top", "2").output
+    assert text.startswith("flowchart TD\n")
+    assert sum(" --- " in ln for ln in text.splitlines()) == 2
+
+
+def test_stats_text_and_json() -> None:
+    text = run("--stats", "--top", "3").output
+    lines = text.splitlines()
+    assert lines[0] == "nodes: note 1, technique 15, tier 15, tag 11, missing 5"
+    assert lines[1].startswith("edges: link 0, embed 0, frontmatter-link 0, feedback 5, mentions 15, ranks 15")
+    assert f"  {SEED_NOTE}" in lines  # the seed links to no other note: an orphan
+    assert "      1  T3   LoRA / QLoRA (adapter tuning)  (1 rank, 1 mention)" in lines
+    data = json.loads(run("--stats", "--format", "json").output)
+    assert data["counts"]["edges"]["feedback"] == 5
+    assert [w["name"] for w in data["most_wanted"]][:2] == ["AI Model Scaling Effectiveness",
+                                                            "AI Optimization Techniques Catalog"]
+
+
+def test_missing_vault_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["graph", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert "not found" in result.output
