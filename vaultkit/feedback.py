@@ -58,9 +58,9 @@ _QUOTED_BEFORE_NOTE_RE = re.compile(
     r"\s+(?:notes?|concept|framework|idea)\b",
     re.IGNORECASE,
 )
+# scanned in lower-cased text (a literal first word keeps the scan fast); names are cut from the original
 _QUOTED_AFTER_NOTE_RE = re.compile(
-    r"\bnotes?\s+(?:titled|called|named|on|about)?\s*[" + _Q_OPEN + r"]([^" + _Q_OPEN + _Q_CLOSE + r"\n]{3,120}?)[" + _Q_CLOSE + r"]",
-    re.IGNORECASE,
+    r"notes?\s+(?:titled|called|named|on|about)?\s*[" + _Q_OPEN + r"]([^" + _Q_OPEN + _Q_CLOSE + r"\n]{3,120}?)[" + _Q_CLOSE + r"]"
 )
 _RELATED_RE = re.compile(
     r"(?:related\s+note|note|relationship|feedback\s+loop|loop|connection|link)\s*#?\s*\d{1,2}\s*[:.)\-–—]\s*(.+)",
@@ -69,9 +69,9 @@ _RELATED_RE = re.compile(
 _HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _BOLD_LINE_RE = re.compile(r"^\s*(?:[-*+]\s+|\d{1,2}[.)]\s+)?\*\*(.+?)\*\*\s*:?\s*(.*)$")
 _LIST_RE = re.compile(r"^\s*(\d{1,2})[.)]\s+(.+)$")
-_INLINE_BOLD_ITEM_RE = re.compile(r"(?:^|(?<=\s))\d{1,2}[.)]\s+\*\*([^*\n]{3,140})\*\*")
+_INLINE_BOLD_ITEM_RE = re.compile(r"\d{1,2}[.)]\s+\*\*([^*\n]{3,140})\*\*")
 _NOTE_ON_RE = re.compile(
-    r"\bnote\s+(?:\d{1,2}\s+)?(?:about|on|covering|titled|called)\s+((?:[A-Z0-9][\w'’-]*)(?:(?:\s+(?:and|of|for|in|the|to|with|&)){0,2}"
+    r"[Nn]ote\s+(?:\d{1,2}\s+)?(?:about|on|covering|titled|called)\s+((?:[A-Z0-9][\w'’-]*)(?:(?:\s+(?:and|of|for|in|the|to|with|&)){0,2}"
     r"\s+[A-Z0-9][\w'’-]*){1,9})"
 )
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
@@ -111,7 +111,7 @@ def _clean_name(raw: str) -> str:
     s = re.sub(r"^\d{1,2}[.)]\s+", "", s)
     s = _PREFIX_RE.sub("", s, count=1)
     prev = None
-    while prev != s:
+    while prev != s and (s.endswith(")") or s[-5:].lower() in (" note", "notes")):
         prev = s
         s = _SUFFIX_RE.sub("", s).strip()
     s = s.strip(" .,:;–—-*" + _Q_OPEN + _Q_CLOSE)
@@ -227,18 +227,28 @@ def extract_related(text: str) -> list[Related]:
                 kind = "related-note" if re.match(r"\s*related\s+note", stripped, re.I) else "bold"
                 add(offset, _split_title(stripped), kind)
         offset += len(line)
-    for m in _WIKILINK_RE.finditer(text):
-        add(m.start(), m.group(1).strip(), "wikilink")
-    for m in _INLINE_BOLD_ITEM_RE.finditer(text):
-        add(m.start(), _split_title(m.group(1)), "list")
+    if "[[" in text:
+        for m in _WIKILINK_RE.finditer(text):
+            add(m.start(), m.group(1).strip(), "wikilink")
+
+    def word_start(pos: int) -> bool:
+        return pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")
+
+    if "**" in text:
+        for m in _INLINE_BOLD_ITEM_RE.finditer(text):
+            if m.start() == 0 or text[m.start() - 1].isspace():
+                add(m.start(), _split_title(m.group(1)), "list")
     for m in _NOTE_ON_RE.finditer(text):
-        add(m.start(), m.group(1), "quoted")
+        if word_start(m.start()):
+            add(m.start(), m.group(1), "quoted")
     for m in _QUOTED_BEFORE_NOTE_RE.finditer(text):
         if m.start() == 0 or text[m.start() - 1] in " \t\n([—–-":
             add(m.start(), m.group(1), "quoted")
-    if "note" in text.lower():
-        for m in _QUOTED_AFTER_NOTE_RE.finditer(text):
-            add(m.start(), m.group(1), "quoted")
+    low = text.lower()
+    if len(low) == len(text) and "note" in low:
+        for m in _QUOTED_AFTER_NOTE_RE.finditer(low):
+            if word_start(m.start()):
+                add(m.start(), text[m.start(1):m.end(1)], "quoted")
     # quoted names may repeat a heading's name: keep the earliest position of each key
     found.sort(key=lambda x: x[0])
     return [r for _, r in found]
