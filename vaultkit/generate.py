@@ -24,11 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .export import canvas, mermaid_tier_ladder
+from .feedback import TitleIndex, read_feedback
 from .names import Linker, NameAllocator, clean_display
+from .techniques import build_techniques
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Note
+    from .techniques import Technique
     from .vault import Vault
 
 __all__ = [
@@ -135,46 +139,13 @@ def cost_score(cost_level: int, tradeoffs: list) -> float:
 
 
 # --------------------------------------------------------------------------- technique entities
-@dataclass
-class _Tech:
-    key: str
-    name: str
-    rows: list
-    tier: int | None
-    tier_label: str
-    aliases: list[str]
-    mentions: list[str] = field(default_factory=list)
-    path: str = ""
-
-    @property
-    def best(self):
-        return self.rows[0]
+def _best_row(tech: "Technique"):
+    """The row that ranks ``tech`` best (rows come best tier first)."""
+    return tech.rows[0]
 
 
-def _techniques(vault: "Vault") -> list[_Tech]:
-    try:
-        from .techniques import build_techniques
-    except ImportError:  # pragma: no cover - techniques.py is part of the package
-        build_techniques = None
-    out: list[_Tech] = []
-    if build_techniques is not None:
-        for t in build_techniques(vault):
-            rows = list(t.rows)
-            rows.sort(key=lambda r: (r.tier.low if r.tier.low is not None else 10**6, r.note, r.line))
-            tier = rows[0].tier.low
-            out.append(_Tech(key=t.key, name=t.name, rows=rows, tier=tier, tier_label=rows[0].tier.label,
-                             aliases=sorted(set(getattr(t, "aliases", []) or [])),
-                             mentions=sorted(set(getattr(t, "mentions", []) or []))))
-        return out
-    groups: dict[str, list] = defaultdict(list)
-    for row in vault.techniques:
-        groups[row.key].append(row)
-    for key, rows in groups.items():
-        rows.sort(key=lambda r: (r.tier.low if r.tier.low is not None else 10**6, r.note, r.line))
-        out.append(_Tech(key=key, name=rows[0].name, rows=rows, tier=rows[0].tier.low,
-                         tier_label=rows[0].tier.label, aliases=sorted({r.name for r in rows} - {rows[0].name})))
-    out.sort(key=lambda t: (t.tier if t.tier is not None else 10**6, t.name.casefold(), t.key))
-    return out
+def _tier_label(tech: "Technique") -> str:
+    return _best_row(tech).tier.label
 
 
 # --------------------------------------------------------------------------- planning
@@ -200,27 +171,24 @@ def plan_generation(vault: "Vault") -> Plan:
     names = NameAllocator(f for f in vault.files if f not in generated and not f.endswith(".canvas"))
     index_path = names.allocate(INDEX_NAME, out)
     cost_path = names.allocate(COST_VALUE_NAME, out)
-    techs = _techniques(vault)
+    techs = build_techniques(vault)
     tiers = sorted({t.tier for t in techs if t.tier is not None})
     tier_path = {n: names.allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
-    for tech in techs:
-        tech.path = names.allocate(tech.name, f"{out}/{TECHNIQUES_DIR}")
+    tech_path = {t.key: names.allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
 
-    backlinks = _backlinks(vault, [t.path for t in techs] + list(tier_path.values()) + [index_path, cost_path])
+    backlinks = _backlinks(vault, list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path])
     for tech in techs:
-        plan.add(tech.path, _technique_note(vault, tech, tier_path, index_path, backlinks.get(tech.path, [])))
-    for n in tiers:
+        path = tech_path[tech.key]
+        plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, [])))
+    for pos, n in enumerate(tiers):
         members = [t for t in techs if t.tier == n]
-        prev_n = tiers[tiers.index(n) - 1] if tiers.index(n) > 0 else None
-        next_n = tiers[tiers.index(n) + 1] if tiers.index(n) + 1 < len(tiers) else None
-        plan.add(tier_path[n], _tier_note(n, members, tier_path, prev_n, next_n, index_path))
-    plan.add(cost_path, _cost_note(techs, index_path))
-    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tier_path, cost_path))
+        prev_n = tiers[pos - 1] if pos > 0 else None
+        next_n = tiers[pos + 1] if pos + 1 < len(tiers) else None
+        plan.add(tier_path[n], _tier_note(n, members, tech_path, tier_path, prev_n, next_n, index_path))
+    plan.add(cost_path, _cost_note(techs, tech_path, index_path))
+    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path))
     plan.techniques = len(techs)
     plan.tiers = len(tiers)
-    canvas = _canvas(vault)
-    if canvas is not None:
-        plan.add(f"{out}/{CANVAS_NAME}", canvas)
     return plan
 
 
@@ -241,20 +209,20 @@ def _backlinks(vault: "Vault", planned: list[str]) -> dict[str, list[tuple[str, 
     return {k: sorted(set(v)) for k, v in found.items()}
 
 
-def _technique_note(vault: "Vault", tech: _Tech, tier_path: dict[int, str], index_path: str,
+def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dict[int, str], index_path: str,
                     backlinks: list[tuple[str, int]]) -> str:
-    best = tech.best
-    eff_marks = [m.symbol for m in best.effectiveness]
-    trade_marks = [m.symbol for m in best.tradeoffs]
+    best = _best_row(tech)
+    eff_marks = [m.symbol for m in tech.effectiveness]
+    trade_marks = [m.symbol for m in tech.tradeoffs]
     props: dict[str, Any] = {
         "type": "technique",
         "title": tech.name,
         "aliases": [tech.name] + [a for a in tech.aliases if a != tech.name],
         "tier": tech.tier if tech.tier is not None else -1,
-        "tier_label": tech.tier_label,
+        "tier_label": _tier_label(tech),
         "effectiveness": list(dict.fromkeys(eff_marks)),
         "tradeoffs": list(dict.fromkeys(trade_marks)),
-        "cost": best.cost,
+        "cost": tech.cost,
         "sources": sorted({f"[[{_stem(r.note)}]]" for r in tech.rows}),
         "tags": ["vaultkit/technique"],
     }
@@ -284,9 +252,9 @@ def _technique_note(vault: "Vault", tech: _Tech, tier_path: dict[int, str], inde
     reasons: dict[str, list[str]] = defaultdict(list)
     for r in tech.rows:
         reasons[r.note].append(f"ranks it (line {r.line})")
-    for p in tech.mentions:
+    for p, mention in tech.mentions.items():
         if p not in reasons:
-            reasons[p].append("mentions it")
+            reasons[p].append(f"mentions it (line {mention.line})")
     for p, ln in backlinks:
         reasons[p].append(f"links to it (line {ln})")
     for path in sorted(reasons):
@@ -300,13 +268,13 @@ def _technique_note(vault: "Vault", tech: _Tech, tier_path: dict[int, str], inde
     return "\n".join(lines) + "\n"
 
 
-def _tier_note(n: int, members: list[_Tech], tier_path: dict[int, str], prev_n: int | None,
-               next_n: int | None, index_path: str) -> str:
+def _tier_note(n: int, members: list["Technique"], tech_path: dict[str, str], tier_path: dict[int, str],
+               prev_n: int | None, next_n: int | None, index_path: str) -> str:
     props = {
         "type": "tier",
         "title": f"Tier {n}",
         "tier": n,
-        "techniques": [f"[[{_stem(t.path)}]]" for t in members],
+        "techniques": [f"[[{_stem(tech_path[t.key])}]]" for t in members],
         "tags": ["vaultkit/tier"],
     }
     lines = [_dump_frontmatter(props), f"# Tier {n}", ""]
@@ -315,11 +283,12 @@ def _tier_note(n: int, members: list[_Tech], tier_path: dict[int, str], prev_n: 
     lines.append("| Technique | Effectiveness | Tradeoffs | Cost | Ranked in |")
     lines.append("|---|---|---|---|---|")
     for t in members:
-        b = t.best
+        b = _best_row(t)
         eff = " ".join(m.symbol * m.count for m in b.effectiveness)
         trade = " ".join(m.symbol * m.count for m in b.tradeoffs)
-        sources = ", ".join(note_link(r.note, None, in_table=True) for r in t.rows if r.tier.low == n)
-        lines.append(f"| {note_link(t.path, t.name, in_table=True)} | {eff} | {trade} | {b.cost} | {sources} |")
+        sources = ", ".join(dict.fromkeys(note_link(r.note, None, in_table=True) for r in t.rows if r.tier.low == n))
+        lines.append(f"| {note_link(tech_path[t.key], t.name, in_table=True)} | {eff} | {trade} | {b.cost} | "
+                     f"{sources} |")
     lines.append("")
     nav = []
     if prev_n is not None:
@@ -331,10 +300,10 @@ def _tier_note(n: int, members: list[_Tech], tier_path: dict[int, str], prev_n: 
     return "\n".join(lines) + "\n"
 
 
-def _cost_note(techs: list[_Tech], index_path: str) -> str:
+def _cost_note(techs: list["Technique"], tech_path: dict[str, str], index_path: str) -> str:
     rows = []
     for t in techs:
-        b = t.best
+        b = _best_row(t)
         value = value_score(b.effectiveness)
         cost = cost_score(b.cost, b.tradeoffs)
         rows.append((value / (1.0 + cost), value, cost, t))
@@ -352,16 +321,16 @@ def _cost_note(techs: list[_Tech], index_path: str) -> str:
     lines.append("| Rank | Technique | Tier | Value | Cost | Ratio |")
     lines.append("|---:|---|---:|---:|---:|---:|")
     for rank, (ratio, value, cost, t) in enumerate(rows, start=1):
-        tier = t.tier_label if t.tier is not None else "—"
-        lines.append(f"| {rank} | {note_link(t.path, t.name, in_table=True)} | {tier} | {value:g} | {cost:g} | "
+        tier = _tier_label(t) if t.tier is not None else "—"
+        lines.append(f"| {rank} | {note_link(tech_path[t.key], t.name, in_table=True)} | {tier} | {value:g} | {cost:g} | "
                      f"{ratio:.2f} |")
     lines.append("")
     lines.append("Up: " + note_link(index_path, "Vault index"))
     return "\n".join(lines) + "\n"
 
 
-def _index_note(vault: "Vault", user_notes: list["Note"], techs: list[_Tech], tiers: list[int],
-                tier_path: dict[int, str], cost_path: str) -> str:
+def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique"], tiers: list[int],
+                tech_path: dict[str, str], tier_path: dict[int, str], cost_path: str) -> str:
     props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Vault index", ""]
     n_links = sum(1 for n in user_notes for l in n.links if not l.in_comment)
@@ -375,12 +344,12 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list[_Tech], ti
     if tiers:
         for n in tiers:
             members = [t for t in techs if t.tier == n]
-            names = ", ".join(note_link(t.path, t.name) for t in members)
+            names = ", ".join(note_link(tech_path[t.key], t.name) for t in members)
             lines.append(f"- {note_link(tier_path[n], f'Tier {n}')}: {names}")
     else:
         lines.append("No tier tables found.")
     lines.append("")
-    mermaid = _mermaid(vault)
+    mermaid = mermaid_tier_ladder(vault) if techs else ""
     if mermaid:
         lines.append("```mermaid")
         lines.append(mermaid.rstrip("\n"))
@@ -445,26 +414,41 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list[_Tech], ti
         if len(ranked) > 200:
             lines.append(f"- … and {len(ranked) - 200} more targets")
     lines.append("")
+    lines.extend(_feedback_section(vault))
     return "\n".join(lines) + "\n"
+
+
+def _feedback_section(vault: "Vault") -> list[str]:
+    """Related notes named in ``FeedbackLoop`` properties that no note answers, with near matches."""
+    loops = read_feedback(vault, texts={n.path: n.text for n in vault.user_notes()})
+    named = sum(len(loop.related) for loop in loops)
+    if not named:
+        return []
+    wanted: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for loop in loops:
+        for rel in loop.missing:
+            wanted[rel.key].append((rel.name, loop.note))
+    missing = sum(len(v) for v in wanted.values())
+    lines = ["## Related notes named in FeedbackLoop", ""]
+    lines.append(f"{named} related notes are named in `FeedbackLoop` properties; {missing} of them "
+                 f"({100.0 * missing / named:.1f} %) match no note yet. Most named first:")
+    lines.append("")
+    index = TitleIndex(vault.user_notes())
+    ranked = sorted(wanted.items(), key=lambda kv: (-len({p for _, p in kv[1]}), kv[0]))
+    for _key, uses in ranked[:100]:
+        name = uses[0][0].replace("`", "'")
+        srcs = sorted({p for _, p in uses})
+        shown = ", ".join(note_link(p, vault.notes[p].title) for p in srcs[:3])
+        more = f" and {len(srcs) - 3} more" if len(srcs) > 3 else ""
+        hint = index.suggest(uses[0][0])
+        near = f" — near: {', '.join(note_link(h, vault.notes[h].title) for h in hint)}" if hint else ""
+        lines.append(f"- `{name}` — named by {shown}{more}{near}")
+    if len(ranked) > 100:
+        lines.append(f"- … and {len(ranked) - 100} more names")
+    lines.append("")
+    return lines
 
 
 def _section_number(tag: str) -> int:
     m = re.match(r"^S(\d+)_", tag, re.IGNORECASE)
     return int(m.group(1)) if m else 10**6
-
-
-def _mermaid(vault: "Vault") -> str | None:
-    try:
-        from .export import mermaid_tier_ladder
-    except ImportError:
-        return None
-    return mermaid_tier_ladder(vault)
-
-
-def _canvas(vault: "Vault") -> str | None:
-    try:
-        from .export import canvas
-    except ImportError:
-        return None
-    data = canvas(vault)
-    return json.dumps(data, ensure_ascii=False, indent="\t") + "\n"
