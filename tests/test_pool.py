@@ -10,7 +10,7 @@ import pytest
 
 from vaultkit import pool
 from vaultkit.discover import discover
-from vaultkit.pool import ENV_WORKERS, parse_files, plan_workers
+from vaultkit.pool import ENV_WORKERS, load_notes, parse_files, plan_workers
 from vaultkit.progress import Progress
 
 from .conftest import EUGENE, need
@@ -142,3 +142,44 @@ def test_progress_render() -> None:
     unknown.advance(7)
     assert unknown.render() == "files 7"
     assert os.environ.get("TERM") != "dumb" or not Progress(1, force=True).enabled
+
+
+# -- cache + pool together (the parse step proposed for Vault.load) -----------------------
+
+
+def test_load_notes_equals_vault_load_with_and_without_cache(eugene_copy: Path) -> None:
+    from vaultkit.vault import Vault
+
+    expected = Vault.load(eugene_copy).notes
+    _files, paths = discover(eugene_copy)
+    unresolved = {rel: parse_files([(rel, p)], workers=1)[0] for rel, p in paths.items()}
+    for cache in (False, True, True):  # no cache, cold cache, warm cache
+        notes, notice = load_notes(eugene_copy, paths, cache=cache, workers=2)
+        assert notice is None
+        assert list(notes) == list(paths)
+        assert notes == unresolved
+    assert set(expected) == set(notes)
+
+
+def test_load_notes_reparses_only_changed_notes(tmp_path: Path) -> None:
+    for i in range(5):
+        (tmp_path / f"n{i}.md").write_text(f"[[n{i + 1}]]\n", encoding="utf-8")
+        os.utime(tmp_path / f"n{i}.md", ns=(1_600_000_000_000_000_000,) * 2)
+    _files, paths = discover(tmp_path)
+    load_notes(tmp_path, paths)
+    (tmp_path / "n2.md").write_text("[[elsewhere]]\n", encoding="utf-8")
+    done: list[int] = []
+    calls: list[int] = []
+    real = pool.parse_files
+
+    def spy(items, **kw):
+        calls.append(len(items))
+        return real(items, **kw)
+
+    pool.parse_files = spy
+    try:
+        notes, _ = load_notes(tmp_path, paths, progress=done.append)
+    finally:
+        pool.parse_files = real
+    assert calls == [1] and sum(done) == 5
+    assert notes["n2.md"].links[0].target == "elsewhere"

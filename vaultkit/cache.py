@@ -501,7 +501,7 @@ class NoteCache:
         try:
             gone: list[str] = []
             if keep is not None:
-                keep = keep if isinstance(keep, (set, frozenset, dict)) else set(keep)
+                keep = keep if isinstance(keep, (set, frozenset, dict, type({}.keys()))) else set(keep)
                 gone = [p for p in self._rows if p not in keep]
             if gone or self._pending:
                 db.execute("BEGIN IMMEDIATE")

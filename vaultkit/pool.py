@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 
 from .model import Note
 
-__all__ = ["parse_files", "plan_workers", "available_cpus", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
+__all__ = ["parse_files", "load_notes", "plan_workers", "available_cpus", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
 
 #: Below this many bytes of Markdown the pool costs more than it saves (see BENCHMARKS.md).
 MIN_POOL_BYTES = 24_000_000
@@ -182,3 +182,61 @@ def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] |
     if progress is not None and len(items) % 64:
         progress(len(items) % 64)
     return out
+
+
+def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cache: bool = True,
+               workers: int | None = None, progress: Callable[[int], None] | None = None,
+               ) -> tuple[dict[str, Note], str | None]:
+    """Every note of a vault: from the cache when unchanged, else parsed (in a pool when large).
+
+    This is the parse step of :meth:`vaultkit.Vault.load` with the cache and
+    the pool combined: cache hits first, then one :func:`parse_files` call
+    for all misses, whose results go into the cache.
+
+    Parameters
+    ----------
+    root : path-like
+        Vault folder (the cache lives in ``<root>/.vaultkit/``).
+    note_paths : dict of str to Path
+        Vault path → file, as :func:`vaultkit.discover.discover` returns them.
+    cache : bool
+        Use and update ``.vaultkit/cache.sqlite``.
+    workers : int, optional
+        See :func:`plan_workers`.
+    progress : callable, optional
+        Called with counts of notes done (hits and parsed alike).
+
+    Returns
+    -------
+    (notes, notice)
+        ``notes`` in the order of ``note_paths`` (unresolved); ``notice`` the
+        cache's message for the user (:attr:`vaultkit.cache.NoteCache.notice`) or ``None``.
+    """
+    notes: dict[str, Note | None] = {}
+    misses: list[tuple[str, Path]] = []
+    store = None
+    if cache:
+        from .cache import NoteCache
+
+        store = NoteCache.open(root)
+    hits = 0
+    for rel, path in note_paths.items():
+        note = store.get(rel, path) if store is not None else None
+        notes[rel] = note
+        if note is None:
+            misses.append((rel, path))
+        elif progress is not None:
+            hits += 1
+            if hits % 256 == 0:
+                progress(256)
+    if progress is not None and hits % 256:
+        progress(hits % 256)
+    for (rel, _path), note in zip(misses, parse_files(misses, workers=workers, progress=progress)):
+        notes[rel] = note
+        if store is not None:
+            store.put(note)
+    notice = None
+    if store is not None:
+        store.close(keep=note_paths.keys())
+        notice = store.notice
+    return notes, notice  # type: ignore[return-value]
