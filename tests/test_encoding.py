@@ -227,3 +227,8 @@ def test_math_runs_outside_words_stay(text):
 @pytest.mark.parametrize(("damaged", "clean"), [("o√π", "où"), ("√∂ffentlich", "öffentlich"), ("espa√±ol", "español")])
 def test_math_looking_runs_inside_words_are_repaired(damaged, clean):
     assert repair_text(damaged)[0] == clean
+
+
+def test_legit_math_in_a_damaged_paragraph_stays():
+    line = "Clean √π ≈ 1.77 and ≤∞ here; damaged: caf√© and –ù–∞–∑–≤–∞–Ω–∏–µ –≤ —Ç–µ–∫—Å—Ç–µ."
+    assert repair_text(line)[0] == "Clean √π ≈ 1.77 and ≤∞ here; damaged: café and Название в тексте."

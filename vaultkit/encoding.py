@@ -19,8 +19,8 @@ Mojibake
       decode to punctuation or emoji) drops by at least two, or by at least
       one (zero for letters of the script already repaired nearby) when the
       same paragraph already holds a clear repair through the same codec.
-      A run made only of math symbols (``√π``) counts as a clear repair only
-      inside a word (after a letter, or before three letters).
+      A run made only of math symbols (``√π``) is repaired only inside a
+      word (after a letter, or before two letters), never on its own.
 
     Legitimate text (``ü``, ``π``, ``√``, ``∞``, dashes, Cyrillic, CJK,
     emoji, math) either has no run that decodes at all, or decodes to
@@ -102,7 +102,7 @@ _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 #: Math symbols that legitimately stand next to each other or alone (``√π``, ``≤∞``).
-_MATH = frozenset("√π∞≤≥±∑∂∫Ω≠µ∆∏÷≈¬∫◊ºª")
+_MATH = frozenset("√π∞≤≥±∑∂∫Ω≠µ∆∏÷≈∫◊ºª")
 #: Non-ASCII punctuation that is odd glued to a letter (typical mojibake debris).
 _RARE_PUNCT = frozenset("‚„†‡‹›¶•¡¿§¨´¸ˆ˜¯˘˙˚˝˛ˇ◊⁄‰·")
 #: Symbols that normally follow a word directly.
@@ -333,10 +333,11 @@ def _evaluate(text: str, start: int, end: int) -> _Candidate | None:
     left = left.rsplit("\n", 1)[-1]
     right = right.split("\n", 1)[0]
     # A run of math symbols counts as damage only inside a word: after a letter
-    # ('o√π' for 'où') or before a whole word ('√∂ffentlich'); '√πr²' stays.
-    letter_beside = bool(left[-1:].isascii() and left[-1:].isalpha()) or bool(
-        len(right) == 3 and right.isascii() and right.isalpha()
-    )
+    # ('o√π' for 'où') or before two letters ('√∂ffentlich'); '√πr²' stays.
+    letter_beside = bool(left[-1:].isalpha()) or right[:2].isalpha() and len(right) >= 2
+    math_only = all(c in _MATH for c in run)
+    if math_only and not letter_beside:
+        return None  # '√π', '≤∞': never repaired outside a word, even beside damage
     best: _Candidate | None = None
     for codec in CODECS:
         got = _decode_run(run, codec)
@@ -354,12 +355,12 @@ def _evaluate(text: str, start: int, end: int) -> _Candidate | None:
             if again is None or not _sane(again[0]):
                 break
             gain = _badness(left + current + right) + again[1] - _badness(left + again[0] + right)
-            if gain < 1 or (all(c in _MATH for c in current) and not letter_beside):
+            if gain < 1 or (not letter_beside and all(c in _MATH for c in current)):
                 break
             current = again[0]
             delta += gain
             codecs_used.append(codec)
-        strong = delta >= 2 and (letter_beside or not all(c in _MATH for c in run))
+        strong = delta >= 2
         cand = _Candidate(start, end, run, current, "+".join(codecs_used), delta, strong, _letter_scripts(current))
         if best is None or (cand.strong, cand.delta) > (best.strong, best.delta):
             best = cand
