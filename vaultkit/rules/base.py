@@ -126,6 +126,9 @@ class LintContext:
 
     def text_of(self, note: Note) -> str | None:
         """The note's text as Obsidian reads it (BOM dropped, ``\\n`` newlines), or ``None`` if unreadable."""
+        kept = getattr(note, "text", "")
+        if kept or note.size == 0 and note.sha256:
+            return kept  # parse kept the decoded text: no second read
         if note.path not in self._texts:
             from ..parse import decode_note
 
