@@ -103,7 +103,7 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
     import networkx as nx
 
     from .feedback import name_key, read_feedback
-    from .techniques import build_techniques, find_mentions, note_text
+    from .techniques import build_techniques, note_text, vault_mentions
 
     g = nx.MultiDiGraph()
     g.graph["name"] = vault.root.name or "vault"
@@ -164,7 +164,7 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
             g.add_edge(src, tid, kind="tagged", line=int(use.line), source=use.source)
 
     texts: dict[str, str] = {}
-    if mentions or feedback:
+    if feedback:
         for note in notes:
             texts[note.path] = note_text(vault, note)
 
@@ -200,7 +200,7 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
                                open=bool(r.tier.open), range=r.tier.key)
     if mentions and techniques:
         by_key = {t.key: t for t in techniques}
-        for m in find_mentions(techniques, ((n, texts.get(n.path, "")) for n in notes)):
+        for m in vault_mentions(vault, techniques):
             by_key[m.technique].mentions[m.note] = m
             g.add_edge(m.note, f"technique:{m.technique}", kind="mentions", line=int(m.line), count=int(m.count),
                        via=m.via, text=m.text)

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -35,6 +36,7 @@ __all__ = [
     "merge_rows",
     "build_techniques",
     "find_mentions",
+    "vault_mentions",
     "note_text",
 ]
 
@@ -306,12 +308,15 @@ def _technique_order(t: Technique) -> tuple:
 
 
 def note_text(vault: "Vault", note: "Note") -> str:
-    """The text of ``note`` as stored on disk (``""`` when it cannot be read)."""
+    """The text of ``note``: :attr:`Note.text` when the parser kept it, else read from disk (``""`` on failure)."""
+    text = getattr(note, "text", "")
+    if text:
+        return text
     try:
         data = (vault.root / note.path).read_bytes()
     except OSError:
         return ""
-    if note.bom and data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         return data.decode(note.encoding or "utf-8", "replace")
@@ -422,6 +427,28 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
     return out
 
 
+# Mentions cost one scan of every note's text: keep the last result per vault object, so that the
+# generator's build_techniques() and the graph do not scan twice. Keyed by id(vault) (a Vault is not
+# hashable) with a fingerprint of the notes and the names; dropped when the vault is collected.
+_MENTION_CACHE: dict[int, tuple[tuple, list[Mention]]] = {}
+
+
+def vault_mentions(vault: "Vault", techniques: list[Technique]) -> list[Mention]:
+    """:func:`find_mentions` over the user notes of ``vault`` (cached per vault object and content)."""
+    notes = vault.user_notes()
+    fingerprint = (tuple((n.path, n.sha256, n.size, n.mtime_ns) for n in notes),
+                   tuple((t.key, tuple(t.match_names()), tuple((r.note, r.line) for r in t.rows))
+                         for t in techniques))
+    hit = _MENTION_CACHE.get(id(vault))
+    if hit is not None and hit[0] == fingerprint:
+        return [Mention(m.note, m.technique, m.line, m.count, m.via, m.text) for m in hit[1]]
+    found = find_mentions(techniques, ((n, note_text(vault, n)) for n in notes))
+    if id(vault) not in _MENTION_CACHE:
+        weakref.finalize(vault, _MENTION_CACHE.pop, id(vault), None)
+    _MENTION_CACHE[id(vault)] = (fingerprint, found)
+    return [Mention(m.note, m.technique, m.line, m.count, m.via, m.text) for m in found]
+
+
 def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique]:
     """Every technique of the vault's tier tables, sorted by (tier, name), with their mentions.
 
@@ -430,7 +457,8 @@ def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique
     vault : Vault
         A loaded vault (its ``techniques`` rows; generated notes are never read).
     mentions : bool
-        Also read the user's notes and fill :attr:`Technique.mentions`.
+        Also scan the user's notes and fill :attr:`Technique.mentions` (the scan
+        is cached per vault, so the graph built afterwards does not repeat it).
 
     Returns
     -------
@@ -438,14 +466,15 @@ def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique
 
     Examples
     --------
-    >>> from vaultkit.vault import Vault                                  # doctest: +SKIP
-    >>> [t.name for t in build_techniques(Vault.load("vault"))][:2]       # doctest: +SKIP
-    ['Model Scaling (GPT-3→4→Qwen→Gemini)', 'Instruction Fine-Tuning (sFT)']
+    >>> from pathlib import Path
+    >>> from vaultkit.vault import Vault
+    >>> ts = build_techniques(Vault.load(Path(__file__).resolve().parent.parent / "vault"))
+    >>> [(t.tier, t.name) for t in ts][:2]
+    [(1, 'Model Scaling (GPT-3→4→Qwen→Gemini)'), (2, 'Instruction Fine-Tuning (sFT)')]
     """
     techniques = merge_rows(vault.techniques)
     if mentions and techniques:
         by_key = {t.key: t for t in techniques}
-        pairs = ((n, note_text(vault, n)) for n in vault.user_notes())
-        for m in find_mentions(techniques, pairs):
+        for m in vault_mentions(vault, techniques):
             by_key[m.technique].mentions[m.note] = m
     return techniques
