@@ -184,6 +184,8 @@ def mixed_script(tag: str) -> tuple[str, str] | None:
     >>> mixed_script("S14_Neurobrain") is None
     True
     """
+    if tag.isascii():  # one script only (the common case): skip the Unicode name look-ups
+        return None
     for word in tag.replace("/", "_").replace("-", "_").split("_"):
         scripts: dict[str, list[str]] = {}
         for ch in word:

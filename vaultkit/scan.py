@@ -384,6 +384,8 @@ def _split_cells(row: str) -> list[str]:
         s = s[1:]
     if s.endswith("|") and not s.endswith("\\|"):
         s = s[:-1]
+    if "\\" not in s and "`" not in s:  # no escapes, no code spans: a plain split
+        return [cell.strip() for cell in s.split("|")]
     cells: list[str] = []
     buf_start = 0
     i = 0
@@ -415,16 +417,18 @@ def _split_cells(row: str) -> list[str]:
 class _Segment:
     """Lines of one inline run with their file positions, for offset → line/col."""
 
-    __slots__ = ("parts", "starts", "lines", "cols")
+    __slots__ = ("parts", "starts", "lines", "cols", "end")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.starts: list[int] = []
         self.lines: list[int] = []
         self.cols: list[int] = []
+        self.end = 0  # offset where the next part starts (running, so adding stays O(1))
 
     def add(self, text: str, line: int, col: int) -> None:
-        self.starts.append(sum(len(p) + 1 for p in self.parts) if self.parts else 0)
+        self.starts.append(self.end)
+        self.end += len(text) + 1
         self.parts.append(text)
         self.lines.append(line)
         self.cols.append(col)
