@@ -232,3 +232,13 @@ def test_math_looking_runs_inside_words_are_repaired(damaged, clean):
 def test_legit_math_in_a_damaged_paragraph_stays():
     line = "Clean √π ≈ 1.77 and ≤∞ here; damaged: caf√© and –ù–∞–∑–≤–∞–Ω–∏–µ –≤ —Ç–µ–∫—Å—Ç–µ."
     assert repair_text(line)[0] == "Clean √π ≈ 1.77 and ≤∞ here; damaged: café and Название в тексте."
+
+
+def test_paragraphs_split_on_crlf_blank_lines():
+    text = "Clean —à la mode\r\n\r\nDamaged caf√© –ù–∞–∑–≤–∞–Ω–∏–µ\r\n"
+    assert repair_text(text)[0] == "Clean —à la mode\r\n\r\nDamaged café Название\r\n"
+
+
+def test_weak_run_beside_unrelated_damage_stays():
+    text = "Clean —à la mode. Damaged caf√© –ù–∞–∑–≤–∞–Ω–∏–µ\n"
+    assert repair_text(text)[0] == "Clean —à la mode. Damaged café Название\n"

@@ -99,7 +99,7 @@ def _signature_regex() -> re.Pattern[str]:
 
 _SIGNATURE = _signature_regex()
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 
 #: Math symbols that legitimately stand next to each other or alone (``√π``, ``≤∞``).
 _MATH = frozenset("√π∞≤≥±∑∂∫Ω≠µ∆∏÷≈∫◊ºª")
@@ -348,8 +348,8 @@ def _evaluate(text: str, start: int, end: int) -> _Candidate | None:
         if delta < 0:
             continue
         codecs_used = [codec]
-        # Double damage: peel further layers while each one still lowers the badness
-        # (a run of math symbols only with a letter beside it).
+        # Double damage ('cafÃƒÂ©'): peel further layers while each one still
+        # lowers the badness (and never down to math symbols outside a word).
         while len(codecs_used) < 3 and not current.isascii():
             again = _decode_run(current, codec)
             if again is None or not _sane(again[0]):
@@ -409,17 +409,54 @@ def _candidates(text: str) -> list[_Candidate]:
             key = (bisect.bisect_right(breaks, cand.start), _FAMILY[cand.codec.split("+")[0]])
             strong_by_para.setdefault(key, set()).update(cand.scripts)
     accepted = []
-    for cand in found:
+    for i, cand in enumerate(found):
         if cand.strong:
             accepted.append(cand)
             continue
         key = (bisect.bisect_right(breaks, cand.start), _FAMILY[cand.codec.split("+")[0]])
-        scripts = strong_by_para.get(key)
-        if scripts is None:
+        if key not in strong_by_para:
             continue
-        if cand.delta >= 1 or cand.scripts <= scripts:
+        if cand.delta >= 1 or _among_damaged_words(text, found, i):
             accepted.append(cand)
     return accepted
+
+
+def _among_damaged_words(text: str, found: list[_Candidate], i: int) -> bool:
+    """Whether the letters of the weak candidate ``found[i]`` fit the words around it.
+
+    The nearest letter on each side (same line, within 40 characters) gives
+    the local script: an ASCII letter is Latin; a letter inside another
+    candidate counts with the script of that candidate's repair. The repair
+    is accepted when its letters match one side: ``–≤`` between damaged
+    Russian words, ``Ã\xa0`` in ``Ã\xa0 la carte``, but not ``—à`` in
+    ``—à la mode``.
+    """
+    cand = found[i]
+    if not cand.scripts:
+        return True
+    starts = [c.start for c in found]
+    for step, pos in ((-1, cand.start - 1), (1, cand.end)):
+        for _ in range(40):
+            if not 0 <= pos < len(text) or text[pos] == "\n":
+                break
+            ch = text[pos]
+            if ch.isalpha():
+                if ch < "\x80":
+                    script = {"LATIN"}
+                else:
+                    k = bisect.bisect_right(starts, pos) - 1
+                    inside = found[k] if k >= 0 and found[k].start <= pos < found[k].end else None
+                    if inside is not None and not inside.scripts:  # repairs to a sign: look past it
+                        pos = inside.start - 1 if step < 0 else inside.end
+                        continue
+                    script = set(inside.scripts) if inside is not None else {_script(ch)}
+                if "LATIN" in script:
+                    script.add("GREEK")  # Greek letters stand in Latin text as symbols (σ, λ, π)
+                if cand.scripts <= script:
+                    return True
+                break
+            pos += step
+    return False
 
 
 def _run_start(text: str, pos: int) -> int:
