@@ -386,6 +386,11 @@ def render_with_marker(text: str, version: str = __version__) -> str:
     # Hi
     <BLANKLINE>
     """
+    return _render(text, version)[0]
+
+
+def _render(text: str, version: str = __version__) -> tuple[str, str]:
+    """``(rendered note, content hash)``; see :func:`render_with_marker`."""
     text = _normalize(text)
     block = split_frontmatter(text)
     if block is None:
@@ -397,7 +402,8 @@ def render_with_marker(text: str, version: str = __version__) -> str:
             raise ValueError("planned text already has a 'vaultkit' frontmatter key")
         close = 4 + len(block.yaml)
         before, after = text[:close], text[close:]
-    return before + _marker_line(version, _sha(before + after)) + after
+    digest = _sha(before + after)
+    return before + _marker_line(version, digest) + after, digest
 
 
 def ownership(text: str) -> str:
@@ -566,9 +572,13 @@ class _Seen:
     sha256: str
 
 
-def _read(path: Path) -> tuple[bytes, _Seen]:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _read(path: str | Path) -> tuple[bytes, _Seen]:
+    """Bytes of a regular file (never through a symlink) and what it looked like."""
+    fd = os.open(path, _READ_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -585,26 +595,31 @@ def _read(path: Path) -> tuple[bytes, _Seen]:
     return data, _Seen(st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
 
-def _unchanged_since(path: Path, seen: _Seen) -> bool:
+def _unchanged_since(path: str | Path, seen: _Seen) -> bool:
+    """Whether the file is still the one read: same inode, size, mtime and SHA-256."""
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
+        _data, now = _read(path)
+    except OSError:  # gone, a folder, or a symlink now
         return False
-    if not stat.S_ISREG(st.st_mode) or (st.st_ino, st.st_size, st.st_mtime_ns) != (seen.ino, seen.size, seen.mtime_ns):
-        return False
-    try:
-        data, _ = _read(path)
-    except OSError:
-        return False
-    return hashlib.sha256(data).hexdigest() == seen.sha256
+    return now == seen
 
 
 class _Writer:
     """State of one run: mode, touched folders for the final directory fsync."""
 
-    def __init__(self, mode: WriteMode) -> None:
+    def __init__(self, mode: WriteMode, root: Path | str = ".") -> None:
         self.mode = mode
+        self.root = os.fspath(root)
         self.dirs: set[str] = set()
+        self.real_dirs: dict[str, str] = {}
+
+    def realdir(self, folder: str | Path) -> str:
+        """``os.path.realpath`` of a folder, cached for the run."""
+        key = os.fspath(folder)
+        real = self.real_dirs.get(key)
+        if real is None:
+            real = self.real_dirs[key] = os.path.realpath(folder)
+        return real
 
     @property
     def writing(self) -> bool:
@@ -616,9 +631,11 @@ class _Writer:
         ``seen`` is ``None`` for a new file: it is then created only if the
         name is still free (``os.link`` never overwrites).
         """
-        folder = target.parent
-        tmp = folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        target = os.fspath(target)
+        folder = os.path.dirname(target)
+        tmp = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+        fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+        moved = False
         try:
             try:
                 if file_mode is not None:
@@ -631,7 +648,7 @@ class _Writer:
             finally:
                 os.close(fd)
             if _before_replace is not None:
-                _before_replace(target)
+                _before_replace(Path(target))
             if seen is None:
                 try:
                     os.link(tmp, target)
@@ -641,17 +658,20 @@ class _Writer:
                     if os.path.lexists(target):
                         return False
                     os.replace(tmp, target)
+                    moved = True
             else:
                 if not _unchanged_since(target, seen):
                     return False
                 os.replace(tmp, target)
-            self.dirs.add(str(folder))
+                moved = True
+            self.dirs.add(folder)
             return True
         finally:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            if not moved:
+                try:
+                    os.unlink(tmp)
+                except FileNotFoundError:
+                    pass
 
     def remove(self, target: Path, seen: _Seen) -> bool:
         if not _unchanged_since(target, seen):
@@ -785,7 +805,7 @@ def apply(
     out_real = os.path.realpath(out_path)
     if not _within(out_real, root_real) or out_real == root_real:
         raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, outside the vault {root_real}")
-    w = _Writer(mode)
+    w = _Writer(mode, root)
     report = WriteReport(mode=mode)
     lock_fd = None
     if w.writing and (files or prune):
@@ -924,12 +944,13 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     bad = _bad_name(parts[len(out_parts):])
     if bad:
         return FileOutcome(rel, "refused-path", bad)
-    target = root.joinpath(*parts)
-    parent_real = os.path.realpath(target.parent)
+    target = os.path.join(w.root, *parts)
+    parent = os.path.dirname(target)
+    parent_real = w.realdir(parent)
     if not _within(parent_real, out_real):
         return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
     try:
-        text = render_with_marker(pf.text)
+        text, digest = _render(pf.text)
     except ValueError as exc:
         return FileOutcome(rel, "refused-text", str(exc))
     try:
@@ -944,8 +965,10 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
             outcome.diff = _diff(rel, None, text)
         if w.writing:
             try:
-                os.makedirs(target.parent, exist_ok=True)
-                if not _within(os.path.realpath(target.parent), out_real):
+                if not os.path.isdir(parent):
+                    os.makedirs(parent, exist_ok=True)
+                    w.real_dirs.pop(parent, None)
+                if not _within(w.realdir(parent), out_real):
                     return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
                 if not w.write(target, text.encode("utf-8"), None):
                     return FileOutcome(rel, "skipped-changed-on-disk", "a file appeared at this path while writing")
@@ -965,13 +988,18 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "skipped-taken", "a file that is not UTF-8 (not vaultkit's) holds this path")
     raw, bom = dec
     current = _normalize(raw)
-    owner = ownership(current)
+    stripped, marker = strip_marker(current)
+    if marker is not None:
+        current_hash = _sha(stripped)
+        owner = "clean" if current_hash == marker[1] else "edited"
+        if owner == "clean" and current_hash == digest:
+            return FileOutcome(rel, "unchanged", "")
+    else:
+        owner = ownership(current)
     if owner == "user":
         return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone")
     if owner == "edited" and not force:
         return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept (use --force to overwrite)")
-    if owner == "clean" and content_hash(current) == content_hash(text):
-        return FileOutcome(rel, "unchanged", "")
     nl = _newline_of(raw)
     new_raw = text if nl == "\n" else text.replace("\n", nl)
     new_data = _encode(new_raw, bom)
@@ -989,16 +1017,30 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     return outcome
 
 
-def _bad_name(parts: list[str]) -> str:
-    from pathvalidate import ValidationError, validate_filename
+_BAD_CHARS = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f]|%%')
+_DEVICE = re.compile(r"^(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9\u00b9\u00b2\u00b3]|LPT[0-9\u00b9\u00b2\u00b3])"
+                     r"(?:\..*)?$", re.I)
 
+
+def _bad_name(parts: list[str]) -> str:
+    """Why one of the path segments is not a safe name everywhere, or ``""``.
+
+    The same rules as :func:`vaultkit.names.is_safe_name` (Windows, macOS,
+    Linux and Obsidian links), as plain checks so a 5,000-note run stays fast.
+
+    >>> _bad_name(["sub", "File A.md"]), _bad_name(["a:b.md"])[:8], _bad_name(["CON.md"])[:8]
+    ('', "'a:b.md'", "'CON.md'")
+    """
     for p in parts:
-        try:
-            validate_filename(p, platform="universal")
-        except ValidationError as exc:
-            return f"{p!r} is not a valid file name on every system ({exc.reason.name})"
-        if any(c in p for c in "#^[]|") or "%%" in p:
-            return f"{p!r} contains a character that breaks Obsidian links (# ^ [ ] | %%)"
+        m = _BAD_CHARS.search(p)
+        if m:
+            return f"{p!r} contains {m.group()!r}, which is invalid on some systems or breaks Obsidian links"
+        if p != p.rstrip(" .") or p != p.lstrip(" "):
+            return f"{p!r} starts with a space or ends with a space or dot (invalid on Windows)"
+        if _DEVICE.match(p):
+            return f"{p!r} is a reserved device name on Windows"
+        if len(p.encode("utf-8")) > 255:
+            return f"{p!r} is longer than 255 bytes"
     return ""
 
 
