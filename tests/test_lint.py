@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -237,24 +238,26 @@ def test_types_json_mismatch_on_a_copy_of_the_sample(sample_copy: Path) -> None:
 
 
 def test_generated_notes_are_linted_like_the_others(sample_copy: Path) -> None:
-    """A note in _vaultkit/ with the marker and a matching hash passes; a stale one is reported."""
-    import hashlib
-
-    shutil.rmtree(sample_copy / "_vaultkit", ignore_errors=True)
-    out = sample_copy / "_vaultkit"
-    out.mkdir()
-    body = "# LoRA\n\nFrom [[Production AI Techniques Tiered Table]].\n"
-    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
-    head = ("---\ntype: technique\ntitle: LoRA\naliases: [LoRA / QLoRA]\ntier: 3\ntier_label: T3\n"
-            "effectiveness: [\"🟢\", \"⚪\"]\ntradeoffs: [\"❌ limits learning flexibility\"]\ncost: 0\n"
-            "sources: [\"[[Production AI Techniques Tiered Table]]\"]\ntags: [vaultkit/technique]\n"
-            f"vaultkit:\n  generator: vaultkit\n  hash: {digest}\n---\n")
-    (out / "LoRA.md").write_text(head + body, encoding="utf-8")
+    """Fresh generated notes pass; an edited, a stale, an unplanned and a missing one are reported."""
+    assert invoke("sync", str(sample_copy)).exit_code == 0
     assert invoke("lint", str(sample_copy)).exit_code == 0
-    (out / "LoRA.md").write_text(head + body + "my own line\n", encoding="utf-8")
-    result = invoke("lint", str(sample_copy))
+    out = sample_copy / "_vaultkit"
+    edited = out / "Tiers" / "Tier 5.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "my own line\n", encoding="utf-8")
+    (out / "Tiers" / "Tier 9.md").unlink()
+    seed = sample_copy / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("|3|LoRA / QLoRA (adapter tuning)|",
+                                                             "|3|LoRA / QLoRA (adapters)|"), encoding="utf-8")
+    result = invoke("lint", str(sample_copy), "--select", "VK401", "--format", "json")
     assert result.exit_code == 1
-    assert result.output.splitlines()[0].startswith(f"{sample_copy.as_posix()}/_vaultkit/LoRA.md:1: VK401 [warning] ")
+    found = {d["path"]: d["message"] for d in json.loads(result.output)["diagnostics"]}
+    assert "edited" in found["_vaultkit/Tiers/Tier 5.md"]
+    assert "missing" in found["_vaultkit/Tiers/Tier 9.md"]
+    assert "no longer produced" in found["_vaultkit/Techniques/LoRA QLoRA (adapter tuning).md"]
+    assert "out of date" in found["_vaultkit/Tiers/Tier 3.md"]
+    assert "missing" in found["_vaultkit/Techniques/LoRA QLoRA (adapters).md"]
+    assert invoke("sync", str(sample_copy), "--force").exit_code == 0
+    assert invoke("lint", str(sample_copy), "--select", "VK401").exit_code == 0
 
 
 def test_committed_generated_notes_of_the_sample_vault_are_fresh_and_valid() -> None:

@@ -2,9 +2,9 @@
 
 A generated note sits in the output folder (``_vaultkit/`` by default) and
 carries a ``vaultkit:`` mapping in its frontmatter. Whether such a note is out
-of date is decided by a replaceable function, the *freshness check*: until
-``vaultkit sync`` registers one that compares with what it would write now,
-the default compares the marker's ``hash`` with the note's text.
+of date is decided by a replaceable function, the *freshness check*: the
+default compares the marker's ``hash`` with the note's text (edited by hand?)
+and then the note with what ``vaultkit sync`` would write now (stale?).
 
 Examples
 --------
@@ -23,7 +23,7 @@ from ..model import Diagnostic, Note
 from ..vault import GENERATOR_KEY
 from .base import LintContext, diag, rule
 
-__all__ = ["body_hash", "hash_freshness", "set_freshness_check", "get_freshness_check", "FreshnessCheck"]
+__all__ = ["body_hash", "hash_freshness", "plan_freshness", "set_freshness_check", "get_freshness_check", "FreshnessCheck"]
 
 #: ``check(ctx, note) -> message or None``: ``None`` when ``note`` is up to date.
 FreshnessCheck = Callable[[LintContext, Note], "str | None"]
@@ -86,13 +86,39 @@ def hash_freshness(ctx: LintContext, note: Note) -> str | None:
             f"the marker says {digest[:12]}…; run 'vaultkit sync'")
 
 
-_freshness: list[FreshnessCheck] = [hash_freshness]
+def plan_freshness(ctx: LintContext, note: Note) -> str | None:
+    """Default freshness check: edited (see :func:`hash_freshness`), else different from what sync would write.
+
+    The plan of generated notes (:func:`vaultkit.generate.plan_generation`) is
+    made once per lint run and kept on the context.
+    """
+    edited = hash_freshness(ctx, note)
+    if edited:
+        return edited
+    plan = getattr(ctx, "_generation_plan", None)
+    if plan is None:
+        from ..generate import plan_generation
+
+        plan = plan_generation(ctx.vault).files
+        ctx._generation_plan = plan  # type: ignore[attr-defined]
+    planned = plan.get(note.path)
+    if planned is None:
+        return "generated note is no longer produced by the tier tables; the next 'vaultkit sync' removes it"
+    from ..writer import render_with_marker
+
+    text = ctx.text_of(note)
+    if text is not None and text != render_with_marker(planned):
+        return "generated note is out of date: the notes it is made from changed; run 'vaultkit sync'"
+    return None
+
+
+_freshness: list[FreshnessCheck] = [plan_freshness]
 
 
 def set_freshness_check(check: FreshnessCheck | None) -> FreshnessCheck:
-    """Replace the freshness check (``None`` restores :func:`hash_freshness`); returns the previous one."""
+    """Replace the freshness check (``None`` restores :func:`plan_freshness`); returns the previous one."""
     previous = _freshness[0]
-    _freshness[0] = check if check is not None else hash_freshness
+    _freshness[0] = check if check is not None else plan_freshness
     return previous
 
 
@@ -114,10 +140,11 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
     line taken out; a bare ``<hex>`` is the SHA-256 of the body alone (the
     text after the closing ``---``). Text is UTF-8 with ``\\n`` newlines and
     no BOM. When the note on disk hashes differently it was edited by hand or
-    is stale. The check is a replaceable function
-    (``vaultkit.rules.generated.set_freshness_check``), so ``vaultkit sync``
-    can plug in a comparison with the notes it would write now. Notes outside
-    the output folder, and markers without ``hash``, are not checked.
+    is stale. Otherwise the note is compared with what ``vaultkit sync``
+    would write now (the plan made from the current tier tables and notes):
+    a note that differs, or that is no longer produced, is out of date. The
+    check is replaceable (``vaultkit.rules.generated.set_freshness_check``).
+    Notes outside the output folder are not checked.
 
     Why it matters
     --------------
@@ -144,7 +171,9 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
 
     Fix
     ---
-    Safe: ``vaultkit sync`` rewrites the note (your edits in it are lost).
+    Safe for stale notes: ``vaultkit sync`` rewrites them. A note you edited is
+    kept and reported by ``vaultkit sync``; ``vaultkit sync --force`` replaces
+    it (your edits in it are lost).
     """
     check = get_freshness_check()
     for note in ctx.notes:
@@ -153,3 +182,8 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
         message = check(ctx, note)
         if message:
             yield diag("VK401", message, note, 1)
+    plan = getattr(ctx, "_generation_plan", None)
+    if ctx.whole_vault and plan is not None:
+        for path in sorted(set(plan) - set(ctx.vault.notes)):
+            if path.endswith(".md"):
+                yield diag("VK401", "generated note is missing; run 'vaultkit sync' to write it", path, 0)
