@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["Vault", "__version__"]
+__all__ = ["Vault", "lint", "plan_generation", "__version__"]
 
 
 def __getattr__(name: str):
@@ -18,4 +18,12 @@ def __getattr__(name: str):
         from .vault import Vault
 
         return Vault
+    if name == "lint":
+        from .lint import lint
+
+        return lint
+    if name == "plan_generation":
+        from .generate import plan_generation
+
+        return plan_generation
     raise AttributeError(f"module 'vaultkit' has no attribute {name!r}")

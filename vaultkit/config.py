@@ -6,8 +6,8 @@ Keys (all optional)::
     exclude = ["Templates/**"]     # glob patterns of vault paths to skip
     select = ["VK"]                # lint: codes or prefixes to report
     ignore = []                    # lint: codes or prefixes to drop
-    [schemas]                      # lint: glob → schema file (see README)
-    "Notes/**" = "knowledge-note"
+    [schemas]                      # lint: glob → built-in schema name or a .json file in the vault
+    "Notes/**" = "knowledge-note"  # (glob rules: docs/lint.md)
 
 ``.obsidian/``, ``.trash/``, ``.git/`` and every other dot-folder are always excluded.
 """
