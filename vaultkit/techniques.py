@@ -378,8 +378,12 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
                     lst.append((t, "name" if written == t.name else "alias"))
     if not by_name:
         return []
-    # one trie-shaped pattern scans each text once; \b (not look-arounds) keeps the scan fast
-    pattern = re.compile(r"\b" + _trie_pattern(by_name) + r"\b")
+    # ASCII names: one trie-shaped pattern scans each text once; \b in ASCII mode (not look-arounds,
+    # not Unicode classes) keeps the scan fast, and lets "RAG" count in "RAG-ом" too.
+    ascii_names = [n for n in by_name if n.isascii()]
+    pattern = re.compile(r"\b" + _trie_pattern(ascii_names) + r"\b", re.ASCII) if ascii_names else None
+    # other names (Cyrillic …) are few: a substring test first, then a Unicode whole-word search
+    others = [(n, re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)")) for n in by_name if not n.isascii()]
     own: dict[str, dict[int, list[Technique]]] = {}
     for t in techniques:
         for r in t.rows:
@@ -394,9 +398,12 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
         lower = text.lower()
         if len(lower) != len(text):  # a rare character changed length: offsets must stay aligned
             lower = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-        hits: list[tuple[int, int, str, list[tuple[Technique, str]]]] = [
-            (m.start(), m.end(), text[m.start():m.end()], by_name[m.group(0)]) for m in pattern.finditer(lower)
-        ]
+        hits: list[tuple[int, int, str, list[tuple[Technique, str]]]] = []
+        if pattern is not None:
+            hits = [(m.start(), m.end(), text[m.start():m.end()], by_name[m.group(0)]) for m in pattern.finditer(lower)]
+        for n, rx in others:
+            if n in lower:
+                hits.extend((m.start(), m.end(), text[m.start():m.end()], by_name[n]) for m in rx.finditer(lower))
         tiers_here = own.get(note.path)
         if tiers_here and ("tier" in lower or "тир" in lower):
             for m in _TIER_MENTION_RE.finditer(text):
