@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -188,15 +187,13 @@ def test_select_kinds():
     assert select_kinds(["legacy-property-key", "VK006"]) == {"legacy-keys", "mojibake"}
     assert select_kinds(["VK0"]) == {"mojibake"}
     assert select_kinds(["VK0"], bom=True) == {"mojibake", "bom"}
+    assert select_kinds(["legacy-keys"], convert_encoding=True) == {"legacy-keys", "encoding"}
+    assert select_kinds(["VK005"]) == {"bom"}
     with pytest.raises(ValueError):
         select_kinds(["nope"])
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_fix_file_seed_byte_for_byte(tmp_path):

@@ -112,7 +112,8 @@ def select_kinds(select: Iterable[str] | None = None, *, bom: bool = False,
     Each ``select`` item is a kind (``mojibake``), a lint code (``VK006``), a
     code prefix (``VK2``) or a rule name (``legacy-property-key``); several may
     be comma-separated. ``bom`` and ``encoding`` run only when their flag is
-    given or they are selected by name or exact code.
+    given (the flags add to any selection) or they are selected by name or
+    exact code; a code prefix does not turn them on.
 
     Raises
     ------
@@ -124,7 +125,7 @@ def select_kinds(select: Iterable[str] | None = None, *, bom: bool = False,
     >>> sorted(select_kinds())
     ['legacy-keys', 'mojibake', 'string-lists']
     >>> sorted(select_kinds(["VK2"], bom=True))
-    ['legacy-keys', 'string-lists']
+    ['bom', 'legacy-keys', 'string-lists']
     >>> sorted(select_kinds(["VK006,bom"]))
     ['bom', 'mojibake']
     """
@@ -144,7 +145,7 @@ def select_kinds(select: Iterable[str] | None = None, *, bom: bool = False,
         if not hits and not (low.startswith("vk") and any(c.lower().startswith(low) for c, _ in FIX_KINDS.values())):
             raise ValueError(f"no fix matches {item!r} (kinds: {', '.join(FIX_KINDS)})")
         chosen |= hits
-    return frozenset(chosen)
+    return frozenset(chosen | flags)
 
 
 # --------------------------------------------------------------------------- text fixes
