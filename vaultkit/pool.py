@@ -101,7 +101,7 @@ def _worker_init() -> None:
 def _parse_chunk(chunk: list[tuple[str, str]]) -> list[bytes]:
     from .cache import encode_note
 
-    return [encode_note(_read(rel, Path(path))) for rel, path in chunk]
+    return [encode_note(_read(rel, Path(path)), keep_text=True) for rel, path in chunk]
 
 
 def _chunks(items: Sequence[tuple[str, Path]], sizes: list[int], target: int) -> list[list[tuple[str, str]]]:
