@@ -327,3 +327,35 @@ def test_copied_vault_reuses_nothing_stale(small: Path, tmp_path: Path) -> None:
     shutil.copytree(small, copy)  # copytree keeps mtimes (copy2) and the cache
     (copy / "A.md").write_text("---\ntags: [z]\n---\n", encoding="utf-8")
     assert Vault.load(copy, cache=True).notes["A.md"].tags == ["z"]
+
+
+# -- whole-vault stamp ----------------------------------------------------------------------
+
+
+def test_vault_stamp_changes_with_any_vault_file_but_not_hidden_ones(small: Path) -> None:
+    from vaultkit.cache import vault_stamp
+
+    first = vault_stamp(small)
+    assert first is not None and first == vault_stamp(small)
+    assert first.startswith("3:")
+    (small / ".obsidian").mkdir()
+    (small / ".obsidian" / "workspace.json").write_text("{}", encoding="utf-8")
+    Vault.load(small, cache=True)  # writes .vaultkit/
+    assert vault_stamp(small) == first
+    assert vault_stamp(small, extra="--force") != first
+    (small / "pic.png").write_bytes(b"png")  # attachments count too (links resolve to them)
+    os.utime(small / "pic.png", ns=(OLD, OLD))
+    second = vault_stamp(small)
+    assert second not in (None, first)
+    os.utime(small / "B.md", ns=(OLD + 7, OLD + 7))
+    assert vault_stamp(small) != second
+    (small / "pic.png").unlink()
+    os.utime(small / "B.md", ns=(OLD, OLD))
+    assert vault_stamp(small) == first
+
+
+def test_vault_stamp_refuses_fresh_files(small: Path) -> None:
+    from vaultkit.cache import RACY_WINDOW_NS, vault_stamp
+
+    assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS // 2) is None
+    assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS * 2) is not None
