@@ -535,3 +535,63 @@ def test_replace_user_file_refusals(tmp_path):
 def test_content_hash_ignores_marker_only():
     t = render_with_marker("---\na: 1\n---\nx\n")
     assert content_hash(t) == hashlib.sha256(b"---\na: 1\n---\nx\n").hexdigest()
+
+
+def test_name_differing_only_in_case_is_taken(tmp_path):
+    (tmp_path / OUT).mkdir()
+    (tmp_path / OUT / "note.md").write_text("mine\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/Note.md", note("Note"))], force=True)
+    assert actions(r) == {f"{OUT}/Note.md": "skipped-taken"}
+    assert "differ only in case" in r.outcomes[0].message or "note.md" in r.outcomes[0].message
+    assert snapshot(tmp_path) == before
+
+
+def test_generated_note_renamed_by_case_is_replaced_cleanly(tmp_path):
+    apply(tmp_path, OUT, [PlannedFile(f"{OUT}/note.md", note("note"))])
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/Note.md", note("Note"))])
+    assert [(o.path, o.action) for o in r.outcomes] == [(f"{OUT}/note.md", "removed"), (f"{OUT}/Note.md", "created")]
+    assert os.listdir(tmp_path / OUT) == ["Note.md"]
+
+
+def test_regions_never_go_into_generated_notes(tmp_path):
+    p = f"{OUT}/A.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("A", "%% vaultkit:begin x %%\n%% vaultkit:end x %%\n"))])
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(p, note("A", "%% vaultkit:begin x %%\n%% vaultkit:end x %%\n"))],
+              regions=[PlannedRegion(p, "x", "gen\n")])
+    assert [(o.path, o.action) for o in r.outcomes] == [(p, "unchanged"), (p, "refused-markers")]
+    assert snapshot(tmp_path) == before
+
+
+def test_replace_user_file_bom_and_encoding_options(tmp_path):
+    f = tmp_path / "A.md"
+    f.write_bytes(b"\xef\xbb\xbfa\r\n")
+    h = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert replace_user_file(tmp_path, "A.md", "a\n", h, bom=False).action == "updated"
+    assert f.read_bytes() == b"a\r\n"
+    f.write_bytes(b"caf\xe9\n")
+    h = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert replace_user_file(tmp_path, "A.md", "café\n", h, source_encoding="utf-8").action == "refused-encoding"
+    assert f.read_bytes() == b"caf\xe9\n"
+    assert replace_user_file(tmp_path, "A.md", "café\n", h, source_encoding="cp1252").action == "updated"
+    assert f.read_bytes() == "café\n".encode()
+
+
+def test_writer_name_check_is_at_least_as_strict_as_pathvalidate():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from pathvalidate import is_valid_filename
+
+    from vaultkit.names import safe_name
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(min_size=1, max_size=60))
+    def prop(name):
+        if writer._bad_name([name]) == "":
+            assert is_valid_filename(name, platform="universal"), name
+        assert writer._bad_name([safe_name(name) + ".md"]) == ""
+
+    prop()
+    for name in ["CON", "con.md", "COM1.txt", "LPT¹", "a ", "a.", " a", "a" * 256, "nul.tar.gz"]:
+        assert writer._bad_name([name]) != "", name

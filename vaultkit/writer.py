@@ -55,6 +55,7 @@ import os
 import re
 import secrets
 import stat
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -612,6 +613,18 @@ class _Writer:
         self.root = os.fspath(root)
         self.dirs: set[str] = set()
         self.real_dirs: dict[str, str] = {}
+        self.listings: dict[str, dict[str, str]] = {}
+
+    def names_in(self, folder: str) -> dict[str, str]:
+        """Case-folded name → name of the entries of ``folder``, cached for the run."""
+        names = self.listings.get(folder)
+        if names is None:
+            try:
+                names = {_key(n): n for n in os.listdir(folder)}
+            except OSError:
+                names = {}
+            self.listings[folder] = names
+        return names
 
     def realdir(self, folder: str | Path) -> str:
         """``os.path.realpath`` of a folder, cached for the run."""
@@ -747,9 +760,14 @@ def _lock(out_path: Path):
 
 
 def _key(rel: str) -> str:
-    import unicodedata
+    """How names compare for clashes: NFC and case-folded.
 
-    return unicodedata.normalize("NFC", rel).casefold()
+    >>> _key("Note.md") == _key("NOTE.MD"), _key("Cafe\u0301") == _key("CAF\u00c9")
+    (True, True)
+    """
+    if rel.isascii():
+        return rel.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", rel).casefold())
 
 
 # --------------------------------------------------------------------------- apply
@@ -960,6 +978,10 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     except OSError as exc:
         return FileOutcome(rel, "error", f"cannot inspect: {exc}")
     if st is None:
+        twin = w.names_in(parent).get(_key(parts[-1]))
+        if twin is not None and twin != parts[-1]:
+            return FileOutcome(rel, "skipped-taken", f"'{twin}' is already in that folder; names that differ only "
+                                                     "in case would make links ambiguous (and clash on Windows/macOS)")
         outcome = FileOutcome(rel, "created", "")
         if w.mode is WriteMode.DIFF:
             outcome.diff = _diff(rel, None, text)
@@ -972,6 +994,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
                     return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
                 if not w.write(target, text.encode("utf-8"), None):
                     return FileOutcome(rel, "skipped-changed-on-disk", "a file appeared at this path while writing")
+                w.names_in(parent)[_key(parts[-1])] = parts[-1]
             except OSError as exc:
                 return FileOutcome(rel, "error", f"cannot write: {exc}")
         return outcome
@@ -1017,7 +1040,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     return outcome
 
 
-_BAD_CHARS = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f]|%%')
+_BAD_CHARS = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f-\x9f]|%%')
 _DEVICE = re.compile(r"^(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9\u00b9\u00b2\u00b3]|LPT[0-9\u00b9\u00b2\u00b3])"
                      r"(?:\..*)?$", re.I)
 
@@ -1035,8 +1058,8 @@ def _bad_name(parts: list[str]) -> str:
         m = _BAD_CHARS.search(p)
         if m:
             return f"{p!r} contains {m.group()!r}, which is invalid on some systems or breaks Obsidian links"
-        if p != p.rstrip(" .") or p != p.lstrip(" "):
-            return f"{p!r} starts with a space or ends with a space or dot (invalid on Windows)"
+        if p != p.strip() or p != p.rstrip(" ."):
+            return f"{p!r} starts or ends with white space, or ends with a dot (invalid on Windows)"
         if _DEVICE.match(p):
             return f"{p!r} is a reserved device name on Windows"
         if len(p.encode("utf-8")) > 255:
@@ -1070,6 +1093,8 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
     if dec is None:
         return FileOutcome(rel, "refused-encoding", "not UTF-8; left alone")
     raw, bom = dec
+    if ownership(_normalize(raw)) != "user":
+        return FileOutcome(rel, "refused-markers", "regions go into users' notes, not into a note vaultkit generated")
     try:
         new_raw, edited = fill_regions(raw, regs, force=force)
     except RegionError as exc:
@@ -1094,7 +1119,8 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
 
 
 def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,
-                      mode: WriteMode = WriteMode.WRITE) -> FileOutcome:
+                      mode: WriteMode = WriteMode.WRITE, bom: bool | None = None,
+                      source_encoding: str | None = None) -> FileOutcome:
     """Atomically replace a user's note, only if it is still what was read.
 
     For ``vaultkit fix``. The new text keeps the file's BOM and line endings
@@ -1112,13 +1138,19 @@ def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,
         Hex SHA-256 of the file's bytes when it was read (``Note.sha256``).
     mode : WriteMode
         Only ``WRITE`` changes the disk; ``DIFF`` fills ``diff``.
+    bom : bool, optional
+        ``None`` keeps the file's BOM (or its absence); ``True``/``False``
+        writes one or not (for ``fix`` removing a BOM).
+    source_encoding : str, optional
+        The encoding of a file that is not UTF-8, to convert it to UTF-8
+        (the user asked for it). Without it such a file is refused.
 
     Returns
     -------
     FileOutcome
         ``updated``, ``unchanged``, ``skipped-changed-on-disk`` (hash differs
-        now or changed during the write), ``refused-encoding`` (not UTF-8),
-        ``refused-path`` or ``error``.
+        now or changed during the write), ``refused-encoding`` (not UTF-8,
+        or not in ``source_encoding``), ``refused-path`` or ``error``.
 
     Examples
     --------
@@ -1132,6 +1164,14 @@ def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,
     b'\\xef\\xbb\\xbfa\\r\\nB\\r\\n'
     >>> replace_user_file(root, "A.md", "x\\n", h).action
     'skipped-changed-on-disk'
+    >>> _ = (root / "B.md").write_bytes(b"Caf\\xe9\\r\\n")
+    >>> h = hashlib.sha256(b"Caf\\xe9\\r\\n").hexdigest()
+    >>> replace_user_file(root, "B.md", "Caf\\u00e9\\n", h).action
+    'refused-encoding'
+    >>> replace_user_file(root, "B.md", "Caf\\u00e9\\n", h, source_encoding="cp1252").action
+    'updated'
+    >>> (root / "B.md").read_bytes()
+    b'Caf\\xc3\\xa9\\r\\n'
     """
     root = Path(root)
     try:
@@ -1150,10 +1190,15 @@ def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,
         return FileOutcome(rel, "skipped-changed-on-disk", "changed since it was read; left alone")
     dec = _decode(data)
     if dec is None:
-        return FileOutcome(rel, "refused-encoding", "not UTF-8; vaultkit does not re-encode notes")
-    raw, bom = dec
+        if source_encoding is None:
+            return FileOutcome(rel, "refused-encoding", "not UTF-8; vaultkit does not re-encode notes")
+        try:
+            dec = data.decode(source_encoding), False
+        except (UnicodeDecodeError, LookupError) as exc:
+            return FileOutcome(rel, "refused-encoding", f"does not decode as {source_encoding}: {exc}")
+    raw, had_bom = dec
     new_raw = restyle(raw, _normalize(new_text))
-    new_data = _encode(new_raw, bom)
+    new_data = _encode(new_raw, had_bom if bom is None else bom)
     if new_data == data:
         return FileOutcome(rel, "unchanged", "")
     outcome = FileOutcome(rel, "updated", "")
