@@ -280,3 +280,29 @@ def test_non_utf8_note_is_parsed_and_reported():
 def test_degenerate_files(data):
     note = parse(data)
     assert note.links == [] and note.tag_uses == []
+
+
+# §1.4: the parser's share is the raw value; the typed reading against .obsidian/types.json
+# (date, checkbox, datetime) is the VK207 lint rule's (vaultkit.rules.properties), not the parser's.
+S1_4 = [
+    ("due: 2025-09-07", "2025-09-07"),
+    ("due: 07/09/2025", "07/09/2025"),
+    ("done: yes", "yes"),
+    ("time: 2025-09-07 00:12:21", "2025-09-07 00:12:21"),
+    ("year: 1977", 1977),
+    ("pi: 3.14", 3.14),
+    ("favorite: true", True),
+]
+
+
+@pytest.mark.parametrize("src,raw", S1_4, ids=[r[0] for r in S1_4])
+def test_s1_4_raw_property_values(src, raw):
+    note = parse(f"---\n{src}\n---\n")
+    (value,) = note.frontmatter.values()
+    assert value == raw and type(value) is type(raw)
+
+
+def test_s1_4_nested_mappings_and_markdown_values_are_parsed():
+    note = parse('---\nmeta:\n  a: 1\n  b: [x, y]\ndesc: "**bold** [[not a link]] #nottag"\n---\n')
+    assert note.frontmatter == {"meta": {"a": 1, "b": ["x", "y"]}, "desc": "**bold** [[not a link]] #nottag"}
+    assert note.links == [] and note.tags == []
