@@ -92,3 +92,36 @@ def test_mermaid_labels_are_quoted() -> None:
 def test_mermaid_without_tier_tables(tmp_path: Path) -> None:
     (tmp_path / "A.md").write_text("no tables\n", encoding="utf-8")
     assert mermaid_tier_ladder(Vault.load(tmp_path)) == 'flowchart TD\n    none["No tier tables found"]'
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_characters_xml_cannot_hold_are_dropped(fmt: str, tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "A.md").write_text('---\ntitle: "Bad\\x01 title"\n---\n[[Gone\x0bNote]]\n', encoding="utf-8")
+    g = Vault.load(root).graph
+    assert g.nodes["A.md"]["title"] == "Bad title"
+    assert "missing:GoneNote" in g
+    path = tmp_path / f"g.{fmt}"
+    write_graph(g, fmt, path)
+    h = read_back(fmt, path)
+    assert (h.number_of_nodes(), h.number_of_edges()) == (2, 1)
+
+
+def test_canvas_and_mermaid_with_ranges_open_tiers_and_tier_zero(tmp_path: Path) -> None:
+    from vaultkit.export import canvas, validate_canvas
+
+    (tmp_path / "R.md").write_text("|Tier|Method|\n|---|---|\n|T0|Base|\n|T3–T4|Mid|\n|T5+|Far|\n"
+                                   "|S (best)|Text|\n", encoding="utf-8")
+    v = Vault.load(tmp_path)
+    g = v.graph
+    assert sorted(v for _, v, k in g.out_edges("technique:mid", data="kind") if k == "in-tier") == ["tier:3", "tier:4"]
+    (far,) = [d for _, _, d in g.out_edges("technique:far", data=True)]
+    assert (far["open"], far["range"]) == (True, "5+")
+    assert g.nodes["tier:s"]["label"] == "S"
+    doc = canvas(v)
+    assert validate_canvas(doc) == []
+    assert [n["label"] for n in doc["nodes"] if n["type"] == "group"] == ["Tier 0", "Tier 3", "Tier 5", "S"]
+    text = mermaid_tier_ladder(v)
+    assert "    tier0 --> tier3 --> tier4 --> tier5" in text.splitlines()
+    assert 'tier3 --- tech' in text and '["S"]' in text

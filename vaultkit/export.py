@@ -197,7 +197,7 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
         row_heights = [max(_card_height(t) for t in row) for row in rows]
         height = GROUP_HEAD + sum(row_heights) + CARD_GAP * (len(rows) - 1) + GROUP_PAD
         a = g.nodes[tid]
-        color = _TIER_COLORS[min(int(a["number"]), len(_TIER_COLORS)) - 1] if a.get("number") else "6"
+        color = _TIER_COLORS[max(0, min(int(a["number"]), len(_TIER_COLORS)) - 1)] if "number" in a else "6"
         gid = _cid("group", tid)
         nodes.append({"id": gid, "type": "group", "x": 0, "y": y, "width": width, "height": height,
                       "label": str(a.get("label", tid)), "color": color})

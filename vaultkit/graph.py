@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -115,7 +116,7 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
         key = name_key(name) or name.casefold()
         node = missing_ids.get(key)
         if node is None:
-            node = f"missing:{name}"
+            node = "missing:" + _XML_BAD.sub("", name)
             missing_ids[key] = node
             g.add_node(node, kind="missing", label=name, name=name, key=key)
         return node
@@ -214,7 +215,24 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
             for r in loop.related:
                 target = r.target if r.target in user_paths else missing(r.name)
                 g.add_edge(loop.note, target, kind="feedback", line=int(r.line), form=r.kind, name=r.name)
+    _xml_safe(g)
     return g
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe(g: "nx.MultiDiGraph") -> None:
+    """Drop characters XML 1.0 cannot hold from string attributes, so GraphML and GEXF files read back."""
+    bad = _XML_BAD.search
+    for _, data in g.nodes(data=True):
+        for k, v in data.items():
+            if type(v) is str and bad(v):
+                data[k] = _XML_BAD.sub("", v)
+    for _, _, data in g.edges(data=True):
+        for k, v in data.items():
+            if type(v) is str and bad(v):
+                data[k] = _XML_BAD.sub("", v)
 
 
 # ----------------------------------------------------------------------------------------------- queries
