@@ -595,3 +595,17 @@ def test_writer_name_check_is_at_least_as_strict_as_pathvalidate():
     prop()
     for name in ["CON", "con.md", "COM1.txt", "LPT¹", "a ", "a.", " a", "a" * 256, "nul.tar.gz"]:
         assert writer._bad_name([name]) != "", name
+
+
+def test_note_changed_just_before_prune_survives(tmp_path, monkeypatch):
+    p = f"{OUT}/Old.md"
+    apply(tmp_path, OUT, [PlannedFile(p, note("Old"))])
+    f = tmp_path / p
+
+    def user_types(target: Path) -> None:
+        target.write_bytes(target.read_bytes() + b"typed just now\n")
+
+    monkeypatch.setattr(writer, "_before_replace", user_types)
+    r = apply(tmp_path, OUT, [])
+    assert actions(r) == {p: "skipped-changed-on-disk"}
+    assert f.read_bytes().endswith(b"typed just now\n")

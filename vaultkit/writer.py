@@ -99,8 +99,8 @@ _EXACT_MARKER = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%
 _HASH_LINE = re.compile(r"^%% vaultkit:hash ([0-9a-f]{16}) %%$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
-#: Test hook: called with the target path after the temp file is complete and
-#: just before the on-disk re-check and replace. Tests use it to simulate
+#: Test hook: called with the target path after the temp file is complete (or
+#: before a prune) and just before the on-disk re-check and replace/unlink. Tests use it to simulate
 #: Obsidian or a sync client changing the file between read and write.
 _before_replace: Callable[[Path], None] | None = None
 
@@ -687,6 +687,9 @@ class _Writer:
                     pass
 
     def remove(self, target: Path, seen: _Seen) -> bool:
+        """Delete ``target`` if it is still the file read; ``False`` when it changed."""
+        if _before_replace is not None:
+            _before_replace(Path(target))
         if not _unchanged_since(target, seen):
             return False
         os.unlink(target)
