@@ -183,3 +183,9 @@ def test_eugene_tier_tables() -> None:
     # no tier-table warnings on the user's three tables (text tiers are not errors)
     codes = [d.code for n in vault.notes.values() for d in n.diagnostics if d.code.startswith("VK30")]
     assert codes == []
+
+
+def test_name_cells_with_links_read_as_their_text() -> None:
+    note = note_of("|Tier|Method|\n|---|---|\n|1|[[LoRA Notes\\|LoRA]] tuning|\n|2|[RAG](https://x.org)<br>search|\n")
+    rows, diags = read_tier_tables(note)
+    assert [r.name for r in rows] == ["LoRA tuning", "RAG search"] and diags == []

@@ -27,6 +27,7 @@ __all__ = [
     "read_tier_tables",
     "technique_key",
     "is_tier_table",
+    "display_text",
 ]
 
 DEFAULT_LEGEND = {"🟢": "clear gain", "⚪": "marginal", "🔴": "fragile", "🟡": "moderate", "🟠": "weak"}
@@ -169,6 +170,24 @@ def _plain(cell: str) -> str:
     if s.startswith("*") and s.endswith("*") and len(s) > 1:
         s = s[1:-1]
     return s.replace("\\|", "|").strip()
+
+
+_WIKILINK_IN_CELL_RE = re.compile(r"!?\[\[([^\[\]|#^]*)(?:[#^][^\[\]|]*)?(?:\\?\|([^\[\]]*))?\]\]")
+_MDLINK_IN_CELL_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+
+
+def display_text(cell: str) -> str:
+    """A cell as text to show: emphasis, wikilink and Markdown-link syntax and ``<br>`` removed.
+
+    >>> display_text("**[[LoRA Notes|LoRA]]** / [QLoRA](https://x.org)<br>tuning")
+    'LoRA / QLoRA tuning'
+    >>> display_text("[[Folder/RAG#Setup]]")
+    'Folder/RAG'
+    """
+    s = re.sub(r"<br\s*/?>", " ", cell, flags=re.IGNORECASE)
+    s = _WIKILINK_IN_CELL_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), s)
+    s = _MDLINK_IN_CELL_RE.sub(lambda m: m.group(1).strip(), s)
+    return " ".join(_plain(s).split())
 
 
 def parse_tier(cell: str) -> Tier:
@@ -381,7 +400,7 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
                                         severity_of("VK302")))
             else:
                 seen_tiers[tier.key] = row.line
-            name = _plain(cell(name_col))
+            name = display_text(cell(name_col))
             if not name:
                 continue
             eff = parse_marks(cell(eff_col), legend) if eff_col is not None else []
