@@ -135,3 +135,10 @@ def test_eugene_feedback_loops(eugene_loops) -> None:
     assert fractal.emergence.by_dimension["novelty"] == 8
     lithography = by_note["17_OverlaySemanticWeight/Semantic Lithography Protocol.md"]
     assert lithography.emergence.scores == [8.5, 9, 7.5]
+
+
+def test_quoted_title_case_phrases_anywhere_are_names() -> None:
+    text = ("The first related note is 'Cognitive Architecture Framework' which helps. Secondly, "
+            "\"Recursive Intent Frameworks\" contributes. It evaluates 'validity of knowledge' and 'Nutraloaf' outputs.")
+    assert [(r.name, r.kind) for r in extract_related(text)] == [
+        ("Cognitive Architecture Framework", "quoted"), ("Recursive Intent Frameworks", "quoted")]

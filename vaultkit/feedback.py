@@ -58,6 +58,8 @@ _QUOTED_BEFORE_NOTE_RE = re.compile(
     r"\s+(?:notes?|concept|framework|idea)\b",
     re.IGNORECASE,
 )
+_QUOTED_ANY_RE = re.compile(r"[" + _Q_OPEN + r"]([^" + _Q_OPEN + _Q_CLOSE + r"\n]{5,100}?)[" + _Q_CLOSE + r"](?!\w)")
+_SMALL_WORDS = frozenset("a an and as at by for from in into of on or the to vs via with".split())
 # scanned in lower-cased text (a literal first word keeps the scan fast); names are cut from the original
 _QUOTED_AFTER_NOTE_RE = re.compile(
     r"notes?\s+(?:titled|called|named|on|about)?\s*[" + _Q_OPEN + r"]([^" + _Q_OPEN + _Q_CLOSE + r"\n]{3,120}?)[" + _Q_CLOSE + r"]"
@@ -116,6 +118,21 @@ def _clean_name(raw: str) -> str:
         s = _SUFFIX_RE.sub("", s).strip()
     s = s.strip(" .,:;–—-*" + _Q_OPEN + _Q_CLOSE)
     return " ".join(s.split())
+
+
+def _title_case(name: str) -> bool:
+    """Whether ``name`` looks like a title: two or more words, each capitalised except small words.
+
+    >>> _title_case("Cognitive Architecture Framework"), _title_case("validity of knowledge"), _title_case("Nutraloaf")
+    (True, False, False)
+    """
+    words = name.split()
+    if len(words) < 2 or any(ch in name for ch in ".;!?"):
+        return False
+    if not (words[0][:1].isupper() or words[0][:1].isdigit()):
+        return False
+    return all(w[:1].isupper() or w[:1].isdigit() or w.lower() in _SMALL_WORDS or not w[:1].isalpha()
+               for w in words[1:])
 
 
 def _plausible(name: str) -> bool:
@@ -243,6 +260,9 @@ def extract_related(text: str) -> list[Related]:
             add(m.start(), m.group(1), "quoted")
     for m in _QUOTED_BEFORE_NOTE_RE.finditer(text):
         if m.start() == 0 or text[m.start() - 1] in " \t\n([—–-":
+            add(m.start(), m.group(1), "quoted")
+    for m in _QUOTED_ANY_RE.finditer(text):
+        if (m.start() == 0 or text[m.start() - 1] in " \t\n([—–-") and _title_case(m.group(1).strip()):
             add(m.start(), m.group(1), "quoted")
     low = text.lower()
     if len(low) == len(text) and "note" in low:
