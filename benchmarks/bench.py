@@ -307,7 +307,9 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
     only = set(args.only.split(",")) if args.only else None
 
     def want(group: str) -> bool:
-        return only is None or group in only
+        if only is None:  # `show` is only a stand-in for a missing `sync`
+            return group != "show" or "sync" not in cmds
+        return group in only
 
     plan: list[tuple[str, str, list[str], object]] = []  # (name, group, cmd, prepare)
     if want("floor"):
@@ -333,7 +335,9 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         if name in previous:
             prev_n, prev_t = previous[name]
             predicted = prev_t * n / prev_n
-            if predicted * args.reps > args.budget:
+            group = next(g for nm, g, *_ in plan if nm == name)
+            reps = args.slow_reps if group in ("sync", "lint") else args.reps
+            if predicted * reps > args.budget:
                 results[name].note = f"skipped: predicted {predicted:.0f} s a run ({prev_t:.1f} s at {prev_n})"
     # Prime the cache for "load warm" (and a first sync, so outputs exist before the reps).
     if "load warm" in results and not results["load warm"].note:
@@ -343,10 +347,13 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         run([VAULTKIT, "sync", str(work), "-q"], args.timeout * 2, ok_codes=(0, 1))
 
     load_before = load_avg()
-    for rep in range(args.reps):
+    slow = {"sync", "lint"}
+    for rep in range(max(args.reps, args.slow_reps)):
         for name, group, cmd, prepare in plan:
             res = results[name]
             if res.note or res.failed:
+                continue
+            if rep >= (args.slow_reps if group in slow else args.reps):
                 continue
             if prepare is not None:
                 prepare(rep)
@@ -356,7 +363,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
                 continue
             res.times.append(wall)
             res.rss_kb.append(rss)
-            print(f"#   n={n} rep {rep + 1}/{args.reps} {name}: {wall:.3f} s, {rss / 1024:.0f} MB "
+            print(f"#   n={n} rep {rep + 1} {name}: {wall:.3f} s, {rss / 1024:.0f} MB "
                   f"(load {load_avg()})", file=sys.stderr, flush=True)
     load_after = load_avg()
     shutil.rmtree(work, ignore_errors=True)
@@ -405,8 +412,9 @@ def report(data: dict) -> str:
     lines = []
     m = data["machine"]
     lines.append(f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['ram']} RAM, Python {m['python']}, "
-                 f"SQLite {m['sqlite']}, {m['os']}. Run started {data['started']} UTC, "
-                 f"{data['reps']} repetitions (median shown).")
+                 f"SQLite {m['sqlite']}, {m['os']}. Run {data['started']}–{data.get('finished', '?')} UTC, "
+                 f"{data['reps']} runs per measurement ({data.get('slow_reps', data['reps'])} for sync/lint); "
+                 f"medians shown.")
     lines.append("")
     lines.append("| vault | measurement | median s | runs (s) | peak RSS MB | RSS / MD bytes | × floor | ms / note |")
     lines.append("|---|---|---:|---|---:|---:|---:|---:|")
@@ -523,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000,2000,10000,20000", help="comma-separated note counts")
     ap.add_argument("--reps", type=int, default=3, help="runs per measurement (median reported)")
+    ap.add_argument("--slow-reps", type=int, default=None, help="runs of sync and lint (default: --reps)")
     ap.add_argument("--only", default="", help="groups to run: floor,load,show,sync,lint")
     ap.add_argument("--ot-notes", type=int, default=1000, help="vault size for obsidiantools (0: skip)")
     ap.add_argument("--ot-reps", type=int, default=1)
@@ -532,13 +541,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip a measurement predicted to need more seconds than this for all its runs")
     ap.add_argument("--markdown", type=Path, help="also write the report to this file")
     args = ap.parse_args(argv)
+    if args.slow_reps is None:
+        args.slow_reps = args.reps
     if not MAKE_VAULT.exists():
         print(f"make_vault.py not found at {MAKE_VAULT} (set VAULTKIT_SHARED)", file=sys.stderr)
         return 2
     cmds = commands_available()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     data = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-            "reps": args.reps, "commands": sorted(cmds), "sizes": {}}
+            "reps": args.reps, "slow_reps": args.slow_reps, "commands": sorted(cmds), "sizes": {}}
     previous: dict[str, tuple[int, float]] = {}
     for n in sorted(sizes):
         print(f"# n={n} (load {load_avg()})", file=sys.stderr, flush=True)
