@@ -1,18 +1,16 @@
 """The knowledge graph: notes, techniques, tiers, tags and wanted notes in one ``networkx.MultiDiGraph``.
 
-Node ids and kinds
-------------------
-========== ================================ ============================================
-kind       id                               attributes (besides ``kind`` and ``label``)
-========== ================================ ============================================
-note       vault path ``"Folder/Note.md"``  ``path``, ``title``, ``folder``, ``novelty``,
-                                            ``value``, ``feasibility`` (Emergence scores)
-technique  ``"technique:<key>"``            ``key``, ``tier`` (best), ``tiers``, ``cost``,
-                                            ``aliases``, ``effectiveness``, ``tradeoffs``
-tier       ``"tier:<n>"`` / ``"tier:<text>"`` ``number``, ``text``
-tag        ``"tag:<casefolded>"``           ``name``
-missing    ``"missing:<name>"``             ``name``, ``key`` (a wanted note)
-========== ================================ ============================================
+Node ids and kinds (every node has ``kind`` and ``label``)
+-----------------------------------------------------------
+- ``note``: the vault path (``"Folder/Note.md"``); ``path``, ``title``,
+  ``folder``, ``name`` and, from ``Emergence``, ``novelty``, ``value``,
+  ``feasibility`` (floats) and ``emergence`` (``"8, 9, 7"``).
+- ``technique``: ``"technique:<key>"``; ``key``, ``name``, ``tier`` (best,
+  absent for text tiers), ``tiers``, ``cost``, ``aliases``, ``effectiveness``,
+  ``tradeoffs``, ``uses``.
+- ``tier``: ``"tier:<n>"`` (``number``) or ``"tier:<text>"`` for a text tier; ``text``.
+- ``tag``: ``"tag:<casefolded>"``; ``name``.
+- ``missing``: ``"missing:<name>"``, a wanted note; ``name``, ``key``.
 
 Edges carry ``kind`` and ``line`` (1-based line in the source note, 0 when
 none): ``link``, ``embed``, ``frontmatter-link`` (note → note or missing, one
@@ -27,10 +25,11 @@ networkx is imported inside the functions (it costs 0.15 s to import).
 
 Examples
 --------
->>> from vaultkit.vault import Vault                 # doctest: +SKIP
->>> g = build_graph(Vault.load("vault"))              # doctest: +SKIP
->>> g.nodes["technique:loraqlora"]["tier"]           # doctest: +SKIP
-3
+>>> from pathlib import Path
+>>> from vaultkit.vault import Vault
+>>> g = build_graph(Vault.load(Path(__file__).resolve().parent.parent / "vault"))
+>>> g.nodes["technique:loraqlora"]["tier"], g.nodes["tier:3"]["label"]
+(3, 'Tier 3')
 """
 
 from __future__ import annotations
