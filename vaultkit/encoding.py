@@ -360,6 +360,8 @@ def _evaluate(text: str, start: int, end: int) -> _Candidate | None:
             current = again[0]
             delta += gain
             codecs_used.append(codec)
+        if len(current) >= 2 and len(_letter_scripts(current)) == 1 and all(_kind(c) in "lum" for c in current):
+            delta += 2  # several characters that form one word of one script: 'Её' from '–ï—ë'
         strong = delta >= 2
         cand = _Candidate(start, end, run, current, "+".join(codecs_used), delta, strong, _letter_scripts(current))
         if best is None or (cand.strong, cand.delta) > (best.strong, best.delta):
