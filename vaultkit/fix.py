@@ -29,9 +29,7 @@ The module never prints.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -589,51 +587,10 @@ def fix_file(root: Path, rel: str, kinds: Iterable[str] = DEFAULT_KINDS, mode: A
     drop_bom = bom and "bom" in kinds
     if drop_bom:
         out.applied.insert(0, AppliedFix("bom", 1, "removed the UTF-8 byte-order mark"))
-    if converted_from is None and not drop_bom:
-        if result.text == norm:
-            out.outcome = FileOutcome(rel, "unchanged", "")
-        else:
-            out.outcome = replace_user_file(Path(root), rel, result.text, sha, mode)
+    if converted_from is None and not drop_bom and result.text == norm:
+        out.outcome = FileOutcome(rel, "unchanged", "")
         return out
-    out.outcome = _replace_bytes(Path(root), rel, raw, result.text, sha, mode, keep_bom=bom and not drop_bom)
+    keep_bom = None if converted_from is None and not drop_bom else bom and not drop_bom
+    out.outcome = replace_user_file(Path(root), rel, result.text, sha, mode, bom=keep_bom,
+                                    source_encoding=converted_from)
     return out
-
-
-def _replace_bytes(root: Path, rel: str, old_raw: str, new_text: str, sha: str, mode: Any,
-                   keep_bom: bool) -> Any:
-    """Write ``new_text`` as UTF-8 (BOM only if ``keep_bom``) with the writer's atomic pattern.
-
-    For the two cases :func:`vaultkit.writer.replace_user_file` does not
-    cover: dropping a BOM and converting a file that is not UTF-8.
-    """
-    from . import writer as w
-
-    new_raw = w.restyle(old_raw, new_text)
-    new_data = (_BOM if keep_bom else b"") + new_raw.encode("utf-8")
-    try:
-        target = w._user_target(root, os.path.realpath(root), rel)
-        if os.path.islink(target):
-            return w.FileOutcome(rel, "refused-path", "the note is a symbolic link; left alone")
-        data, seen = w._read(target)
-    except w.UnsafePathError as exc:
-        return w.FileOutcome(rel, "refused-path", str(exc))
-    except FileNotFoundError:
-        return w.FileOutcome(rel, "skipped-changed-on-disk", "the note no longer exists")
-    except OSError as exc:
-        return w.FileOutcome(rel, "error", f"cannot read: {exc}")
-    if seen.sha256 != sha:
-        return w.FileOutcome(rel, "skipped-changed-on-disk", "changed since it was read; left alone")
-    if new_data == data:
-        return w.FileOutcome(rel, "unchanged", "")
-    outcome = w.FileOutcome(rel, "updated", "")
-    if mode is w.WriteMode.DIFF:
-        outcome.diff = w._diff(rel, old_raw, new_raw)
-    if mode is w.WriteMode.WRITE:
-        writer = w._Writer(mode)
-        try:
-            if not writer.write(target, new_data, seen, stat.S_IMODE(os.lstat(target).st_mode)):
-                return w.FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running; left alone")
-        except OSError as exc:
-            return w.FileOutcome(rel, "error", f"cannot write: {exc}")
-        writer.sync_dirs()
-    return outcome
