@@ -56,9 +56,11 @@ SHARED = Path(os.environ.get("VAULTKIT_SHARED", REPO.parent / "shared")).resolve
 MAKE_VAULT = SHARED / "tools" / "make_vault.py"
 VAULTS = HERE / "_vaults"
 OUT = HERE / "_out"
-BIN = Path(sys.executable).parent
 PY = str(Path(sys.executable))
-VAULTKIT = str(BIN / "vaultkit") if (BIN / "vaultkit").exists() else None
+SNAPSHOT = OUT / "snapshot"
+# `vaultkit` runs from a snapshot of the working tree taken at the start (see snapshot_code),
+# so that edits made by others during a long run neither mix versions nor invalidate the cache.
+VAULTKIT: list[str] | None = [PY, "-m", "vaultkit"]
 SEED = 1
 
 # ------------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class Result:
 def run(cmd: list[str], timeout: float, *, ok_codes=(0,)) -> tuple[float, int, str]:
     """Run ``cmd`` to completion; return (wall seconds, peak RSS KB, error text or '')."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO,
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=OUT,
                             start_new_session=True)
     deadline = start + timeout
     while True:
@@ -190,10 +192,52 @@ def run(cmd: list[str], timeout: float, *, ok_codes=(0,)) -> tuple[float, int, s
     return wall, usage.ru_maxrss, ""
 
 
+def snapshot_code() -> str:
+    """Copy ``vaultkit/`` to ``_out/snapshot`` and run everything from there; returns the commit."""
+    if SNAPSHOT.exists():
+        shutil.rmtree(SNAPSHOT)
+    shutil.copytree(REPO / "vaultkit", SNAPSHOT / "vaultkit",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    os.environ["PYTHONPATH"] = str(SNAPSHOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    where = subprocess.run([PY, "-c", "import vaultkit; print(vaultkit.__file__)"], cwd=OUT,
+                           capture_output=True, text=True).stdout.strip()
+    if not where.startswith(str(SNAPSHOT)):
+        raise SystemExit(f"bench: vaultkit imports from {where}, not from the snapshot {SNAPSHOT}")
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "vaultkit"], cwd=REPO,
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:  # pragma: no cover
+        return "?"
+    return head + (" + uncommitted changes" if dirty else "")
+
+
+PROPOSED = OUT / "snapshot-proposed"
+
+
+def snapshot_proposed(patches: list[Path]) -> list[str] | None:
+    """A second snapshot with ``patches`` applied (changes proposed for files others own).
+
+    Returns the command that runs its ``vaultkit``, or ``None`` when a patch does not apply.
+    """
+    if PROPOSED.exists():
+        shutil.rmtree(PROPOSED)
+    shutil.copytree(SNAPSHOT, PROPOSED)
+    for patch in patches:
+        res = subprocess.run(["patch", "-p1", "--forward", "--batch", "-d", str(PROPOSED), "-i", str(patch.resolve())],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            print(f"# patch {patch} does not apply: {res.stdout.strip()[-300:]}", file=sys.stderr)
+            return None
+    boot = f"import sys; sys.path.insert(0, {str(PROPOSED)!r}); from vaultkit.cli import main; main()"
+    return [PY, "-c", boot]
+
+
 def commands_available() -> set[str]:
     if VAULTKIT is None:
         return set()
-    out = subprocess.run([VAULTKIT, "--help"], capture_output=True, text=True).stdout
+    out = subprocess.run([*VAULTKIT, "--help"], capture_output=True, text=True, cwd=OUT).stdout
     names = set()
     in_cmds = False
     for line in out.splitlines():
@@ -216,9 +260,9 @@ def ensure_vault(n: int) -> Path:
     return dest
 
 
-def work_copy(src: Path) -> Path:
+def work_copy(src: Path, prefix: str = "work-") -> Path:
     """A hard-linked copy (instant, no disk) that sync may write into; files are replaced, never edited."""
-    dst = VAULTS / f"work-{src.name}"
+    dst = VAULTS / f"{prefix}{src.name}"
     if dst.exists():
         shutil.rmtree(dst)
     subprocess.run(["cp", "-al", str(src), str(dst)], check=True)
@@ -320,14 +364,20 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         plan.append(("load cold, pool", "load", [PY, "-c", LOAD_POOL, str(src), "0"], None))
         plan.append(("load warm", "load", [PY, "-c", LOAD, str(src), "1"], None))
     if want("show") and VAULTKIT:
-        plan.append(("show json", "show", [VAULTKIT, "show", str(src), "--format", "json"], None))
+        plan.append(("show json", "show", [*VAULTKIT, "show", str(src), "--format", "json"], None))
     if want("sync") and "sync" in cmds:
-        sync = [VAULTKIT, "sync", str(work), "-q"]
+        sync = [*VAULTKIT, "sync", str(work), "-q"]
         plan.append(("sync cold", "sync", sync, lambda rep: drop_cache(work)))
         plan.append(("sync warm", "sync", sync, None))
         plan.append(("sync 1 changed", "sync", sync, lambda rep: touch_one_note(work, rep)))
+    if want("sync") and "sync" in cmds and args.proposed_cmd:
+        pwork = work_copy(src, "work-proposed-")
+        psync = [*args.proposed_cmd, "sync", str(pwork), "-q"]
+        plan.append(("sync cold (proposed)", "sync", psync, lambda rep: drop_cache(pwork)))
+        plan.append(("sync warm (proposed)", "sync", psync, None))
+        plan.append(("sync 1 changed (proposed)", "sync", psync, lambda rep: touch_one_note(pwork, rep)))
     if want("lint") and "lint" in cmds:
-        plan.append(("lint", "lint", [VAULTKIT, "lint", str(work)], None))
+        plan.append(("lint", "lint", [*VAULTKIT, "lint", str(work)], None))
 
     results = {name: Result(name) for name, *_ in plan}
     # Skip what is predicted to blow the budget (from the previous, smaller size).
@@ -342,9 +392,10 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
     # Prime the cache for "load warm" (and a first sync, so outputs exist before the reps).
     if "load warm" in results and not results["load warm"].note:
         run([PY, "-c", LOAD, str(src), "1"], args.timeout)
-    if "sync cold" in results and not results["sync cold"].note:
-        print(f"#   n={n}: first sync (unmeasured) ...", file=sys.stderr, flush=True)
-        run([VAULTKIT, "sync", str(work), "-q"], args.timeout * 2, ok_codes=(0, 1))
+    for name, group, cmd, prepare in plan:
+        if name.startswith("sync cold") and not results[name].note:
+            print(f"#   n={n}: first {name} (unmeasured) ...", file=sys.stderr, flush=True)
+            run(cmd, args.timeout * 2, ok_codes=(0, 1))
 
     load_before = load_avg()
     slow = {"sync", "lint"}
@@ -367,6 +418,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
                   f"(load {load_avg()})", file=sys.stderr, flush=True)
     load_after = load_avg()
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(VAULTS / f"work-proposed-{src.name}", ignore_errors=True)
     return {
         "notes": notes, "md_bytes": md_bytes, "load_before": load_before, "load_after": load_after,
         "results": {k: {"times": r.times, "median": r.median, "rss_mb": r.rss_mb, "note": r.note,
@@ -414,7 +466,7 @@ def report(data: dict) -> str:
     lines.append(f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['ram']} RAM, Python {m['python']}, "
                  f"SQLite {m['sqlite']}, {m['os']}. Run {data['started']}–{data.get('finished', '?')} UTC, "
                  f"{data['reps']} runs per measurement ({data.get('slow_reps', data['reps'])} for sync/lint); "
-                 f"medians shown.")
+                 f"medians shown. Code: {data.get('code', '?')}.")
     lines.append("")
     lines.append("| vault | measurement | median s | runs (s) | peak RSS MB | RSS / MD bytes | × floor | ms / note |")
     lines.append("|---|---|---:|---|---:|---:|---:|---:|")
@@ -475,7 +527,7 @@ def targets(data: dict) -> list[str]:
     ot = data.get("obsidiantools")
     if ot and ot["result"]["median"]:
         n = ot["notes"]
-        for name in ("sync cold", "load cold", "load cold, pool"):
+        for name in ("sync cold", "sync cold (proposed)", "load cold", "load cold, pool"):
             r = _get(data, n, name)
             if r:
                 x = ot["result"]["median"] / r["median"]
@@ -494,6 +546,8 @@ def targets(data: dict) -> list[str]:
                            f"{fmt_s(floor['median'])} s) | {verdict(x <= 3)} |")
     for n in sizes:
         for cold_name, warm_name, one_name in (("sync cold", "sync warm", "sync 1 changed"),
+                                               ("sync cold (proposed)", "sync warm (proposed)",
+                                                "sync 1 changed (proposed)"),
                                                ("load cold", "load warm", None)):
             cold = _get(data, n, cold_name)
             warm = _get(data, n, warm_name)
@@ -540,16 +594,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=600,
                     help="skip a measurement predicted to need more seconds than this for all its runs")
     ap.add_argument("--markdown", type=Path, help="also write the report to this file")
+    ap.add_argument("--patch", type=Path, action="append", default=[],
+                    help="also measure sync with this patch applied to a copy of the code (repeatable)")
     args = ap.parse_args(argv)
     if args.slow_reps is None:
         args.slow_reps = args.reps
     if not MAKE_VAULT.exists():
         print(f"make_vault.py not found at {MAKE_VAULT} (set VAULTKIT_SHARED)", file=sys.stderr)
         return 2
+    code = snapshot_code()
+    args.proposed_cmd = snapshot_proposed(args.patch) if args.patch else None
     cmds = commands_available()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     data = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-            "reps": args.reps, "slow_reps": args.slow_reps, "commands": sorted(cmds), "sizes": {}}
+            "code": code, "reps": args.reps, "slow_reps": args.slow_reps, "commands": sorted(cmds), "sizes": {}}
     previous: dict[str, tuple[int, float]] = {}
     for n in sorted(sizes):
         print(f"# n={n} (load {load_avg()})", file=sys.stderr, flush=True)
