@@ -33,6 +33,8 @@ def cli() -> None:
     vaultkit lint VAULT      check notes (frontmatter, schemas, links, tags, tier tables)
     vaultkit show VAULT      print the parsed model of the notes
     vaultkit graph VAULT     export the knowledge graph (JSON, GraphML, GEXF, Canvas, Mermaid)
+    vaultkit fix VAULT       repair mojibake and legacy properties (--diff, --dry-run first)
+    vaultkit rule CODE       explain a lint rule (vaultkit rule --all lists them)
     """
 
 
