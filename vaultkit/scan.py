@@ -625,13 +625,18 @@ class _Scanner:
         n = len(lines)
         fence: tuple[str, int, int] | None = None  # (char, length, quote depth)
         fence_indent = 0
+        fence_item = 0  # content indent of the list item holding the fence (0: none)
         math_depth: int | None = None
         html_end: str | None = None
+        html_depth = 0
+        block_item = block_depth = 0  # list item content indent and quote depth of an open HTML/math block
         comment_seg: _Segment | None = None
         para: _Segment | None = None
         para_top = True
         para_lines: list[str] = []
         list_indent: int | None = None
+        lists: list[tuple[int, int]] = []  # open list items: (content indent, quote depth), innermost last
+        last_para = False  # the previous line was paragraph text (so a lazy continuation is possible)
         prev_blank = True
         last_block_line = 0
         i = 0
@@ -653,6 +658,7 @@ class _Scanner:
             raw = lines[i]
             lineno = first + i
             i += 1
+            prev_para, last_para = last_para, False
             # container: block quotes / callouts
             depth = 0
             content = raw
@@ -679,21 +685,28 @@ class _Scanner:
                 prev_blank = False
                 continue
             if fence is not None:
-                if depth < fence[2]:
-                    fence = None  # the quote that held the fence ended
+                holder = content if fence[2] else raw  # the line as the list item holding the fence sees it
+                if depth < fence[2] or (fence_item and holder.strip() and _indent_of(holder) < fence_item):
+                    fence = None  # the quote or list item that held the fence ended
                 else:
                     s = _strip_indent(content, fence_indent + 3) if _indent_of(content) <= fence_indent + 3 else content
                     if s.startswith(fence[0] * fence[1]) and not s.strip(fence[0]).strip():
                         fence = None
                         prev_blank = False
                     continue
+            holder = content if block_depth else raw
+            if (html_end is not None or math_depth is not None) and block_item and holder.strip() \
+                    and _indent_of(holder) < block_item and (block_depth == 0 or depth == block_depth):
+                html_end = math_depth = None  # the list item that held the HTML or math block ended
             if math_depth is not None:
                 if "$$" in content or depth < math_depth:
                     math_depth = None
                 continue
+            if html_end is not None and depth < html_depth:
+                html_end = None  # the quote that held the HTML block ended
             if html_end is not None:
                 if html_end == "":
-                    if not content.strip():
+                    if not content.strip() and depth <= html_depth:
                         html_end = None
                         prev_blank = True
                     continue
@@ -701,38 +714,68 @@ class _Scanner:
                     html_end = None
                 continue
             stripped_all = content.strip()
+            indent = _indent_of(content)
+            if lists and (stripped_all or depth):
+                # leave the list items this line is not inside (CommonMark container rules)
+                while lists:
+                    item_indent, item_depth = lists[-1]
+                    if depth == item_depth and (indent >= item_indent or not stripped_all):
+                        break
+                    if depth > item_depth and (item_depth or _indent_of(raw) >= item_indent):
+                        break  # a quote opened inside the item
+                    starter = raw if depth > item_depth else content
+                    if stripped_all and prev_para and not prev_blank and not _starts_block(starter.lstrip()):
+                        break  # lazy continuation of the item's paragraph
+                    lists.pop()
             if not stripped_all:
                 flush()
                 prev_blank = True
                 continue
-            indent = _indent_of(content)
+            list_indent = lists[-1][0] if lists else None
             in_list = list_indent is not None
-            if in_list and indent >= list_indent:  # type: ignore[operator]
+            if in_list and depth == lists[-1][1] and indent >= list_indent:  # type: ignore[operator]
                 content_l = _strip_indent(content, list_indent)  # type: ignore[arg-type]
                 indent_l = indent - list_indent  # type: ignore[operator]
             else:
                 content_l = content
                 indent_l = indent
-                if in_list:
-                    ls = content.lstrip()
-                    if (prev_blank and indent < 2 and not _LIST_RE.match(ls)) or (
-                        indent < 4 and ls[:1] in "#`~" and _LIST_ENDERS_RE.match(ls)
-                    ):
-                        # a heading or fence at the margin is no lazy continuation: the list ends
-                        list_indent = None
-                        in_list = False
             if indent_l >= 4:
                 if para is not None:
                     para.add(content_l.lstrip(), lineno, col0 + (len(content_l) - len(content_l.lstrip())))
                     para_lines.append(content_l)
                     prev_blank = False
+                    last_para = True
                     continue
-                if not in_list or prev_blank:
+                if not prev_para:
                     flush()
                     prev_blank = False
-                    continue  # indented code
+                    continue  # indented code (it cannot interrupt a paragraph)
             s = content_l.lstrip()
             scol = col0 + len(content) - len(s)
+            # list item markers: the item's content is dispatched like any block (fence, heading, html…)
+            item_line = False
+            col_abs = indent
+            while s[0] in "-*+0123456789":
+                lm = _LIST_RE.match(s)
+                if not lm or (s[0] in "-*" and _HR_RE.match(s)):
+                    break
+                flush()
+                spaces = len(lm.group(2).expandtabs(4))
+                marker_w = len(lm.group(1)) + (spaces if 1 <= spaces <= 4 else 1)
+                col_abs += marker_w
+                lists.append((col_abs, depth))
+                list_indent = col_abs
+                in_list = True
+                item_line = True
+                rest = s[lm.end():]
+                stripped = rest.lstrip()
+                scol += lm.end() + len(rest) - len(stripped)
+                s = stripped
+                if not s:
+                    break
+            if not s:
+                prev_blank = False
+                continue  # an empty list item
             first_ch = s[0]
             # fenced code
             if first_ch in "`~" and (s.startswith("```") or s.startswith("~~~")):
@@ -741,12 +784,14 @@ class _Scanner:
                     flush()
                     fence = (first_ch, len(fm.group(1)), depth)
                     fence_indent = indent
+                    fence_item = list_indent if in_list and list_indent and lists[-1][1] == depth else 0
                     prev_blank = False
                     continue
             # math block
             if first_ch == "$" and s.startswith("$$") and "$$" not in s[2:]:
                 flush()
                 math_depth = depth
+                block_item, block_depth = (list_indent or 0) if in_list and lists[-1][1] == depth else 0, depth
                 prev_blank = False
                 continue
             # ('$$…$$' closed on its own line is inline display math: masked in the inline pass)
@@ -762,6 +807,8 @@ class _Scanner:
                     flush()
                     if "-->" not in s[4:]:
                         html_end = "-->"
+                        html_depth = depth
+                        block_item, block_depth = (list_indent or 0) if in_list and lists[-1][1] == depth else 0, depth
                     prev_blank = False
                     continue
                 hm = _HTML_RAW_RE.match(s)
@@ -769,12 +816,16 @@ class _Scanner:
                     flush()
                     if f"</{hm.group(1).lower()}>" not in s.lower():
                         html_end = f"</{hm.group(1)}>"
+                        html_depth = depth
+                        block_item, block_depth = (list_indent or 0) if in_list and lists[-1][1] == depth else 0, depth
                     prev_blank = False
                     continue
                 tm = _HTML_TYPE6_RE.match(s)
                 if (tm and tm.group(1).lower() in _HTML_BLOCK_TAGS) or (para is None and _HTML_TYPE7_RE.match(s)):
                     flush()
                     html_end = ""
+                    html_depth = depth
+                    block_item, block_depth = (list_indent or 0) if in_list and lists[-1][1] == depth else 0, depth
                     prev_blank = False
                     continue
             # ATX heading
@@ -830,27 +881,7 @@ class _Scanner:
                     res.block_ids.append(BlockId(bm.group(1), lineno))
                     prev_blank = False
                     continue
-            # list items start a new paragraph
-            lm = _LIST_RE.match(s) if first_ch in "-*+0123456789" else None
-            if lm:
-                flush()
-                marker_w = len(lm.group(1)) + min(max(len(lm.group(2).expandtabs(4)), 1), 4)
-                list_indent = indent + marker_w if indent_l == indent else list_indent
-                item = s[lm.end():]
-                if item[:1] == "#":
-                    hm3 = _ATX_RE.match(item)
-                    if hm3:  # a heading inside a list item: never a link target (§6.2)
-                        res.headings.append(Heading((hm3.group(2) or "").strip(), len(hm3.group(1)), lineno, False))
-                para = _Segment()
-                para_top = False
-                para.add(item, lineno, scol + lm.end())
-                para_lines = [item]
-                last_block_line = lineno
-                prev_blank = False
-                # a list item is its own block: flush now so block ids bind to it
-                flush()
-                continue
-            # paragraph text
+            # paragraph text (a list item's first line is its own block, so block ids bind to the item)
             if para is None:
                 para = _Segment()
                 para_top = depth == 0 and not in_list
@@ -859,6 +890,9 @@ class _Scanner:
             para_lines.append(s)
             last_block_line = lineno
             prev_blank = False
+            last_para = True
+            if item_line:
+                flush()
         flush()
         if comment_seg is not None:
             self.inline(comment_seg, in_comment=True)
@@ -900,6 +934,34 @@ class _Scanner:
             i += 1
         res.tables.append(table)
         return i
+
+
+_ORDERED_START_RE = re.compile(r"1[.)](?:[ \t]|$)")
+
+
+def _starts_block(s: str) -> bool:
+    """Whether a line (indent removed) opens a block, so it cannot lazily continue a paragraph."""
+    if not s:
+        return False
+    c = s[0]
+    if c == ">":
+        return True
+    if c in "#`~":
+        return _LIST_ENDERS_RE.match(s) is not None
+    if c in "-*_" and _HR_RE.match(s):
+        return True
+    if c in "-*+":
+        return _LIST_RE.match(s) is not None and bool(s[1:].strip())
+    if c == "1":
+        return _ORDERED_START_RE.match(s) is not None and bool(s[2:].strip())
+    if c == "<":
+        if s.startswith("<!--") or _HTML_RAW_RE.match(s):
+            return True
+        tm = _HTML_TYPE6_RE.match(s)
+        return tm is not None and tm.group(1).lower() in _HTML_BLOCK_TAGS
+    if c == "$":
+        return s.startswith("$$")
+    return False
 
 
 def _blank(s: str) -> str:
