@@ -223,3 +223,67 @@ def test_any_value_reads_back_and_body_survives(key, value):
     assert new.endswith("---\nBody [[Link]] %% comment %%\n")
     note = parse_note("n.md", new.encode("utf-8"))
     assert note.frontmatter_error is None
+
+
+def _real_notes():
+    from tests.conftest import EUGENE
+
+    roots = [need(EUGENE), need(CASES)]
+    for root in roots:
+        for p in sorted(root.rglob("*.md")):
+            yield p
+
+
+def _without_entry(text: str, key: str) -> list[str]:
+    """The frontmatter lines of ``text`` without the lines of ``key``'s entry."""
+    from vaultkit.fmedit import _entries
+
+    norm = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    yaml_text = split_frontmatter(norm).yaml
+    lines = yaml_text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    e = _entries(yaml_text, lines).get(key)
+    return lines if e is None else lines[: e.first] + lines[e.last + 1:]
+
+
+def test_edits_on_every_real_note_touch_only_their_entry():
+    """Every note of the sample vault and the cases: set, change type, delete each key; nothing else moves."""
+    edited = refused = 0
+    for path in _real_notes():
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        norm = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        block = split_frontmatter(norm)
+        if block is None:
+            continue
+        res = load_yaml(block.yaml)
+        if res.error or not isinstance(res.data, dict) or block.close_trailing:
+            with pytest.raises(FrontmatterEditError):
+                set_property(text, "x-test", 1)
+            refused += 1
+            continue
+        for key in list(res.data) + ["x-new"]:
+            for value in ("changed value", ["one", "two: three"], 7, None):
+                try:
+                    new = set_property(text, key, value)
+                except FrontmatterEditError as exc:
+                    pytest.fail(f"{path.name}: set {key!r} refused: {exc}")
+                got = fm(new)
+                want = dict(res.data)
+                want[key] = value
+                assert got == want, (path, key, value)
+                assert new.endswith(norm[4 + len(block.yaml):].replace("\n", "\r\n") if "\r\n" in text else
+                                    norm[4 + len(block.yaml):]), (path, key)
+                assert new.startswith("\ufeff") == text.startswith("\ufeff")
+                assert _without_entry(norm, key) == _without_entry(new, key), (path, key, value)
+                edited += 1
+            if key in res.data:
+                new = delete_property(text, key)
+                assert list(fm(new) or {}) == [k for k in res.data if k != key], (path, key)
+                if split_frontmatter(new.lstrip("\ufeff").replace("\r\n", "\n")) is not None:
+                    assert _without_entry(norm, key) == _without_entry(new, key), (path, key)
+    assert edited > 100

@@ -392,9 +392,11 @@ def _edit_block_list(lines: list[str], e: _Entry, v: yaml.SequenceNode, new: lis
     old_vals = [json.dumps(_expected(yaml.load(f"k: {_item_text(lines[i.start_mark.line], i) or chr(34) * 2}",
                                                Loader=CoreLoader)["k"]), default=str) for i in v.value]
     new_vals = [json.dumps(_expected(x), default=str) for x in new]
-    first_item = v.value[0]
-    dash_line = lines[first_item.start_mark.line]
-    prefix = dash_line[: first_item.start_mark.column]  # e.g. "  - "
+    template = next((i for i in v.value if i.start_mark.index != i.end_mark.index), v.value[0])
+    dash_line = lines[template.start_mark.line]
+    prefix = dash_line[: template.start_mark.column]  # e.g. "  - "
+    if not prefix.endswith((" ", "\t")):  # an empty item: "  -" or "  - # comment"
+        prefix = prefix.rstrip() + " "
     out: list[str] = [lines[e.first]]
     # lines of the entry between items (comments, blanks) travel with the item that follows them
     chunks: list[list[str]] = []
