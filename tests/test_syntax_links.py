@@ -296,3 +296,18 @@ def test_s3_absolute_and_fragment_destinations(src, source, resolved):
     files = ["Folder/Target.md", "Other/Target.md", "Src/Page.md", "Folder/Page.md"]
     link = one_link(src)
     assert NameIndex(files).resolve(link.target, source) == resolved
+
+
+@pytest.mark.parametrize(
+    "src,where",
+    [
+        ("- [[A]]", [(1, 3)]),
+        ("  - x [[A]]", [(1, 7)]),
+        ("> - [[A]]", [(1, 5)]),
+        ("x\n  [[A]]", [(2, 3)]),
+        ("| a | [[A]] |\n|---|---|\n| [[B]] | c [[C]] |", [(1, 7), (3, 3), (3, 13)]),
+        ("> | a | [[A]] |\n> |---|---|\n> | [[B]] | c |", [(1, 9), (3, 5)]),
+    ],
+)
+def test_link_line_and_column(src, where):
+    assert [(lk.line, lk.col) for lk in links_of(src)] == where

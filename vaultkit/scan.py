@@ -903,8 +903,7 @@ class _Scanner:
         """Read a table whose delimiter row is ``lines[i]``; return the next line index."""
         res = self.res
         seg = _Segment()
-        for cell in header:
-            seg.add(cell, lineno, 0)
+        _add_cells(seg, header, lines[i - 1], lineno)
         self.inline(seg)
         table = Table(header=header, rows=[], line=lineno, index=len(res.tables), heading=self.current_heading)
         i += 1  # skip delimiter row
@@ -924,8 +923,7 @@ class _Scanner:
             cells = _split_cells(s)
             table.rows.append(TableRow(cells, row_line))
             seg = _Segment()
-            for cell in cells:
-                seg.add(cell, row_line, 0)
+            _add_cells(seg, cells, raw, row_line)
             self.inline(seg)
             if "^" in s:
                 bm = _BLOCK_ID_END_RE.search(s)
@@ -962,6 +960,16 @@ def _starts_block(s: str) -> bool:
     if c == "$":
         return s.startswith("$$")
     return False
+
+
+def _add_cells(seg: _Segment, cells: list[str], raw: str, line: int) -> None:
+    """Add table cells to an inline segment, each at its 0-based column in the raw line."""
+    pos = 0
+    for cell in cells:
+        at = raw.find(cell, pos) if cell else -1
+        if at >= 0:
+            pos = at + len(cell)
+        seg.add(cell, line, at if at >= 0 else 0)
 
 
 def _blank(s: str) -> str:
