@@ -10,6 +10,13 @@ block work and the inline pass runs only on text that holds ``[``, ``#`` or ``%`
 Nothing inside fenced or indented code, inline code, math, HTML blocks or HTML
 comments counts. Links and tags inside ``%%`` comments are recorded with
 ``in_comment=True``.
+
+Containers follow CommonMark: block quotes by their ``>`` markers, list items
+by a stack of content indents (a line leaves an item when it is indented less
+and is neither blank nor a lazy paragraph continuation); a list item's content
+is dispatched like any other block, so a fence, heading, HTML or math block can
+open inside an item and closes with it. The block structure is checked against
+markdown-it-py as an oracle in ``tests/test_parse_properties.py``.
 """
 
 from __future__ import annotations
