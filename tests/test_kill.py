@@ -10,6 +10,7 @@ does not depend on it), else in pytest's temporary folder.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -62,8 +63,22 @@ def region_text(j, version):
     return "".join(f"- [[Note {j * 10 + k}]] {version}\n" for k in range(5 + j % 3))
 
 
+CANVASES = 5
+
+
+def canvas_path(k):
+    return f"{OUT}/maps/Map {k}.canvas"
+
+
+def canvas_text(k, version):
+    nodes = ",".join(f'{{"id":"n{n}","type":"text","text":"{version}{k}","x":{n * 40},"y":0,"width":30,"height":30}}'
+                     for n in range(40 + k))
+    return f'{{"nodes":[{nodes}],"edges":[]}}\n'
+
+
 def plan(version):
-    files = [PlannedFile(note_path(i), note_text(i, version)) for i in ids(version)]
+    files = [PlannedFile(canvas_path(k), canvas_text(k, version)) for k in range(CANVASES)]
+    files += [PlannedFile(note_path(i), note_text(i, version)) for i in ids(version)]
     regions = [PlannedRegion(region_path(j), "list", region_text(j, version)) for j in range(REGION_NOTES)]
     return files, regions
 
@@ -90,6 +105,8 @@ def expected_bytes() -> dict[str, set[bytes]]:
     """Every path's allowed contents: its A or B generation."""
     allowed: dict[str, set[bytes]] = {}
     for version in "AB":
+        for k in range(CANVASES):
+            allowed.setdefault(canvas_path(k), set()).add(canvas_text(k, version).encode("utf-8"))
         for i in ids(version):
             allowed.setdefault(note_path(i), set()).add(render_with_marker(note_text(i, version)).encode("utf-8"))
     return allowed
@@ -116,6 +133,10 @@ def check(root: Path, allowed: dict[str, set[bytes]], user_files: dict[str, byte
             full = os.path.join(dirpath, n)
             if TEMP.match(n):
                 temps += 1
+                continue
+            if n == ".vaultkit-manifest.json":  # never partial either
+                with open(full, "rb") as fh:
+                    assert isinstance(json.loads(fh.read())["files"], dict)
                 continue
             rel = full[len(base):].replace(os.sep, "/")
             st = os.lstat(full)
@@ -189,7 +210,7 @@ def _run(root: Path) -> None:
     # version A, in-process, to start from; then calibrate: a whole run of B in a subprocess
     files, regions = plan("A")
     first = apply(root, OUT, files, regions)
-    assert first.created == N - 2 and first.skipped == 2 and first.updated == REGION_NOTES
+    assert first.created == N - 2 + CANVASES and first.skipped == 2 and first.updated == REGION_NOTES
     proc = _spawn(root, "B")
     out, err = proc.communicate("go\n", timeout=120)
     assert proc.returncode == 0, err
@@ -237,8 +258,15 @@ def _run(root: Path) -> None:
             assert p.read_bytes() == render_with_marker(note_text(i, "B")).encode(), note_path(i)
     for j in range(REGION_NOTES):
         assert (root / region_path(j)).read_bytes() == region_bytes(j, "B")
+    import hashlib
+
+    for k in range(CANVASES):
+        assert (root / canvas_path(k)).read_text(encoding="utf-8") == canvas_text(k, "B")
+    owned = json.loads((root / OUT / ".vaultkit-manifest.json").read_text(encoding="utf-8"))["files"]
+    assert owned == {canvas_path(k): [hashlib.sha256(canvas_text(k, "B").encode()).hexdigest()]
+                     for k in range(CANVASES)}
     again = apply(root, OUT, files, regions, mode=WriteMode.CHECK)
-    assert not again.changed and again.unchanged == N - 2 + REGION_NOTES
+    assert not again.changed and again.unchanged == N - 2 + REGION_NOTES + CANVASES
     assert {o.path: o.action for o in again.problems} == {taken: "skipped-taken", edited: "skipped-edited"}
     assert kills >= 20
     assert partial_states >= 5, f"only {partial_states} kills landed mid-write (write phase {write_time:.2f}s)"

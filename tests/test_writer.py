@@ -609,3 +609,98 @@ def test_note_changed_just_before_prune_survives(tmp_path, monkeypatch):
     r = apply(tmp_path, OUT, [])
     assert actions(r) == {p: "skipped-changed-on-disk"}
     assert f.read_bytes().endswith(b"typed just now\n")
+
+
+# ----------------------------------------------------------------- non-Markdown generated files (manifest)
+
+
+def canvas(version: str) -> str:
+    import json
+
+    return json.dumps({"nodes": [{"id": "a", "type": "text", "text": version, "x": 0, "y": 0,
+                                  "width": 100, "height": 50}], "edges": []}, indent="\t") + "\n"
+
+
+def manifest(root: Path) -> dict:
+    import json
+
+    return json.loads((root / OUT / writer.MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+
+
+def test_canvas_is_written_as_is_and_owned_through_the_manifest(tmp_path):
+    c = f"{OUT}/Knowledge graph.canvas"
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v1")), PlannedFile(f"{OUT}/A.md", note("A"))])
+    assert actions(r) == {c: "created", f"{OUT}/A.md": "created"}
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")  # no frontmatter in JSON
+    assert manifest(tmp_path) == {c: [hashlib.sha256(canvas("v1").encode()).hexdigest()]}
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v1")), PlannedFile(f"{OUT}/A.md", note("A"))])
+    assert set(actions(r).values()) == {"unchanged"} and snapshot(tmp_path) == before
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2")), PlannedFile(f"{OUT}/A.md", note("A"))])
+    assert actions(r)[c] == "updated"
+    assert manifest(tmp_path) == {c: [hashlib.sha256(canvas("v2").encode()).hexdigest()]}
+    # the user moves a node in Obsidian: kept, reported, --force overrides
+    (tmp_path / c).write_text(canvas("v2").replace('"x": 0', '"x": 120'), encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v3"))], prune=False)
+    assert actions(r) == {c: "skipped-edited"} and snapshot(tmp_path) == before
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v3"))], force=True, prune=False)
+    assert actions(r) == {c: "updated"}
+    # no longer planned: pruned, and dropped from the manifest
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/A.md", note("A"))])
+    assert actions(r) == {c: "removed", f"{OUT}/A.md": "unchanged"}
+    assert manifest(tmp_path) == {}
+
+
+def test_users_canvas_is_taken_and_never_pruned(tmp_path):
+    c = f"{OUT}/Mine.canvas"
+    (tmp_path / OUT).mkdir()
+    (tmp_path / c).write_text(canvas("mine"), encoding="utf-8")
+    (tmp_path / OUT / "data.json").write_text("{}", encoding="utf-8")
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen"))], force=True)
+    assert actions(r) == {c: "skipped-taken"}
+    assert "manifest" in r.outcomes[0].message
+    r = apply(tmp_path, OUT, [], force=True)
+    assert r.outcomes == []
+    assert snapshot(tmp_path) == before
+
+
+def test_manifest_lost_or_broken_makes_files_the_users(tmp_path):
+    c = f"{OUT}/G.canvas"
+    apply(tmp_path, OUT, [PlannedFile(c, canvas("v1"))])
+    (tmp_path / OUT / writer.MANIFEST_NAME).write_text("not json", encoding="utf-8")
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))], force=True)
+    assert actions(r) == {f"{OUT}/{writer.MANIFEST_NAME}": "error", c: "skipped-taken"}
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
+
+
+def test_manifest_records_the_new_hash_before_writing(tmp_path, monkeypatch):
+    """A run killed between the manifest and the file still owns the file; the next run converges."""
+    c = f"{OUT}/G.canvas"
+    apply(tmp_path, OUT, [PlannedFile(c, canvas("v1"))])
+    h1, h2 = (hashlib.sha256(canvas(v).encode()).hexdigest() for v in ("v1", "v2"))
+
+    class Killed(BaseException):
+        pass
+
+    def die(target: Path) -> None:
+        raise Killed
+
+    monkeypatch.setattr(writer, "_before_replace", die)
+    with pytest.raises(Killed):
+        apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))])
+    assert manifest(tmp_path) == {c: [h1, h2]}
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
+    assert [n for n in os.listdir(tmp_path / OUT) if n.startswith(".~")] == []
+    monkeypatch.setattr(writer, "_before_replace", None)
+    # the state a kill right after the replace leaves: new file, both hashes listed
+    (tmp_path / c).write_text(canvas("v2"), encoding="utf-8")
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))])
+    assert actions(r) == {c: "unchanged"}
+    assert manifest(tmp_path) == {c: [h2]}
+
+
+def test_check_mode_writes_no_manifest(tmp_path):
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/G.canvas", canvas("v1"))], mode=WriteMode.CHECK)
+    assert r.changed and not (tmp_path / OUT).exists()

@@ -24,6 +24,11 @@ vaultkit writes only two kinds of text:
    wrote inside the region and it is kept (unless ``force``). Missing,
    duplicated, nested, out-of-order or malformed markers refuse the whole note.
 
+Generated files that are not Markdown (``.canvas``, ``.json``…) cannot carry
+the marker; they are written exactly as planned and owned through
+``<output>/.vaultkit-manifest.json`` (path → SHA-256 of the text), with the
+same rules: edited → kept, not listed → the user's.
+
 Every write is atomic (temp file in the same folder, ``fsync``, ``os.replace``
 or ``os.link`` for new files), happens only when the bytes differ, keeps the
 file's newline style and BOM, and re-checks the file on disk (inode, size,
@@ -51,6 +56,7 @@ from __future__ import annotations
 import difflib
 import enum
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -614,6 +620,8 @@ class _Writer:
         self.dirs: set[str] = set()
         self.real_dirs: dict[str, str] = {}
         self.listings: dict[str, dict[str, str]] = {}
+        self.manifest: _Manifest | None = None
+        self.digests: dict[str, str] = {}
 
     def names_in(self, folder: str) -> dict[str, str]:
         """Case-folded name → name of the entries of ``folder``, cached for the run."""
@@ -773,6 +781,87 @@ def _key(rel: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", rel).casefold())
 
 
+# --------------------------------------------------------------------------- manifest
+
+
+MANIFEST_NAME = ".vaultkit-manifest.json"
+
+
+def _is_note(rel: str) -> bool:
+    return rel.lower().endswith(".md")
+
+
+class _Manifest:
+    """Ownership of generated files that cannot carry a frontmatter marker (``.canvas``, ``.json``…).
+
+    ``<output>/.vaultkit-manifest.json`` maps each such vault path to the
+    SHA-256 hashes (of the text, BOM dropped, ``\n`` newlines) it may have
+    while still being vaultkit's. A new hash is recorded *before* the file is
+    written, so a run killed in between still owns either version; the run's
+    end keeps only the current hash. A file missing from the manifest is the
+    user's. Deleting the manifest makes these files the user's (never lost).
+    """
+
+    def __init__(self, out_path: Path, enabled: bool) -> None:
+        self.path = os.path.join(os.fspath(out_path), MANIFEST_NAME)
+        self.enabled = enabled
+        self.entries: dict[str, list[str]] = {}
+        self.problem = ""
+        try:
+            data, _seen = _read(self.path)
+            doc = json.loads(data.decode("utf-8"))
+            files = doc.get("files") if isinstance(doc, dict) else None
+            if not isinstance(files, dict):
+                raise ValueError("no 'files' mapping")
+            for rel, hashes in files.items():
+                if isinstance(rel, str) and isinstance(hashes, list) and all(
+                        isinstance(h, str) and re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes):
+                    self.entries[rel] = list(hashes)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            self.problem = f"{MANIFEST_NAME} unreadable ({exc}); generated non-Markdown files count as the user's"
+        self.saved = {k: list(v) for k, v in self.entries.items()}
+
+    def allowed(self, rel: str) -> list[str] | None:
+        return self.entries.get(rel)
+
+    def add(self, rel: str, digest: str) -> None:
+        """Record ``digest`` as vaultkit's for ``rel`` and save before the file is written."""
+        hashes = self.entries.setdefault(rel, [])
+        if digest not in hashes:
+            hashes.append(digest)
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.enabled or self.entries == self.saved:
+            return
+        doc = {"generator": GENERATOR, "version": __version__,
+               "files": {k: self.entries[k] for k in sorted(self.entries)}}
+        data = (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        if not self.entries and not os.path.lexists(self.path):
+            self.saved = {}
+            return
+        folder = os.path.dirname(self.path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+        fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+        try:
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)  # replaces a symlink itself, never its target
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        self.saved = {k: list(v) for k, v in self.entries.items()}
+
+
 # --------------------------------------------------------------------------- apply
 
 
@@ -839,6 +928,10 @@ def apply(
         if os.path.isdir(out_path):
             lock_fd = _lock(out_path)
     try:
+        w.manifest = _Manifest(out_path, w.writing)
+        if w.manifest.problem:
+            report.outcomes.append(FileOutcome(f"{output}/{MANIFEST_NAME}", "error", w.manifest.problem))
+        before = {k: list(v) for k, v in w.manifest.entries.items()}
         planned: dict[str, PlannedFile] = {}
         planned_keys: dict[str, str] = {}
         duplicates: list[PlannedFile] = []
@@ -874,11 +967,33 @@ def apply(
                 continue
             report.outcomes.append(_one_region_note(w, root, root_real, path, regs, force))
         if w.writing:
+            _finish_manifest(w, report, root, before)
             w.sync_dirs()
     finally:
         if lock_fd is not None:
             os.close(lock_fd)
     return report
+
+
+def _finish_manifest(w: _Writer, report: WriteReport, root: Path, before: dict[str, list[str]]) -> None:
+    """Keep, in the manifest, only the current hash of each non-Markdown file vaultkit owns."""
+    final = dict(before)
+    for o in report.outcomes:
+        if _is_note(o.path):
+            continue
+        if o.action in ("created", "updated", "unchanged") and o.path in w.digests:
+            final[o.path] = [w.digests[o.path]]
+        elif o.action == "removed":
+            final.pop(o.path, None)
+        # skipped, refused and failed files keep the hashes they had
+    for rel in list(final):
+        if not os.path.lexists(os.path.join(os.fspath(root), *rel.split("/"))):
+            final.pop(rel)
+    w.manifest.entries = final
+    try:
+        w.manifest.flush()
+    except OSError as exc:
+        report.outcomes.append(FileOutcome(MANIFEST_NAME, "error", f"cannot save the manifest: {exc}"))
 
 
 def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path: Path, out_real: str,
@@ -906,7 +1021,8 @@ def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path
             if entry.is_dir(follow_symlinks=False):
                 stack.append((Path(entry.path), rel))
                 continue
-            if not name.lower().endswith(".md") or rel in planned:
+            note = name.lower().endswith(".md")
+            if rel in planned or (not note and w.manifest.allowed(rel) is None):
                 continue
             other = planned_keys.get(_key(rel))
             if other is not None:
@@ -923,7 +1039,7 @@ def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path
             dec = _decode(data)
             if dec is None:
                 continue
-            owner = ownership(_normalize(dec[0]))
+            owner = ownership(_normalize(dec[0])) if note else _manifest_owner(w, rel, dec[0])
             if owner == "user":
                 continue
             if owner == "edited" and not force:
@@ -953,6 +1069,14 @@ def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path
             d = d.parent
 
 
+def _manifest_owner(w: _Writer, rel: str, raw: str) -> str:
+    """``user``, ``clean`` or ``edited`` for a non-Markdown file, from the manifest."""
+    allowed = w.manifest.allowed(rel) if w.manifest is not None else None
+    if allowed is None:
+        return "user"
+    return "clean" if _sha(_normalize(raw)) in allowed else "edited"
+
+
 def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: PlannedFile,
               force: bool) -> FileOutcome:
     rel = pf.path
@@ -970,10 +1094,16 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     parent_real = w.realdir(parent)
     if not _within(parent_real, out_real):
         return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
-    try:
-        text, digest = _render(pf.text)
-    except ValueError as exc:
-        return FileOutcome(rel, "refused-text", str(exc))
+    note = _is_note(rel)
+    if note:
+        try:
+            text, digest = _render(pf.text)
+        except ValueError as exc:
+            return FileOutcome(rel, "refused-text", str(exc))
+    else:  # .canvas, .json…: no marker inside; ownership is in the manifest
+        text = _normalize(pf.text)
+        digest = _sha(text)
+        w.digests[rel] = digest
     try:
         st = os.lstat(target)
     except FileNotFoundError:
@@ -995,6 +1125,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
                     w.real_dirs.pop(parent, None)
                 if not _within(w.realdir(parent), out_real):
                     return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
+                if not note:
+                    w.manifest.add(rel, digest)
                 if not w.write(target, text.encode("utf-8"), None):
                     return FileOutcome(rel, "skipped-changed-on-disk", "a file appeared at this path while writing")
                 w.names_in(parent)[_key(parts[-1])] = parts[-1]
@@ -1014,14 +1146,22 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "skipped-taken", "a file that is not UTF-8 (not vaultkit's) holds this path")
     raw, bom = dec
     current = _normalize(raw)
-    stripped, marker = strip_marker(current)
-    if marker is not None:
-        current_hash = _sha(stripped)
-        owner = "clean" if current_hash == marker[1] else "edited"
-        if owner == "clean" and current_hash == digest:
+    if not note:
+        owner = _manifest_owner(w, rel, current)
+        if owner == "clean" and _sha(current) == digest:
             return FileOutcome(rel, "unchanged", "")
+        if owner == "user":
+            return FileOutcome(rel, "skipped-taken", f"a file vaultkit did not generate (not in {MANIFEST_NAME}) "
+                                                     "holds this path; left alone")
     else:
-        owner = ownership(current)
+        stripped, marker = strip_marker(current)
+        if marker is not None:
+            current_hash = _sha(stripped)
+            owner = "clean" if current_hash == marker[1] else "edited"
+            if owner == "clean" and current_hash == digest:
+                return FileOutcome(rel, "unchanged", "")
+        else:
+            owner = ownership(current)
     if owner == "user":
         return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone")
     if owner == "edited" and not force:
@@ -1036,6 +1176,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         outcome.diff = _diff(rel, raw, new_raw)
     if w.writing:
         try:
+            if not note:
+                w.manifest.add(rel, digest)
             if not w.write(target, new_data, seen, stat.S_IMODE(st.st_mode)):
                 return FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running; left alone")
         except OSError as exc:
