@@ -162,10 +162,27 @@ def test_changes_made_during_on_change_come_in_the_next_batch(tmp_path: Path) ->
     assert "during.md" in rec.batches[1]
 
 
+def _keep_writing(path_for, until: threading.Event, every: float = 0.25, limit: float = 8.0) -> threading.Thread:
+    """Write ``path_for(i)`` every ``every`` s until ``until`` is set (robust to a slow observer start)."""
+
+    def loop() -> None:
+        start = time.monotonic()
+        i = 0
+        while not until.is_set() and time.monotonic() - start < limit:
+            path_for(i).write_text(str(i), encoding="utf-8")
+            i += 1
+            until.wait(every)
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    return t
+
+
 def test_errors_in_on_change_go_to_on_error_and_the_loop_goes_on(tmp_path: Path) -> None:
     errors: list[BaseException] = []
     seen: list[set[str]] = []
     stop = threading.Event()
+    threading.Timer(9, stop.set).start()  # never hang, whatever happens
 
     def on_change(paths: set[str]) -> None:
         seen.append(paths)
@@ -173,31 +190,31 @@ def test_errors_in_on_change_go_to_on_error_and_the_loop_goes_on(tmp_path: Path)
             raise RuntimeError("sync failed")
         stop.set()
 
-    def writer() -> None:
-        time.sleep(0.3)
-        (tmp_path / "one.md").write_text("1", encoding="utf-8")
-        time.sleep(DEBOUNCE * 3)
-        (tmp_path / "two.md").write_text("2", encoding="utf-8")
-
-    t = threading.Thread(target=writer)
-    t.start()
+    writer = _keep_writing(lambda i: tmp_path / "note.md", stop, every=DEBOUNCE * 3)
     watch(tmp_path, on_change, debounce=DEBOUNCE, stop=stop, on_error=errors.append)
-    t.join()
+    writer.join()
     assert [str(e) for e in errors] == ["sync failed"]
-    assert seen == [{"one.md"}, {"two.md"}]
+    assert seen == [{"note.md"}, {"note.md"}]
 
 
 def test_error_without_on_error_propagates_and_stops_the_observer(tmp_path: Path) -> None:
     baseline = threading.active_count()
+    done = threading.Event()
+    stop = threading.Event()
+    threading.Timer(9, stop.set).start()
 
     def boom(paths: set[str]) -> None:
         raise ValueError("bad")
 
-    threading.Timer(0.3, lambda: (tmp_path / "x.md").write_text("x", encoding="utf-8")).start()
-    with pytest.raises(ValueError, match="bad"):
-        watch(tmp_path, boom, debounce=0.1)
+    writer = _keep_writing(lambda i: tmp_path / f"x{i}.md", done)
+    try:
+        with pytest.raises(ValueError, match="bad"):
+            watch(tmp_path, boom, debounce=0.1, stop=stop)
+    finally:
+        done.set()
+        writer.join()
     time.sleep(0.1)
-    assert threading.active_count() <= baseline
+    assert threading.active_count() <= baseline + 1  # + the 9 s safety timer
 
 
 def test_ctrl_c_returns_cleanly_and_stops_the_observer(tmp_path: Path) -> None:

@@ -240,10 +240,11 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     if not os.path.isdir(root_str):
         raise NotADirectoryError(root_str)
     batch = _Batch()
-    observer = _start_observer(root_str, _handler(root_str, batch), polling)
     stop = stop if stop is not None else threading.Event()
     tick = min(0.1, debounce / 2) if debounce > 0 else 0.05
+    observer = None
     try:
+        observer = _start_observer(root_str, _handler(root_str, batch), polling)
         while not stop.is_set():
             if not batch.wake.wait(tick * 2):
                 continue
@@ -277,8 +278,9 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     except KeyboardInterrupt:
         pass
     finally:
-        observer.stop()
-        try:
-            observer.join(timeout=5)
-        except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C while stopping
-            pass
+        if observer is not None:
+            observer.stop()
+            try:
+                observer.join(timeout=5)
+            except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C while stopping
+                pass
