@@ -1044,8 +1044,8 @@ def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path
                 continue
             if owner == "edited" and not force:
                 report.outcomes.append(FileOutcome(rel, "skipped-edited",
-                                                   "no longer generated, kept because it was edited "
-                                                   "(delete it yourself or use --force)"))
+                                                   "no longer generated, kept because it was edited; "
+                                                   "delete it yourself or use --force"))
                 continue
             outcome = FileOutcome(rel, "removed", "no longer generated")
             if w.mode is WriteMode.DIFF:
@@ -1165,13 +1165,13 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     if owner == "user":
         return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone")
     if owner == "edited" and not force:
-        return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept (use --force to overwrite)")
+        return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept, --force overwrites it")
     nl = _newline_of(raw)
     new_raw = text if nl == "\n" else text.replace("\n", nl)
     new_data = _encode(new_raw, bom)
     if new_data == data:
         return FileOutcome(rel, "unchanged", "")
-    outcome = FileOutcome(rel, "updated", "overwrote edits (--force)" if owner == "edited" else "")
+    outcome = FileOutcome(rel, "updated", "overwrote hand edits because of --force" if owner == "edited" else "")
     if w.mode is WriteMode.DIFF:
         outcome.diff = _diff(rel, raw, new_raw)
     if w.writing:
@@ -1247,10 +1247,10 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
     new_data = _encode(new_raw, bom)
     if new_data == data:
         if edited:
-            return FileOutcome(rel, "skipped-edited", f"region {', '.join(edited)} edited by hand; kept "
-                                                      "(use --force to overwrite)")
+            return FileOutcome(rel, "skipped-edited", f"region {', '.join(edited)} edited by hand; kept, "
+                                                      "--force overwrites it")
         return FileOutcome(rel, "unchanged", "")
-    msg = f"region {', '.join(edited)} edited by hand; kept (use --force)" if edited else ""
+    msg = f"region {', '.join(edited)} edited by hand and kept; --force overwrites it" if edited else ""
     outcome = FileOutcome(rel, "updated", msg)
     if w.mode is WriteMode.DIFF:
         outcome.diff = _diff(rel, raw, new_raw)
