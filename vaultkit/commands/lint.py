@@ -65,11 +65,14 @@ def _shown_root(root: Path) -> str:
 @click.option("--min-severity", type=click.Choice(_SEVERITIES), default="info", show_default=True,
               help="Report only findings at least this serious.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fix", "apply_fix", is_flag=True,
+              help="Apply the safe fixes (VK006 mojibake, VK204 legacy keys, VK205 string lists) to the notes "
+                   "with those findings, then report what is left. Same writer as `vaultkit fix`.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: tuple[str, ...],
              ignore: tuple[str, ...], severity_opt: tuple[str, ...], min_severity: str, exit_zero: bool,
-             output: Path | None) -> None:
+             apply_fix: bool, output: Path | None) -> None:
     """Check the notes of a vault: frontmatter, schemas, links, tags, tier tables, generated notes.
 
     PATHS are the vault folder, or notes and folders inside one vault: then
@@ -129,6 +132,13 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     try:
         vault = load_vault(root)
         result = lint(vault, options)
+        if apply_fix:
+            fixed = _apply_fixes(vault.root, result.diagnostics)
+            for path, applied in fixed:
+                click.echo(f"fixed {path}: {applied}", err=True)
+            if fixed:
+                vault = load_vault(root)
+                result = lint(vault, options)
     except VaultkitError as exc:
         raise fail(exc) from None
     except click.ClickException:
@@ -156,6 +166,23 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         click.echo(text, nl=False)
     ctx = click.get_current_context()
     ctx.exit(result.exit_code(exit_zero=exit_zero))
+
+
+def _apply_fixes(root: Path, diagnostics: list) -> list[tuple[str, str]]:
+    """Run ``vaultkit fix`` on every note with a fixable finding; return (path, what was applied)."""
+    from ..fix import FIX_KINDS, DEFAULT_KINDS, fix_file
+
+    by_code = {code: kind for kind, (code, _name) in FIX_KINDS.items() if kind in DEFAULT_KINDS}
+    wanted: dict[str, set[str]] = {}
+    for d in diagnostics:
+        if d.code in by_code and d.path:
+            wanted.setdefault(d.path, set()).add(by_code[d.code])
+    done = []
+    for path in sorted(wanted):
+        result = fix_file(root, path, wanted[path])
+        if result.changed:
+            done.append((path, ", ".join(sorted({f.kind for f in result.applied}))))
+    return done
 
 
 def register(group: click.Group) -> None:
