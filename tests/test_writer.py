@@ -704,3 +704,27 @@ def test_manifest_records_the_new_hash_before_writing(tmp_path, monkeypatch):
 def test_check_mode_writes_no_manifest(tmp_path):
     r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/G.canvas", canvas("v1"))], mode=WriteMode.CHECK)
     assert r.changed and not (tmp_path / OUT).exists()
+
+
+def test_symlinks_never_lead_into_obsidian_git_or_trash(tmp_path):
+    for hidden in (".obsidian", ".git", ".trash"):
+        (tmp_path / hidden).mkdir()
+    (tmp_path / ".obsidian" / "N.md").write_text("%% vaultkit:begin x %%\n%% vaultkit:end x %%\n")
+    (tmp_path / "Notes").symlink_to(tmp_path / ".obsidian", target_is_directory=True)
+    (tmp_path / "gen").symlink_to(tmp_path / ".git", target_is_directory=True)
+    (tmp_path / OUT).mkdir()
+    (tmp_path / OUT / "trash").symlink_to(tmp_path / ".trash", target_is_directory=True)
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/trash/x.md", note("x"))],
+              regions=[PlannedRegion("Notes/N.md", "x", "gen\n")])
+    assert actions(r) == {f"{OUT}/trash/x.md": "refused-path", "Notes/N.md": "refused-path"}
+    with pytest.raises(UnsafePathError):
+        apply(tmp_path, "gen", [PlannedFile("gen/x.md", note("x"))])
+    h = hashlib.sha256(b"%% vaultkit:begin x %%\n%% vaultkit:end x %%\n").hexdigest()
+    assert replace_user_file(tmp_path, "Notes/N.md", "x\n", h).action == "refused-path"
+    assert snapshot(tmp_path) == before
+
+
+def test_output_given_as_path(tmp_path):
+    r = apply(tmp_path, Path(OUT) / "sub", [PlannedFile(f"{OUT}/sub/a.md", note("a"))])
+    assert actions(r) == {f"{OUT}/sub/a.md": "created"}

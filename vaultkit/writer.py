@@ -909,12 +909,15 @@ def apply(
     """
     root = Path(root)
     root_real = os.path.realpath(root)
-    output = str(output).rstrip("/")
+    output = Path(output).as_posix() if isinstance(output, os.PathLike) else str(output)
+    output = output.rstrip("/")
     out_parts = _check_parts(output, "output folder")
     out_path = root.joinpath(*out_parts)
     out_real = os.path.realpath(out_path)
     if not _within(out_real, root_real) or out_real == root_real:
         raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, outside the vault {root_real}")
+    if _hidden_inside(out_real, root_real):
+        raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, inside a hidden folder")
     w = _Writer(mode, root)
     report = WriteReport(mode=mode)
     lock_fd = None
@@ -1215,9 +1218,18 @@ def _bad_name(parts: list[str]) -> str:
 def _user_target(root: Path, root_real: str, rel: str) -> Path:
     parts = _check_parts(rel, "note path")
     target = root.joinpath(*parts)
-    if not _within(os.path.realpath(target), root_real):
+    real = os.path.realpath(target)
+    if not _within(real, root_real):
         raise UnsafePathError(f"{rel!r} leads outside the vault (symlink)")
+    if _hidden_inside(real, root_real):
+        raise UnsafePathError(f"{rel!r} leads into a hidden folder such as .obsidian (symlink)")
     return target
+
+
+def _hidden_inside(real: str, root_real: str) -> bool:
+    """Whether ``real`` (inside ``root_real``) goes through a dot-folder or is a dot-file."""
+    rel = os.path.relpath(real, root_real)
+    return any(p.startswith(".") and p not in (".", "..") for p in Path(rel).parts)
 
 
 def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dict[str, str],
