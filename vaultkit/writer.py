@@ -85,7 +85,9 @@ __all__ = [
     "content_hash",
     "fill_regions",
     "RegionError",
+    "restyle",
     "MARKER_KEY",
+    "MANIFEST_NAME",
     "PROTECTED_DIRS",
 ]
 
@@ -554,10 +556,11 @@ def fill_regions(raw: str, regions: dict[str, str], force: bool = False) -> tupl
         new = _normalize(regions[name])
         if new and not new.endswith("\n"):
             new += "\n"
-        block = f"%% vaultkit:hash {_region_hash(new)} %%\n" + new
-        block_raw = block.replace("\n", nl) if nl != "\n" else block
-        if block_raw == "".join(inner):
-            block_raw = "".join(inner)  # keep identical bytes
+        if hm is not None and not user_edit and current == new:
+            block_raw = "".join(inner)  # same text: keep its bytes (line endings included)
+        else:
+            block = f"%% vaultkit:hash {_region_hash(new)} %%\n" + new
+            block_raw = block.replace("\n", nl) if nl != "\n" else block
         out.append("".join(lines[pos:b]))
         out.append(begin_line)
         out.append(block_raw)
