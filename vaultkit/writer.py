@@ -614,6 +614,13 @@ def _unchanged_since(path: str | Path, seen: _Seen) -> bool:
     return now == seen
 
 
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 class _Writer:
     """State of one run: mode, touched folders for the final directory fsync."""
 
@@ -649,28 +656,27 @@ class _Writer:
     def writing(self) -> bool:
         return self.mode is WriteMode.WRITE
 
-    def write(self, target: Path, data: bytes, seen: _Seen | None, file_mode: int | None = None) -> bool:
-        """Atomically put ``data`` at ``target``; ``False`` when the file changed under us.
-
-        ``seen`` is ``None`` for a new file: it is then created only if the
-        name is still free (``os.link`` never overwrites).
-        """
-        target = os.fspath(target)
-        folder = os.path.dirname(target)
-        tmp = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+    def _stage(self, target: str, data: bytes, file_mode: int | None) -> tuple[str, int]:
+        """Create the temp file next to ``target`` and write ``data`` (not yet synced); ``(tmp, fd)``."""
+        tmp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
         fd = os.open(tmp, _TEMP_FLAGS, 0o666)
+        try:
+            if file_mode is not None:
+                os.fchmod(fd, file_mode)
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(tmp)
+            raise
+        return tmp, fd
+
+    def _commit(self, target: str, tmp: str, seen: _Seen | None) -> bool:
+        """Move the synced temp file into place after the re-check; ``False`` when the file changed."""
         moved = False
         try:
-            try:
-                if file_mode is not None:
-                    os.fchmod(fd, file_mode)
-                view = memoryview(data)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             if _before_replace is not None:
                 _before_replace(Path(target))
             if seen is None:
@@ -688,14 +694,30 @@ class _Writer:
                     return False
                 os.replace(tmp, target)
                 moved = True
-            self.dirs.add(folder)
+            self.dirs.add(os.path.dirname(target))
             return True
         finally:
             if not moved:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
+                _unlink_quietly(tmp)
+
+    def write(self, target: str | Path, data: bytes, seen: _Seen | None, file_mode: int | None = None) -> bool:
+        """Atomically put ``data`` at ``target``; ``False`` when the file changed under us.
+
+        Temp file in the same folder, ``fsync``, re-check of the file on disk
+        (``seen``), ``os.replace``. ``seen`` is ``None`` for a new file: it is
+        then created only if the name is still free (``os.link`` never
+        overwrites).
+        """
+        target = os.fspath(target)
+        tmp, fd = self._stage(target, data, file_mode)
+        try:
+            os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            _unlink_quietly(tmp)
+            raise
+        os.close(fd)
+        return self._commit(target, tmp, seen)
 
     def remove(self, target: Path, seen: _Seen) -> bool:
         """Delete ``target`` if it is still the file read; ``False`` when it changed."""
