@@ -335,27 +335,43 @@ def test_copied_vault_reuses_nothing_stale(small: Path, tmp_path: Path) -> None:
 def test_vault_stamp_changes_with_any_vault_file_but_not_hidden_ones(small: Path) -> None:
     from vaultkit.cache import vault_stamp
 
-    first = vault_stamp(small)
-    assert first is not None and first == vault_stamp(small)
+    first = vault_stamp(small).key
+    assert first is not None and first == vault_stamp(small).key
     assert first.startswith("3:")
     (small / ".obsidian").mkdir()
     (small / ".obsidian" / "workspace.json").write_text("{}", encoding="utf-8")
     Vault.load(small, cache=True)  # writes .vaultkit/
-    assert vault_stamp(small) == first
-    assert vault_stamp(small, extra="--force") != first
+    assert vault_stamp(small).key == first
+    assert vault_stamp(small, extra="--force").key != first
     (small / "pic.png").write_bytes(b"png")  # attachments count too (links resolve to them)
     os.utime(small / "pic.png", ns=(OLD, OLD))
-    second = vault_stamp(small)
+    second = vault_stamp(small).key
     assert second not in (None, first)
     os.utime(small / "B.md", ns=(OLD + 7, OLD + 7))
-    assert vault_stamp(small) != second
+    assert vault_stamp(small).key != second
     (small / "pic.png").unlink()
     os.utime(small / "B.md", ns=(OLD, OLD))
-    assert vault_stamp(small) == first
+    assert vault_stamp(small).key == first
+
+
+def test_vault_stamp_splits_inputs_and_outputs(small: Path) -> None:
+    from vaultkit.cache import vault_stamp
+
+    (small / "_vaultkit").mkdir()
+    (small / "_vaultkit" / "Index.md").write_text("generated", encoding="utf-8")  # fresh, but ours
+    before = vault_stamp(small, output="_vaultkit")
+    assert before.inputs is not None and before.key is not None
+    assert before.inputs.startswith("3:") and before.outputs.startswith("1:")
+    (small / "_vaultkit" / "Index.md").write_text("generated again", encoding="utf-8")
+    after = vault_stamp(small, output="_vaultkit")
+    assert after.inputs == before.inputs and after.outputs != before.outputs
+    (small / "A.md").write_text("edited while syncing", encoding="utf-8")
+    assert vault_stamp(small, output="_vaultkit").inputs is None  # fresh input: not trusted
+    assert vault_stamp(small).key is None  # without an output folder every file is an input
 
 
 def test_vault_stamp_refuses_fresh_files(small: Path) -> None:
     from vaultkit.cache import RACY_WINDOW_NS, vault_stamp
 
-    assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS // 2) is None
-    assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS * 2) is not None
+    assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS // 2).key is None
+    assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS * 2).key is not None

@@ -77,6 +77,7 @@ __all__ = [
     "encode_note",
     "decode_note",
     "vault_stamp",
+    "VaultStamp",
     "code_version",
     "clear",
 ]
@@ -633,13 +634,41 @@ def code_version() -> str:
     return _code_memo
 
 
-def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, now_ns: int | None = None) -> str | None:
-    """A fingerprint of every file of the vault (path, size, mtime) and of vaultkit's code.
+@dataclasses.dataclass(frozen=True)
+class VaultStamp:
+    """Fingerprints of a vault's files, taken by :func:`vault_stamp`.
 
-    Two equal stamps mean no file of the vault was added, removed or changed
-    (inputs and generated outputs alike) and vaultkit is the same, so a sync
-    that succeeded when the first stamp was taken has nothing to do. Costs one
-    ``stat`` per file (no file is read).
+    Attributes
+    ----------
+    inputs : str or None
+        Every vault file outside the output folder (notes, attachments,
+        ``vaultkit.toml``) and vaultkit's code; ``None`` when one of those
+        files changed less than :data:`RACY_WINDOW_NS` ago (its mtime could
+        still change without changing, so it must not be trusted).
+    outputs : str
+        Every file inside the output folder (what the last sync wrote, or a
+        user's edits to it).
+    """
+
+    inputs: str | None
+    outputs: str
+
+    @property
+    def key(self) -> str | None:
+        """Both fingerprints as one string, or ``None`` when the inputs cannot be trusted."""
+        return None if self.inputs is None else f"{self.inputs}|{self.outputs}"
+
+
+def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | None = None,
+                now_ns: int | None = None) -> VaultStamp:
+    """Fingerprint every file of the vault (path, size, mtime) and vaultkit's code, without reading files.
+
+    A sync can skip all its work when the stamp equals the one stored after
+    an earlier sync that changed nothing: no file was added, removed or
+    changed since, inside or outside the output folder, and vaultkit is the
+    same. Taking the stamp before a sync and again after it also tells
+    whether a note changed *while* the sync ran (then the second stamp must
+    not be stored). Costs one ``stat`` per file.
 
     Parameters
     ----------
@@ -648,33 +677,35 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, now_ns: int | 
         ``.vaultkit``) are left out, as they are not vault files.
     extra : str
         Anything else the result depends on (e.g. command options).
+    output : str, optional
+        The output folder (vault path); its files make up :attr:`VaultStamp.outputs`
+        and are exempt from the racy-mtime rule (the tool wrote them itself).
     now_ns : int, optional
         The current time (for tests).
 
     Returns
     -------
-    str or None
-        ``None`` when a file changed less than :data:`RACY_WINDOW_NS` ago: its
-        mtime could still change without changing, so the stamp must not be
-        trusted (take it again on the next run).
+    VaultStamp
 
     Examples
     --------
     >>> import tempfile, pathlib, os
     >>> root = pathlib.Path(tempfile.mkdtemp()); _ = (root / "a.md").write_text("x")
     >>> os.utime(root / "a.md", ns=(10**18, 10**18))
-    >>> vault_stamp(root) == vault_stamp(root)
+    >>> vault_stamp(root).key == vault_stamp(root).key != None
     True
     >>> _ = (root / "a.md").write_text("y")              # just written: too fresh to trust
-    >>> vault_stamp(root) is None
+    >>> vault_stamp(root).key is None
     True
     """
     now = time.time_ns() if now_ns is None else now_ns
-    h = hashlib.sha256(f"{code_version()}\0{extra}\0".encode())
-    newest = 0
-    stack = [os.fspath(root)]
-    entries: list[tuple[str, int, int]] = []
-    base = len(os.fspath(root)) + 1
+    out_prefix = (output.strip("/") + "/") if output else None
+    ins: list[tuple[str, int, int]] = []
+    outs: list[tuple[str, int, int]] = []
+    newest_input = 0
+    root_s = os.fspath(root)
+    base = len(root_s) + 1
+    stack = [root_s]
     while stack:
         folder = stack.pop()
         try:
@@ -689,14 +720,21 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, now_ns: int | 
                         st = entry.stat()
                     except OSError:
                         continue
-                    entries.append((entry.path[base:], st.st_size, st.st_mtime_ns))
-                    if st.st_mtime_ns > newest:
-                        newest = st.st_mtime_ns
+                    rel = entry.path[base:].replace(os.sep, "/")
+                    if out_prefix is not None and rel.startswith(out_prefix):
+                        outs.append((rel, st.st_size, st.st_mtime_ns))
+                    else:
+                        ins.append((rel, st.st_size, st.st_mtime_ns))
+                        if st.st_mtime_ns > newest_input:
+                            newest_input = st.st_mtime_ns
         except OSError:
             continue
-    if now - newest < RACY_WINDOW_NS:
-        return None
-    entries.sort()
-    for path, size, mtime in entries:
-        h.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
-    return f"{len(entries)}:{h.hexdigest()}"
+
+    def digest(entries: list[tuple[str, int, int]], salt: str) -> str:
+        h = hashlib.sha256(salt.encode())
+        for path, size, mtime in sorted(entries):
+            h.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+        return f"{len(entries)}:{h.hexdigest()[:32]}"
+
+    inputs = digest(ins, f"{code_version()}\0{extra}\0{output or ''}\0")
+    return VaultStamp(None if now - newest_input < RACY_WINDOW_NS else inputs, digest(outs, ""))
