@@ -57,9 +57,12 @@ _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
 
 
+_Loader11 = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load11(s: str) -> Any:
     try:
-        d = yaml.safe_load(f"k: {s}\n")
+        d = yaml.load(f"k: {s}\n", Loader=_Loader11)  # noqa: S506 - the safe loader (YAML 1.1)
     except yaml.YAMLError:
         return _MISSING
     return d.get("k", _MISSING) if isinstance(d, dict) else _MISSING
@@ -108,7 +111,7 @@ def _double(s: str) -> str:
 
 
 def _single(s: str) -> str | None:
-    if any(ord(c) < 32 or c in "\u2028\u2029\x7f" for c in s):
+    if any(ord(c) < 32 for c in s) or _ESCAPE.search(s):
         return None
     return "'" + s.replace("'", "''") + "'"
 
