@@ -198,6 +198,9 @@ def snapshot_code() -> str:
         shutil.rmtree(SNAPSHOT)
     shutil.copytree(REPO / "vaultkit", SNAPSHOT / "vaultkit",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for data in ("schemas",):  # data the package finds next to itself in a source checkout
+        if (REPO / data).is_dir():
+            shutil.copytree(REPO / data, SNAPSHOT / data)
     os.environ["PYTHONPATH"] = str(SNAPSHOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     where = subprocess.run([PY, "-c", "import vaultkit; print(vaultkit.__file__)"], cwd=OUT,
                            capture_output=True, text=True).stdout.strip()
