@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from vaultkit.cli import cli
+from vaultkit.export import validate_canvas
 from vaultkit.frontmatter import split_frontmatter
 from vaultkit.vault import Vault
 
@@ -74,6 +76,12 @@ def test_sync_writes_technique_notes_with_the_tables_values(fresh_sample: Path) 
     assert tier3["techniques"] == ["[[_vaultkit/Techniques/LoRA QLoRA (adapter tuning)]]"]
     assert len(list(tech.glob("*.md"))) == 15
     assert len(list((fresh_sample / OUT / "Tiers").glob("*.md"))) == 15
+    canvas = json.loads((fresh_sample / OUT / "Knowledge graph.canvas").read_text(encoding="utf-8"))
+    assert validate_canvas(canvas) == []
+    groups = [n for n in canvas["nodes"] if n["type"] == "group"]
+    assert sorted(g["label"] for g in groups) == sorted(f"Tier {n}" for n in range(1, 16))
+    files = {n["file"] for n in canvas["nodes"] if n["type"] == "file"}
+    assert "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md" in files
     assert "15 techniques, 15 tiers" in result.output
 
 
@@ -107,7 +115,7 @@ def test_second_sync_changes_no_byte_and_no_mtime(fresh_sample: Path) -> None:
     before = snapshot(fresh_sample)
     result = invoke("sync", str(fresh_sample))
     assert result.exit_code == 0
-    assert "created 0, updated 0, removed 0, unchanged 32" in result.output
+    assert "created 0, updated 0, removed 0, unchanged 33" in result.output
     assert snapshot(fresh_sample) == before
     assert invoke("sync", str(fresh_sample), "--check").exit_code == 0
 
@@ -138,6 +146,7 @@ def test_committed_sample_vault_is_up_to_date(tmp_path: Path) -> None:
     result = invoke("sync", str(dest), "--check")
     assert result.exit_code == 0, result.output
     assert (dest / OUT / "Vault index.md").is_file()
+    assert (dest / OUT / "Knowledge graph.canvas").is_file()
 
 
 def test_sync_on_the_users_vault(tmp_path: Path) -> None:

@@ -168,7 +168,8 @@ def plan_generation(vault: "Vault") -> Plan:
     user_notes = vault.user_notes()
     generated = {n.path for n in vault.notes.values() if vault.is_generated(n)}
     # Names clash vault-wide (links resolve by name); earlier generated notes don't count.
-    names = NameAllocator(f for f in vault.files if f not in generated and not f.endswith(".canvas"))
+    generated.add(f"{out}/{CANVAS_NAME}")
+    names = NameAllocator(f for f in vault.files if f not in generated)
     index_path = names.allocate(INDEX_NAME, out)
     cost_path = names.allocate(COST_VALUE_NAME, out)
     techs = build_techniques(vault)
@@ -189,6 +190,7 @@ def plan_generation(vault: "Vault") -> Plan:
     plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path))
     plan.techniques = len(techs)
     plan.tiers = len(tiers)
+    plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas(vault), ensure_ascii=False, indent="\t") + "\n")
     return plan
 
 
