@@ -56,9 +56,21 @@ def test_large_batches_use_every_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setattr(pool, "MIN_POOL_FILES", 2)
     monkeypatch.setattr(pool, "MIN_POOL_BYTES", 10)
     monkeypatch.setattr(pool, "available_cpus", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     assert plan_workers(_items(tmp_path)) == (2, 4000)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.0, 1.0))  # the machine is busy: stay in-process
+    assert plan_workers(_items(tmp_path))[0] == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     monkeypatch.setattr(pool, "available_cpus", lambda: 1)
     assert plan_workers(_items(tmp_path))[0] == 1
+
+
+def test_idle_workers_follow_the_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    got = {}
+    for load in (0.0, 1.0, 1.4, 1.6, 3.0):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, 0.0, 0.0))
+        got[load] = (pool.idle_workers(2), pool.idle_workers(8))
+    assert got == {0.0: (2, 8), 1.0: (2, 8), 1.4: (2, 8), 1.6: (1, 7), 3.0: (1, 6)}
 
 
 def test_environment_variable_forces_the_worker_count(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -32,13 +32,20 @@ from typing import Callable, Sequence
 
 from .model import Note
 
-__all__ = ["parse_files", "load_notes", "plan_workers", "available_cpus", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
+__all__ = ["parse_files", "load_notes", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
 
-#: Below this many bytes of Markdown the pool costs more than it saves (see BENCHMARKS.md).
-MIN_POOL_BYTES = 24_000_000
+#: Below this many bytes of Markdown the pool costs more than it saves. Measured on 2 idle
+#: cores (BENCHMARKS.md): 100 notes / 2.7 MB break even (1.06x the in-process time),
+#: 200 notes / 5.6 MB take 0.85x, 400 notes / 11 MB 0.62x, 1,000 notes / 29 MB 0.67x.
+MIN_POOL_BYTES = 5_000_000
 
 #: And below this many files.
-MIN_POOL_FILES = 400
+MIN_POOL_FILES = 200
+
+#: The pool is only used while the 1-minute load average leaves at least this much of a CPU
+#: idle per extra worker: on a machine busy with other work the workers only add overhead
+#: (about 30 % more CPU time in total for shipping results back).
+MIN_IDLE_CPU = 0.5
 
 #: Environment variable that forces the number of workers (``1`` turns the pool off).
 ENV_WORKERS = "VAULTKIT_WORKERS"
@@ -63,9 +70,9 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
         Vault path and file of each note.
     workers : int, optional
         Force a count (``1`` or ``0``: in-process). Defaults to the
-        ``VAULTKIT_WORKERS`` environment variable, else the available CPUs
-        when the batch is large enough (:data:`MIN_POOL_FILES` files and
-        :data:`MIN_POOL_BYTES` bytes), else 1.
+        ``VAULTKIT_WORKERS`` environment variable, else, when the batch is
+        large enough (:data:`MIN_POOL_FILES` files and :data:`MIN_POOL_BYTES`
+        bytes), the CPUs that are idle now (:func:`idle_workers`), else 1.
 
     Returns
     -------
@@ -84,8 +91,25 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     if workers is None:
         cpus = available_cpus()
         big = len(items) >= MIN_POOL_FILES and total >= MIN_POOL_BYTES
-        workers = cpus if big and cpus > 1 else 1
+        workers = idle_workers(cpus) if big and cpus > 1 else 1
     return max(1, min(workers, len(items) or 1)), total
+
+
+def idle_workers(cpus: int) -> int:
+    """How many processes can run in parallel now: the CPUs not kept busy by other work.
+
+    >>> idle_workers(1)
+    1
+    """
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - no load average on this system
+        return cpus
+    idle = cpus - busy
+    if idle <= MIN_IDLE_CPU:
+        return 1
+    # One worker takes this process's place; each further one needs MIN_IDLE_CPU of an idle CPU.
+    return max(1, min(cpus, 1 + int(idle + 1 - MIN_IDLE_CPU)))
 
 
 def _read(rel: str, path: Path) -> Note:
