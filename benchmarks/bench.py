@@ -12,8 +12,9 @@ Measurements (each one ``python``/``vaultkit`` process):
 ``floor: read``        read every byte of every ``.md`` file
 ``floor: read+yaml``   ... and parse every frontmatter block with libyaml (``CSafeLoader``)
 ``load cold``          ``Vault.load(vault)`` (parse + resolve + tier tables, no cache)
-``load cold, pool``    the same with notes parsed by :func:`vaultkit.pool.load_notes`
+``load cold, pool``    the same with notes parsed by :func:`vaultkit.pool.load_notes` with one worker per CPU
 ``load warm``          ``Vault.load(vault, cache=True)`` with a primed cache
+``no-op check (stamp)`` what the proposed no-op sync runs before it stops (CLI imports, config, vault_stamp, cache meta)
 ``show json``          ``vaultkit show VAULT --format json > /dev/null``
 ``sync cold``          ``vaultkit sync VAULT -q`` after deleting ``.vaultkit/cache.sqlite``
 ``sync warm``          the same again, after an unmeasured sync: nothing changed since a sync that wrote nothing
@@ -127,7 +128,8 @@ from vaultkit.tiers import read_tier_tables
 root = Path(sys.argv[1])
 config = load_config(root)
 files, paths = discover(root, config.exclude)
-notes, _notice = load_notes(root, paths, cache=sys.argv[2] == '1')
+from vaultkit.pool import available_cpus
+notes, _notice = load_notes(root, paths, cache=sys.argv[2] == '1', workers=available_cpus())
 index = resolve_vault(notes, files)
 v = V.Vault(root=root, config=config, files=files, notes=notes, index=index)
 for note in v.user_notes():
@@ -135,6 +137,21 @@ for note in v.user_notes():
     v.techniques.extend(rows)
     note.diagnostics.extend(diags)
 print(len(v.notes))
+"""
+
+# What the proposed no-op sync does before it can stop: CLI imports, config, stamp, cache meta.
+NOOP_CHECK = r"""
+import sys
+from pathlib import Path
+import vaultkit.cli
+from vaultkit.cache import NoteCache, vault_stamp
+from vaultkit.config import load_config
+root = Path(sys.argv[1])
+stamp = vault_stamp(root, output=load_config(root).output)
+store = NoteCache.open(root)
+store.get_meta('sync.stamp')
+store.close()
+print(stamp.key)
 """
 
 OBSIDIANTOOLS = r"""
@@ -372,6 +389,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         plan.append(("load cold", "load", [PY, "-c", LOAD, str(src), "0"], None))
         plan.append(("load cold, pool", "load", [PY, "-c", LOAD_POOL, str(src), "0"], None))
         plan.append(("load warm", "load", [PY, "-c", LOAD, str(src), "1"], None))
+        plan.append(("no-op check (stamp)", "load", [PY, "-c", NOOP_CHECK, str(src)], None))
     if want("show") and VAULTKIT:
         plan.append(("show json", "show", [*VAULTKIT, "show", str(src), "--format", "json"], None))
     if want("sync") and "sync" in cmds:
