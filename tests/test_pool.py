@@ -29,6 +29,22 @@ def test_pool_output_equals_in_process_output_in_input_order() -> None:
     assert parallel == serial
 
 
+def test_pool_works_while_other_threads_run() -> None:
+    import threading
+
+    items = _items(need(EUGENE))[:30]
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)  # like the watch mode's observer thread
+    t.start()
+    try:
+        assert pool._context().get_start_method() in ("forkserver", "spawn")
+        assert parse_files(items, workers=2) == parse_files(items, workers=1)
+    finally:
+        stop.set()
+        t.join()
+    assert pool._context().get_start_method() == "fork"
+
+
 def test_more_workers_than_items_and_empty_input(tmp_path: Path) -> None:
     (tmp_path / "only.md").write_text("[[x]] #t\n", encoding="utf-8")
     items = _items(tmp_path)

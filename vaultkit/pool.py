@@ -26,6 +26,7 @@ import gc
 import multiprocessing
 import os
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
@@ -145,8 +146,14 @@ def _chunks(items: Sequence[tuple[str, Path]], sizes: list[int], target: int) ->
 
 def _context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
-    # fork starts in milliseconds and shares the imported modules; elsewhere spawn is the only choice.
-    return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
+    if "fork" in methods and sys.platform != "darwin":
+        # fork starts in milliseconds and shares the imported modules, but forking while other
+        # threads run (the watch mode's observer) can copy a lock held by one of them.
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
+        if "forkserver" in methods:
+            return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None,
