@@ -111,6 +111,50 @@ def _span(node: yaml.Node) -> tuple[int, int]:
     return start + 1, max(end, start) + 1
 
 
+#: Most values a frontmatter block may stand for once its YAML aliases are expanded. Obsidian's
+#: YAML library refuses excessive aliasing too (its ``maxAliasCount``); without a cap a
+#: ten-line block of nested aliases makes every later pass (JSON, schema) exponential.
+MAX_EXPANDED_VALUES = 10_000
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes ``root`` stands for with every alias expanded (cycles count as too many).
+
+    Linear in the composed graph: shared nodes are sized once.
+
+    >>> _expanded_size(yaml.compose("a: &x [1, 2]\nb: *x\nc: *x"))
+    13
+    """
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+    too_many = MAX_EXPANDED_VALUES + 1
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = 1
+            continue
+        children = ([c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode)
+                    else list(node.value))
+        if done:
+            busy.discard(key)
+            sizes[key] = min(too_many, 1 + sum(sizes.get(id(c), too_many) for c in children))
+            continue
+        if key in busy:  # a recursive structure
+            return too_many
+        busy.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in busy:
+                return too_many
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
 @dataclass(slots=True)
 class YamlResult:
     """Outcome of :func:`load_yaml`.
@@ -159,6 +203,14 @@ def load_yaml(text: str) -> YamlResult:
         node = loader.get_single_node()
         if node is None:
             return YamlResult(data=None)
+        if "*" in text and _expanded_size(node) > MAX_EXPANDED_VALUES:
+            mark = node.start_mark
+            return YamlResult(
+                error=f"aliases expand to more than {MAX_EXPANDED_VALUES:,} values (an alias bomb?)",
+                error_kind="invalid",
+                error_line=mark.line + 1,
+                error_col=mark.column + 1,
+            )
         data = loader.construct_document(node)
         key_lines: dict[str, int] = {}
         spans: dict[str, list[tuple[int, int]]] = {}

@@ -1,0 +1,45 @@
+"""Hostile input found by trying to break vaultkit: each must give a diagnostic, never a runaway job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from vaultkit.cli import cli
+from vaultkit.frontmatter import MAX_EXPANDED_VALUES, load_yaml
+from vaultkit.vault import Vault
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    prev = "a"
+    for name in "bcdefghijk"[: levels - 1]:
+        lines.append(f"{name}: &{name} [" + ",".join(["*" + prev] * 9) + "]")
+        prev = name
+    return "\n".join(lines)
+
+
+def test_alias_bomb_is_invalid_frontmatter_not_a_hang(tmp_path: Path) -> None:
+    result = load_yaml(_alias_bomb(9))
+    assert result.error_kind == "invalid" and "alias" in result.error
+    (tmp_path / "bomb.md").write_text("---\ntype: technique\n" + _alias_bomb(9) + "\n---\nBody [[x]]\n",
+                                      encoding="utf-8")
+    (tmp_path / "vaultkit.toml").write_text('[schemas]\n"**" = "knowledge-note"\n', encoding="utf-8")
+    note = Vault.load(tmp_path).notes["bomb.md"]
+    assert note.frontmatter is None and note.frontmatter_error
+    assert [link.target for link in note.links] == ["x"]  # the body is still indexed
+    out = CliRunner().invoke(cli, ["lint", str(tmp_path), "--format", "json"])
+    assert out.exit_code == 1
+    assert '"code": "VK001"' in out.output
+
+
+def test_shared_values_below_the_cap_still_load() -> None:
+    text = "base: &b {x: 1, y: [1, 2, 3]}\none: *b\ntwo: *b\n"
+    assert load_yaml(text).data == {"base": {"x": 1, "y": [1, 2, 3]}, "one": {"x": 1, "y": [1, 2, 3]},
+                                    "two": {"x": 1, "y": [1, 2, 3]}}
+    assert MAX_EXPANDED_VALUES >= 10_000
+
+
+def test_recursive_alias_is_invalid() -> None:
+    assert load_yaml("a: &x [1, *x]").error_kind == "invalid"
