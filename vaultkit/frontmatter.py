@@ -122,7 +122,7 @@ def _expanded_size(root: yaml.Node) -> int:
 
     Linear in the composed graph: shared nodes are sized once.
 
-    >>> _expanded_size(yaml.compose("a: &x [1, 2]\nb: *x\nc: *x"))
+    >>> _expanded_size(yaml.compose("a: &x [1, 2]\\nb: *x\\nc: *x"))
     13
     """
     sizes: dict[int, int] = {}
