@@ -43,3 +43,17 @@ def test_shared_values_below_the_cap_still_load() -> None:
 
 def test_recursive_alias_is_invalid() -> None:
     assert load_yaml("a: &x [1, *x]").error_kind == "invalid"
+
+
+def test_generated_notes_pass_lint_with_text_tiers_and_unknown_marks(tmp_path: Path) -> None:
+    """Whatever the tables hold, what sync writes passes lint (VK201 schema, VK401 freshness)."""
+    (tmp_path / "GPU.md").write_text(
+        "# GPUs\n\n|GPU Tier|Method|Effectiveness|Tradeoffs|\n|---|---|---|---|\n"
+        "|Consumer (RTX 4090)|Quantize to 4 bit|🟣 odd mark, 🟢 fits|💰 cheap|\n"
+        "|x|Offload|⚪ slow|🔧 setup|\n|2|Batching|🟢 throughput|❌ latency|\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["sync", str(tmp_path)]).exit_code == 0
+    out = CliRunner().invoke(cli, ["lint", str(tmp_path), "--select", "VK201,VK401", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    index = (tmp_path / "_vaultkit" / "Vault index.md").read_text(encoding="utf-8")
+    assert "Consumer (RTX 4090) (a tier named in words)" in index
+    assert "Quantize to 4 bit" in index

@@ -54,6 +54,9 @@ TECHNIQUES_DIR = "Techniques"
 
 #: Points each effectiveness mark adds to a technique's value (per repetition).
 EFFECTIVENESS_VALUE = {"🟢": 2.0, "✅": 2.0, "🟡": 1.0, "⚪": 1.0, "🟠": 0.5, "🔴": -1.0}
+#: Effectiveness marks the technique schema accepts in the ``effectiveness`` property; other
+#: marks stay in the note's body.
+SCHEMA_EFFECTIVENESS_MARKS = ("🟢", "🟡", "🟠", "⚪", "🔴")
 #: Tradeoff marks that count as risk (one point per repetition); 💰 counts as its cost level instead.
 RISK_MARKS = frozenset(TRADEOFF_MEANINGS) - {"💰"}
 
@@ -222,7 +225,7 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
         "aliases": [tech.name] + [a for a in tech.aliases if a != tech.name],
         "tier": tech.tier if tech.tier is not None else -1,
         "tier_label": _tier_label(tech),
-        "effectiveness": list(dict.fromkeys(eff_marks)),
+        "effectiveness": [m for m in dict.fromkeys(eff_marks) if m in SCHEMA_EFFECTIVENESS_MARKS],
         "tradeoffs": list(dict.fromkeys(trade_marks)),
         "cost": tech.cost,
         "sources": sorted({f"[[{_stem(r.note)}]]" for r in tech.rows}),
@@ -348,7 +351,15 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
             members = [t for t in techs if t.tier == n]
             names = ", ".join(note_link(tech_path[t.key], t.name) for t in members)
             lines.append(f"- {note_link(tier_path[n], f'Tier {n}')}: {names}")
-    else:
+    text_tiered = [t for t in techs if t.tier is None]
+    if text_tiered:
+        labels: dict[str, list["Technique"]] = defaultdict(list)
+        for t in text_tiered:
+            labels[_tier_label(t)].append(t)
+        for label in sorted(labels, key=str.casefold):
+            names = ", ".join(note_link(tech_path[t.key], t.name) for t in labels[label])
+            lines.append(f"- {label.replace('[', '(').replace(']', ')')} (a tier named in words): {names}")
+    if not techs:
         lines.append("No tier tables found.")
     lines.append("")
     mermaid = mermaid_tier_ladder(vault) if techs else ""
