@@ -12,7 +12,7 @@ import os
 import unicodedata
 from pathlib import Path
 
-__all__ = ["discover", "is_excluded"]
+__all__ = ["discover", "disk_path", "is_excluded"]
 
 
 def is_excluded(rel: str, patterns: list[str]) -> bool:
@@ -23,6 +23,63 @@ def is_excluded(rel: str, patterns: list[str]) -> bool:
     """
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p.rstrip("/*") + "/*") and
                rel.startswith(p.rstrip("/*") + "/") for p in patterns)
+
+
+def disk_path(root: Path, rel: str) -> Path:
+    """The file on disk for vault path ``rel``, whatever Unicode form its name has there.
+
+    Vault paths are NFC (see :func:`discover`), but a file may be named in NFD
+    on disk (macOS, files copied from it). ``root / rel`` is returned when it
+    exists; otherwise each segment is looked up among the folder's entries by
+    its NFC form. When nothing matches, ``root / rel`` is returned as is, so
+    that opening it reports the missing file.
+
+    Parameters
+    ----------
+    root : Path
+        Vault folder.
+    rel : str
+        Vault-relative POSIX path (any normalisation form).
+
+    Returns
+    -------
+    Path
+        ``root`` joined with the names as they are spelled on disk.
+
+    Examples
+    --------
+    >>> import tempfile, unicodedata
+    >>> root = Path(tempfile.mkdtemp())
+    >>> nfd = unicodedata.normalize("NFD", "Caf\u00e9.md")
+    >>> _ = (root / nfd).write_text("x")
+    >>> disk_path(root, "Caf\u00e9.md").name == nfd
+    True
+    """
+    root = Path(root)
+    direct = root / rel
+    if rel.isascii() or os.path.lexists(direct):
+        return direct
+    current = root
+    parts = [p for p in rel.split("/") if p]
+    for part in parts:
+        candidate = current / part
+        if os.path.lexists(candidate):
+            current = candidate
+            continue
+        want = unicodedata.normalize("NFC", part)
+        found = None
+        try:
+            with os.scandir(current) as entries:
+                for entry in entries:
+                    if unicodedata.normalize("NFC", entry.name) == want:
+                        found = entry.name
+                        break
+        except OSError:
+            return direct
+        if found is None:
+            return direct
+        current = current / found
+    return current
 
 
 def discover(root: Path, exclude: list[str] | None = None) -> tuple[list[str], dict[str, Path]]:

@@ -541,13 +541,14 @@ def fix_file(root: Path, rel: str, kinds: Iterable[str] = DEFAULT_KINDS, mode: A
     >>> fix_file(root, "A.md").outcome.action, (root / "A.md").read_bytes()
     ('updated', b'Caf\\xc3\\xa9\\r\\n')
     """
+    from .discover import disk_path
     from .writer import FileOutcome, WriteMode, ownership, replace_user_file
 
     mode = mode or WriteMode.WRITE
     kinds = set(kinds)
     out = FileFix(rel)
     try:
-        data = (Path(root) / rel).read_bytes()
+        data = disk_path(Path(root), rel).read_bytes()
     except OSError as exc:
         out.outcome = FileOutcome(rel, "error", f"cannot read: {exc}")
         return out

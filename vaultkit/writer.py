@@ -1355,9 +1355,13 @@ def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,
     >>> (root / "B.md").read_bytes()
     b'Caf\\xc3\\xa9\\r\\n'
     """
+    from .discover import disk_path
+
     root = Path(root)
     try:
-        target = _user_target(root, os.path.realpath(root), rel)
+        _check_parts(rel, "note path")
+        on_disk = disk_path(root, rel)  # the name as spelled on disk (NFD on macOS) for the NFC vault path
+        target = _user_target(root, os.path.realpath(root), on_disk.relative_to(root).as_posix())
         if os.path.islink(target):
             return FileOutcome(rel, "refused-path", "the note is a symbolic link; left alone")
     except UnsafePathError as exc:

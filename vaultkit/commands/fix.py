@@ -17,7 +17,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     """The vault root and the vault-relative notes that ``paths`` name (all notes for a folder)."""
     from ..config import load_config
     from ..discover import discover
-    from .lint import find_root
+    from .lint import _vault_rel, find_root
 
     targets = list(paths) or [Path(".")]
     root = find_root(targets)
@@ -26,7 +26,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     wanted: list[str] = []
     for p in targets:
         rp = p.resolve()
-        rel = "" if rp == root else rp.relative_to(root).as_posix()
+        rel = "" if rp == root else _vault_rel(rp, root)
         if rp.is_dir():
             prefix = rel + "/" if rel else ""
             wanted.extend(n for n in notes if n.startswith(prefix))

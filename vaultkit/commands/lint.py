@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 import click
@@ -40,6 +41,16 @@ def find_root(paths: list[Path]) -> Path:
     if len(resolved) == 1 and resolved[0].is_dir():
         return resolved[0]
     return Path(os.path.commonpath([r if r.is_dir() else r.parent for r in resolved]))
+
+
+def _vault_rel(path: Path, root: Path) -> str:
+    """Vault path of ``path`` (resolved, inside ``root``): POSIX and NFC, as :func:`vaultkit.discover.discover` keys notes.
+
+    A name typed or completed by the shell keeps its spelling on disk, which
+    may be NFD (macOS); the vault's notes are keyed by the NFC spelling.
+    """
+    rel = path.relative_to(root).as_posix()
+    return rel if rel.isascii() else unicodedata.normalize("NFC", rel)
 
 
 def _shown_root(root: Path) -> str:
@@ -124,7 +135,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
                 break
             if root_abs not in ap.parents:
                 raise click.BadParameter(f"'{p}' is not inside the vault '{shown}'", param_hint="PATHS")
-            rel = ap.relative_to(root_abs).as_posix()
+            rel = _vault_rel(ap, root_abs)
             rel_paths.append(rel + "/" if ap.is_dir() else rel)
 
     options = LintOptions(select=_split(select) or None, ignore=_split(ignore), severity=severity,

@@ -1,0 +1,86 @@
+"""Regressions from a tester's report: NFD file names, encoding guesses, paths from two vaults, config checks."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vaultkit.cli import cli
+from vaultkit.discover import discover, disk_path
+from vaultkit.fix import fix_file
+
+NFC_NAME = "Café.md"
+NFD_NAME = unicodedata.normalize("NFD", NFC_NAME)
+
+
+def run(*args: str, cwd: Path | None = None):
+    """Run the CLI (optionally from ``cwd``); failures show the whole output."""
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+# -- 1. NFD file names --------------------------------------------------------------
+
+
+@pytest.fixture
+def nfd_vault(tmp_path: Path) -> Path:
+    """A vault whose note and folder names are NFD on disk (as macOS writes them)."""
+    assert NFC_NAME != NFD_NAME
+    v = tmp_path / "v"
+    (v / ".obsidian").mkdir(parents=True)
+    (v / NFD_NAME).write_text("---\ntag: a\n---\nCaf\u221a\u00a9 [[nowhere]]\n", encoding="utf-8")
+    sub = v / unicodedata.normalize("NFD", "Été")
+    sub.mkdir()
+    (sub / NFD_NAME).write_text("---\ntag: b\n---\n[[nowhere]]\n", encoding="utf-8")
+    names = set(os.listdir(v))
+    assert NFD_NAME in names and NFC_NAME not in names  # the file system keeps the bytes as given
+    return v
+
+
+def test_disk_path_finds_nfd_names_segment_by_segment(nfd_vault: Path) -> None:
+    _files, notes = discover(nfd_vault)
+    assert set(notes) == {NFC_NAME, "Été/" + NFC_NAME}
+    for rel, actual in notes.items():
+        assert disk_path(nfd_vault, rel) == actual
+        assert disk_path(nfd_vault, rel).is_file()
+    assert disk_path(nfd_vault, "plain.md") == nfd_vault / "plain.md"
+    assert disk_path(nfd_vault, "Nowhère.md") == nfd_vault / "Nowhère.md"  # missing: as given
+
+
+def test_lint_of_an_nfd_path_checks_that_note(nfd_vault: Path) -> None:
+    result = run("lint", "--select", "VK101", str(nfd_vault / NFD_NAME))
+    assert result.exit_code == 1, result.output
+    assert "1 note checked" in result.output and "VK101" in result.output
+    assert "All checks passed" not in result.output
+    folder = run("lint", "--select", "VK101", str(nfd_vault / unicodedata.normalize("NFD", "Été")))
+    assert folder.exit_code == 1, folder.output
+    assert "1 note checked" in folder.output
+
+
+def test_fix_writes_nfd_named_notes_in_place(nfd_vault: Path) -> None:
+    result = run("fix", str(nfd_vault))
+    assert result.exit_code == 0, result.output
+    assert "cannot read" not in result.output
+    assert "changed 2 of 2 notes" in result.output
+    note = (nfd_vault / NFD_NAME).read_text(encoding="utf-8")
+    assert note == "---\ntags:\n  - a\n---\nCafé [[nowhere]]\n"
+    assert sorted(os.listdir(nfd_vault)) == sorted([".obsidian", NFD_NAME, unicodedata.normalize("NFD", "Été")])
+    # one NFD file given on the command line, and the library call with the NFC vault path
+    (nfd_vault / NFD_NAME).write_text("---\ntag: c\n---\n", encoding="utf-8")
+    assert run("fix", str(nfd_vault / NFD_NAME)).exit_code == 0
+    assert (nfd_vault / NFD_NAME).read_text(encoding="utf-8") == "---\ntags:\n  - c\n---\n"
+    (nfd_vault / NFD_NAME).write_text("---\ntag: d\n---\n", encoding="utf-8")
+    assert fix_file(nfd_vault, NFC_NAME).outcome.action == "updated"
+    assert (nfd_vault / NFD_NAME).read_text(encoding="utf-8") == "---\ntags:\n  - d\n---\n"
+    assert NFC_NAME not in os.listdir(nfd_vault)
