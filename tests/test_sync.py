@@ -181,3 +181,52 @@ def test_python_m_vaultkit_works(fresh_sample: Path) -> None:
                           capture_output=True, text=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     assert proc.returncode == 1, proc.stderr
     assert "would be created" in proc.stdout
+
+
+def test_sync_reports_a_name_taken_by_the_users_note(fresh_sample: Path) -> None:
+    mine = fresh_sample / OUT / "Vault index.md"
+    mine.parent.mkdir()
+    mine.write_text("# my own index\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])  # output holds stdout and stderr
+    assert result.exit_code == 0
+    assert "taken by '_vaultkit/Vault index.md'" in result.output
+    assert mine.read_text(encoding="utf-8") == "# my own index\n"
+    assert (fresh_sample / OUT / "Vault index 2.md").is_file()
+
+
+def test_sync_exit_status_when_the_vault_cannot_be_written(fresh_sample: Path, monkeypatch) -> None:
+    import vaultkit.writer as writer
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(fresh_sample / OUT))
+
+    monkeypatch.setattr(writer.os, "makedirs", refuse)
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 2
+    assert "Permission denied" in result.output and "Traceback" not in result.output
+
+
+def test_sync_exit_status_when_a_write_fails(fresh_sample: Path, monkeypatch) -> None:
+    import vaultkit.writer as writer
+
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    (fresh_sample / OUT / "Tiers" / "Tier 2.md").unlink()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(writer.os, "link", refuse)
+    monkeypatch.setattr(writer.os, "replace", refuse)
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 2
+    assert "Tier 2.md" in result.output
+
+
+def test_sync_exit_status_when_a_generated_note_was_edited(fresh_sample: Path) -> None:
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = fresh_sample / OUT / "Tiers" / "Tier 4.md"
+    tier.write_text(tier.read_text(encoding="utf-8") + "my words\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 1
+    assert "skipped-edited" in result.output and "Tier 4.md" in result.output
+    assert tier.read_text(encoding="utf-8").endswith("my words\n")

@@ -26,7 +26,7 @@ import yaml
 
 from .export import canvas, mermaid_tier_ladder
 from .feedback import TitleIndex, read_feedback
-from .names import Linker, NameAllocator, clean_display
+from .names import Linker, NameAllocator, clean_display, name_key, safe_name
 from .techniques import build_techniques
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
 
@@ -72,6 +72,7 @@ class Plan:
     files: dict[str, str] = field(default_factory=dict)
     techniques: int = 0
     tiers: int = 0
+    notices: list[str] = field(default_factory=list)
 
     def add(self, path: str, text: str) -> None:
         if path in self.files:  # pragma: no cover - names are made unique before
@@ -172,13 +173,27 @@ def plan_generation(vault: "Vault") -> Plan:
     generated = {n.path for n in vault.notes.values() if vault.is_generated(n)}
     # Names clash vault-wide (links resolve by name); earlier generated notes don't count.
     generated.add(f"{out}/{CANVAS_NAME}")
-    names = NameAllocator(f for f in vault.files if f not in generated)
-    index_path = names.allocate(INDEX_NAME, out)
-    cost_path = names.allocate(COST_VALUE_NAME, out)
+    kept = [f for f in vault.files if f not in generated]
+    names = NameAllocator(kept)
+    by_name: dict[str, str] = {}
+    for f in kept:
+        by_name.setdefault(name_key(f.rsplit("/", 1)[-1]), f)
+
+    def allocate(title: str, folder: str) -> str:
+        path = names.allocate(title, folder)
+        wanted = safe_name(title) + ".md"
+        taken = by_name.get(name_key(wanted))
+        if taken is not None:
+            plan.notices.append(f"the name '{wanted}' is taken by '{taken}' (yours, left alone); "
+                                f"wrote '{path}' instead")
+        return path
+
+    index_path = allocate(INDEX_NAME, out)
+    cost_path = allocate(COST_VALUE_NAME, out)
     techs = build_techniques(vault)
     tiers = sorted({t.tier for t in techs if t.tier is not None})
-    tier_path = {n: names.allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
-    tech_path = {t.key: names.allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
+    tier_path = {n: allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
+    tech_path = {t.key: allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
 
     backlinks = _backlinks(vault, list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path])
     for tech in techs:

@@ -52,7 +52,9 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     VAULT defaults to the current folder. vaultkit writes only inside its
     output folder (set `output` in vaultkit.toml) and only notes it owns;
     a generated note you edited is kept and reported (--force overwrites it).
-    A second run with nothing changed writes nothing.
+    A second run with nothing changed writes nothing. Exit status: 0 done,
+    1 a file was left alone (edited by you, taken, refused) or --check found
+    changes, 2 a write failed or a usage/configuration error.
 
     \b
     vaultkit sync vault
@@ -66,6 +68,11 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
         v, plan, report = run_sync(vault, mode_name=mode, force=force, cache=not no_cache)
     except VaultkitError as exc:
         raise fail(exc) from None
+    except OSError as exc:  # e.g. a read-only vault: the output folder cannot be made
+        raise fail(f"cannot write into {vault}: {exc.strerror or exc} ({exc.filename or vault})") from None
+    for notice in plan.notices:
+        if not quiet:
+            click.echo(f"note: {notice}", err=True)
     for outcome in report.outcomes:
         if mode == "diff" and outcome.diff:
             click.echo(outcome.diff, nl=False)
@@ -79,8 +86,17 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
         line = f"{verb}: {outcome.path}" + (f" ({outcome.message})" if outcome.message else "")
         click.echo(line, err=problem)
     click.echo(summary_line(v, plan, report), err=mode == "diff")
-    if mode == "check" and report.changed:
-        sys.exit(1)
+    sys.exit(exit_status(report, check=mode == "check"))
+
+
+def exit_status(report, *, check: bool) -> int:
+    """2 when a write failed, 1 when a file was left alone for a reason (edited, taken, refused)
+    or ``--check`` found changes, else 0."""
+    if any(o.action == "error" for o in report.outcomes):
+        return 2
+    if report.problems or (check and report.changed):
+        return 1
+    return 0
 
 
 def register(group: click.Group) -> None:
