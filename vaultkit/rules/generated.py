@@ -82,8 +82,9 @@ def hash_freshness(ctx: LintContext, note: Note) -> str | None:
         digest = expected
     if actual == digest:
         return None
-    return (f"generated note was edited or is out of date: the {what} hashes to {actual[:12]}…, "
-            f"the marker says {digest[:12]}…; run 'vaultkit sync'")
+    return (f"generated note was edited by hand (the {what} hashes to {actual[:12]}…, the marker says "
+            f"{digest[:12]}…): sync keeps it; move your text to a note of your own, or run "
+            f"'vaultkit sync --force' to replace it")
 
 
 def plan_freshness(ctx: LintContext, note: Note) -> str | None:
