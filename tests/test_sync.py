@@ -230,3 +230,28 @@ def test_sync_exit_status_when_a_generated_note_was_edited(fresh_sample: Path) -
     assert result.exit_code == 1
     assert "skipped-edited" in result.output and "Tier 4.md" in result.output
     assert tier.read_text(encoding="utf-8").endswith("my words\n")
+
+
+def test_sync_fills_regions_the_user_opened_and_keeps_every_other_byte(fresh_sample: Path) -> None:
+    home = fresh_sample / "Home.md"
+    before = ("---\ntitle: Home\n---\n# My home\n\nWords I wrote before.\r\n\n"
+              "%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n\n"
+              "Words I wrote between.\n\n%% vaultkit:begin nonsense %%\nkept\n%% vaultkit:end nonsense %%\n"
+              "Words I wrote after.\n")
+    home.write_bytes(before.encode("utf-8"))
+    result = invoke("sync", str(fresh_sample))
+    assert result.exit_code == 0, result.output
+    assert "unknown region 'nonsense'" in result.output
+    after = home.read_bytes().decode("utf-8")
+    head, rest = after.split("%% vaultkit:begin tier-ladder %%\n", 1)
+    region, tail = rest.split("%% vaultkit:end tier-ladder %%\n", 1)
+    assert head == before.split("%% vaultkit:begin tier-ladder %%\n")[0]
+    assert tail == before.split("%% vaultkit:end tier-ladder %%\n")[1]
+    assert "[[_vaultkit/Techniques/LoRA QLoRA (adapter tuning)|LoRA / QLoRA (adapter tuning)]]" in region
+    assert "[[_vaultkit/Tiers/Tier 3|Tier 3]]" in region
+    mtime = home.stat().st_mtime_ns
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    assert home.stat().st_mtime_ns == mtime and home.read_bytes().decode("utf-8") == after
+    # the generated links in the region resolve
+    note = Vault.load(fresh_sample).notes["Home.md"]
+    assert note.links and all(link.resolved for link in note.links)

@@ -73,6 +73,8 @@ class Plan:
     techniques: int = 0
     tiers: int = 0
     notices: list[str] = field(default_factory=list)
+    #: (note path, region name, text) for regions users opened in their own notes
+    regions: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add(self, path: str, text: str) -> None:
         if path in self.files:  # pragma: no cover - names are made unique before
@@ -208,6 +210,7 @@ def plan_generation(vault: "Vault") -> Plan:
     plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path))
     plan.techniques = len(techs)
     plan.tiers = len(tiers)
+    _regions(vault, techs, tiers, tech_path, tier_path, plan)
     plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas(vault), ensure_ascii=False, indent="\t") + "\n")
     return plan
 
@@ -320,7 +323,8 @@ def _tier_note(n: int, members: list["Technique"], tech_path: dict[str, str], ti
     return "\n".join(lines) + "\n"
 
 
-def _cost_note(techs: list["Technique"], tech_path: dict[str, str], index_path: str) -> str:
+def _cost_table_lines(techs: list["Technique"], tech_path: dict[str, str]) -> list[str]:
+    """The ranked cost-to-value table (a Markdown table, one row per technique)."""
     rows = []
     for t in techs:
         b = _best_row(t)
@@ -328,22 +332,29 @@ def _cost_note(techs: list["Technique"], tech_path: dict[str, str], index_path: 
         cost = cost_score(b.cost, b.tradeoffs)
         rows.append((value / (1.0 + cost), value, cost, t))
     rows.sort(key=lambda r: (-r[0], -r[1], r[3].tier if r[3].tier is not None else 10**6, r[3].name.casefold()))
+    lines = ["| Rank | Technique | Tier | Value | Cost | Ratio |", "|---:|---|---:|---:|---:|---:|"]
+    for rank, (ratio, value, cost, t) in enumerate(rows, start=1):
+        tier = _cell(_tier_label(t)) if t.tier is not None else "—"
+        lines.append(f"| {rank} | {note_link(tech_path[t.key], t.name, in_table=True)} | {tier} | {value:g} | "
+                     f"{cost:g} | {ratio:.2f} |")
+    return lines
+
+
+SCORING_TEXT = ("**Scoring.** Value = 2 per 🟢 (or ✅), 1 per ⚪ or 🟡, 0.5 per 🟠, −1 per 🔴. "
+                "Cost = the 💰 level (0–5) + 1 per risk mark (🧨 ❌ 🔧 📉 🧩 🧠 💡 ⚪ 🚫 🧱 🌀 ⚠), "
+                "each repetition counted. Ratio = value ÷ (1 + cost); higher is better. "
+                "Ties: higher value first, then lower tier.")
+
+
+def _cost_note(techs: list["Technique"], tech_path: dict[str, str], index_path: str) -> str:
     props = {"type": "index", "title": "Cost to value", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Cost to value", ""]
     lines.append("The tier table inverted: techniques ranked by the value their effectiveness marks promise "
                  "against the cost and risk their tradeoff marks warn of.")
     lines.append("")
-    lines.append("**Scoring.** Value = 2 per 🟢 (or ✅), 1 per ⚪ or 🟡, 0.5 per 🟠, −1 per 🔴. "
-                 "Cost = the 💰 level (0–5) + 1 per risk mark (🧨 ❌ 🔧 📉 🧩 🧠 💡 ⚪ 🚫 🧱 🌀 ⚠), "
-                 "each repetition counted. Ratio = value ÷ (1 + cost); higher is better. "
-                 "Ties: higher value first, then lower tier.")
+    lines.append(SCORING_TEXT)
     lines.append("")
-    lines.append("| Rank | Technique | Tier | Value | Cost | Ratio |")
-    lines.append("|---:|---|---:|---:|---:|---:|")
-    for rank, (ratio, value, cost, t) in enumerate(rows, start=1):
-        tier = _tier_label(t) if t.tier is not None else "—"
-        lines.append(f"| {rank} | {note_link(tech_path[t.key], t.name, in_table=True)} | {tier} | {value:g} | {cost:g} | "
-                     f"{ratio:.2f} |")
+    lines.extend(_cost_table_lines(techs, tech_path))
     lines.append("")
     lines.append("Up: " + note_link(index_path, "Vault index"))
     return "\n".join(lines) + "\n"
@@ -358,24 +369,9 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
     lines.append(f"{len(user_notes)} notes, {n_links} links ({n_links - n_unres} resolved, {n_unres} unresolved), "
                  f"{len(techs)} techniques in {len(tiers)} tiers. See also {note_link(cost_path, 'Cost to value')}.")
     lines.append("")
-    # tier ladder
     lines.append("## Tier ladder")
     lines.append("")
-    if tiers:
-        for n in tiers:
-            members = [t for t in techs if t.tier == n]
-            names = ", ".join(note_link(tech_path[t.key], t.name) for t in members)
-            lines.append(f"- {note_link(tier_path[n], f'Tier {n}')}: {names}")
-    text_tiered = [t for t in techs if t.tier is None]
-    if text_tiered:
-        labels: dict[str, list["Technique"]] = defaultdict(list)
-        for t in text_tiered:
-            labels[_tier_label(t)].append(t)
-        for label in sorted(labels, key=str.casefold):
-            names = ", ".join(note_link(tech_path[t.key], t.name) for t in labels[label])
-            lines.append(f"- {label.replace('[', '(').replace(']', ')')} (a tier named in words): {names}")
-    if not techs:
-        lines.append("No tier tables found.")
+    lines.extend(_tier_ladder_lines(techs, tiers, tech_path, tier_path))
     lines.append("")
     mermaid = mermaid_tier_ladder(vault) if techs else ""
     if mermaid:
@@ -413,9 +409,36 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
         for note in sorted(by_tag[tag], key=lambda n: (n.title.casefold(), n.path)):
             lines.append(f"- {note_link(note.path, note.title)}")
         lines.append("")
-    # wanted notes
     lines.append("## Wanted notes")
     lines.append("")
+    lines.extend(_wanted_lines(vault, user_notes))
+    lines.append("")
+    lines.extend(_feedback_section(vault))
+    return "\n".join(lines) + "\n"
+
+
+def _tier_ladder_lines(techs: list["Technique"], tiers: list[int], tech_path: dict[str, str],
+                      tier_path: dict[int, str]) -> list[str]:
+    """One list item per tier (numbers first, then tiers named in words) with its techniques."""
+    lines: list[str] = []
+    for n in tiers:
+        members = [t for t in techs if t.tier == n]
+        names = ", ".join(note_link(tech_path[t.key], t.name) for t in members)
+        lines.append(f"- {note_link(tier_path[n], f'Tier {n}')}: {names}")
+    labels: dict[str, list["Technique"]] = defaultdict(list)
+    for t in techs:
+        if t.tier is None:
+            labels[_tier_label(t)].append(t)
+    for label in sorted(labels, key=str.casefold):
+        names = ", ".join(note_link(tech_path[t.key], t.name) for t in labels[label])
+        lines.append(f"- {label.replace('[', '(').replace(']', ')')} (a tier named in words): {names}")
+    if not techs:
+        lines.append("No tier tables found.")
+    return lines
+
+
+def _wanted_lines(vault: "Vault", user_notes: list["Note"], top: int = 200) -> list[str]:
+    """Unresolved link targets, most wanted first, as text (so the list adds no links of its own)."""
     wanted: Counter[str] = Counter()
     spelled: dict[str, str] = {}
     sources: dict[str, set[str]] = defaultdict(set)
@@ -427,23 +450,46 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
                 spelled.setdefault(key, link.target)
                 sources[key].add(note.path)
     if not wanted:
-        lines.append("Every link resolves.")
-    else:
-        lines.append("Link targets that no note answers yet, most wanted first (shown as text so that this "
-                     "index adds no links of its own):")
-        lines.append("")
-        ranked = sorted(wanted.items(), key=lambda kv: (-kv[1], kv[0]))
-        for key, count in ranked[:200]:
-            srcs = sorted(sources[key])
-            shown = ", ".join(note_link(p, vault.notes[p].title) for p in srcs[:3])
-            more = f" and {len(srcs) - 3} more" if len(srcs) > 3 else ""
-            target = spelled[key].replace("`", "'")
-            lines.append(f"- `{target}` — {count} link{'s' if count != 1 else ''} from {shown}{more}")
-        if len(ranked) > 200:
-            lines.append(f"- … and {len(ranked) - 200} more targets")
-    lines.append("")
-    lines.extend(_feedback_section(vault))
-    return "\n".join(lines) + "\n"
+        return ["Every link resolves."]
+    lines = ["Link targets that no note answers yet, most wanted first (shown as text so that this "
+             "list adds no links of its own):", ""]
+    ranked = sorted(wanted.items(), key=lambda kv: (-kv[1], kv[0]))
+    for key, count in ranked[:top]:
+        srcs = sorted(sources[key])
+        shown = ", ".join(note_link(p, vault.notes[p].title) for p in srcs[:3])
+        more = f" and {len(srcs) - 3} more" if len(srcs) > 3 else ""
+        target = spelled[key].replace("`", "'")
+        lines.append(f"- `{target}` — {count} link{'s' if count != 1 else ''} from {shown}{more}")
+    if len(ranked) > top:
+        lines.append(f"- … and {len(ranked) - top} more targets")
+    return lines
+
+
+#: Regions a user may open in a note of their own; ``vaultkit sync`` fills them.
+REGION_NAMES = ("tier-ladder", "cost-to-value", "wanted-notes")
+_REGION_BEGIN_RE = re.compile(r"^[ \t]*%% vaultkit:begin ([A-Za-z0-9_.-]+) %%[ \t]*$", re.M)
+
+
+def _regions(vault: "Vault", techs: list["Technique"], tiers: list[int], tech_path: dict[str, str],
+             tier_path: dict[int, str], plan: Plan) -> None:
+    """Plan the text of every region a user opened (``%% vaultkit:begin NAME %%``) in their notes."""
+    makers = {
+        "tier-ladder": lambda: _tier_ladder_lines(techs, tiers, tech_path, tier_path),
+        "cost-to-value": lambda: [SCORING_TEXT, ""] + _cost_table_lines(techs, tech_path),
+        "wanted-notes": lambda: _wanted_lines(vault, vault.user_notes()),
+    }
+    made: dict[str, str] = {}
+    for note in vault.user_notes():
+        if "%% vaultkit:begin" not in note.text:
+            continue
+        for name in dict.fromkeys(_REGION_BEGIN_RE.findall(note.text)):
+            if name not in makers:
+                plan.notices.append(f"{note.path}: unknown region '{name}' left alone "
+                                    f"(known: {', '.join(REGION_NAMES)})")
+                continue
+            if name not in made:
+                made[name] = "\n".join(makers[name]()) + "\n"
+            plan.regions.append((note.path, name, made[name]))
 
 
 def _feedback_section(vault: "Vault") -> list[str]:

@@ -16,14 +16,15 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     Returns ``(vault, plan, report)``; raises :class:`~vaultkit.errors.VaultkitError` subclasses.
     """
     from ..generate import plan_generation
-    from ..writer import PlannedFile, WriteMode, apply
+    from ..writer import PlannedFile, PlannedRegion, WriteMode, apply
 
     vault = load_vault(vault_path, cache=cache)
     plan = plan_generation(vault)
     mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
             "dry-run": WriteMode.DRY_RUN}[mode_name]
     files = [PlannedFile(path, text) for path, text in plan.files.items()]
-    report = apply(vault.root, vault.config.output, files, mode=mode, force=force)
+    regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
+    report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force)
     return vault, plan, report
 
 
