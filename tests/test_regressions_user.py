@@ -84,3 +84,61 @@ def test_fix_writes_nfd_named_notes_in_place(nfd_vault: Path) -> None:
     assert fix_file(nfd_vault, NFC_NAME).outcome.action == "updated"
     assert (nfd_vault / NFD_NAME).read_text(encoding="utf-8") == "---\ntags:\n  - d\n---\n"
     assert NFC_NAME not in os.listdir(nfd_vault)
+
+
+# -- 2. encoding guesses ---------------------------------------------------------------
+
+
+def test_short_latin1_note_converts_to_cafe(tmp_path: Path) -> None:
+    from vaultkit.encoding import detect_encoding
+
+    data = b"caf\xe9 [[m]]\n"  # printf 'caf\xe9 [[m]]\n': charset-normalizer ranks cp1006 (Urdu) first
+    guess = detect_encoding(data)
+    assert guess is not None and guess.encoding == "cp1252"
+    v = tmp_path / "v"
+    (v / ".obsidian").mkdir(parents=True)
+    (v / "n.md").write_bytes(data)
+    dry = run("fix", str(v), "--convert-encoding", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "converted from cp1252 to UTF-8" in dry.output
+    diff = run("fix", str(v), "--convert-encoding", "--diff")
+    assert diff.exit_code == 0, diff.output
+    assert "# n.md: converted from cp1252 to UTF-8" in diff.output
+    assert (v / "n.md").read_bytes() == data  # dry-run and diff write nothing
+    done = run("fix", str(v), "--convert-encoding")
+    assert done.exit_code == 0, done.output
+    assert (v / "n.md").read_text(encoding="utf-8") == "café [[m]]\n"
+
+
+@pytest.mark.parametrize("text, codec", [
+    ("Grüße aus Köln", "latin-1"),
+    ("Résumé – “final”", "cp1252"),
+    ("Привет мир, как дела?\n", "cp1251"),
+    ("Zażółć gęślą jaźń, powiedział koń.\n", "cp1250"),
+    ("Γειά σου Κόσμε\n", "cp1253"),
+])
+def test_encoding_guesses_stay_among_likely_encodings(text: str, codec: str) -> None:
+    from vaultkit.encoding import LIKELY_ENCODINGS, detect_encoding
+
+    data = text.encode(codec)
+    guess = detect_encoding(data)
+    assert guess is not None
+    assert data.decode(guess.encoding) == text
+    likely = {codecs_name(n) for n in LIKELY_ENCODINGS}
+    assert codecs_name(guess.encoding) in likely
+    assert all(codecs_name(n) in likely for n in guess.alternatives)
+
+
+def test_utf16_is_not_guessed_for_eight_bit_text() -> None:
+    from vaultkit.encoding import detect_encoding
+
+    guess = detect_encoding("caf\u00e9".encode("mac_roman"))  # b"caf\x8e": once read as UTF-16 ('捡暎')
+    assert guess is not None and not guess.encoding.startswith("utf")
+    assert detect_encoding("Hello wörld".encode("utf-16-le")).encoding.replace("-", "_") == "utf_16_le"
+
+
+def codecs_name(name: str) -> str:
+    """Python's canonical name of codec ``name``."""
+    import codecs
+
+    return codecs.lookup(name).name

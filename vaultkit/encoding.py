@@ -28,8 +28,9 @@ Mojibake
 
 Non-UTF-8 files
     :func:`detect_encoding` names the likely encoding of bytes that are not
-    UTF-8 (charset-normalizer); :func:`convert_to_utf8` decodes them when the
-    user asks for it.
+    UTF-8 (charset-normalizer, limited to :data:`LIKELY_ENCODINGS`, cp1252
+    unless another reads clearly better); :func:`convert_to_utf8` decodes them
+    when the user asks for it.
 
 The module never prints and never writes files.
 """
@@ -50,6 +51,7 @@ __all__ = [
     "repair_text",
     "detect_encoding",
     "convert_to_utf8",
+    "LIKELY_ENCODINGS",
 ]
 
 #: Codecs through which UTF-8 mojibake is recognised, in order of preference on a tie.
@@ -535,10 +537,45 @@ def repair_text(text: str) -> tuple[str, list[Mojibake]]:
 # ---------------------------------------------------------------------------
 
 
+#: Encodings that notes realistically come in (Python codec names); any other
+#: guess of the detector (cp1006, cp1125, mac_greek, shift_jis_2004…) is a
+#: statistical accident on a short file and is not offered.
+LIKELY_ENCODINGS: tuple[str, ...] = (
+    "cp1252", "latin-1", "iso-8859-15", "cp1250", "iso-8859-2", "cp1251", "koi8-r", "mac_roman",
+    "mac_cyrillic", "cp1253", "cp1254", "cp1257", "iso-8859-7", "utf-16", "utf-16-le", "utf-16-be",
+    "shift_jis", "cp932", "euc-jp", "gb18030", "gbk", "big5", "euc-kr", "cp949", "cp874", "tis-620",
+    "cp1255", "cp1256", "windows-1258",
+)
+
+
+def _canonical(name: str) -> str | None:
+    import codecs
+
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+_LIKELY = frozenset(c for c in map(_canonical, LIKELY_ENCODINGS) if c)
+
+
 def detect_encoding(data: bytes) -> EncodingGuess | None:
     """Name the encoding of ``data`` when it is not UTF-8 (a leading UTF-8 BOM is allowed).
 
-    Returns ``None`` for valid UTF-8.
+    Only encodings of :data:`LIKELY_ENCODINGS` are guessed. Among the
+    detector's (charset-normalizer) candidates that decode the bytes, the
+    first is taken (when it is a one-byte code page: the one-byte candidate
+    that reads most like written language, ties in the detector's order),
+    unless the bytes also decode as cp1252 and that candidate does not read
+    clearly better than cp1252 (see :func:`_implausibility`): then cp1252. When
+    no likely candidate is left, cp1252 is guessed if it decodes the bytes,
+    else latin-1 (which decodes anything).
+
+    Returns
+    -------
+    EncodingGuess or None
+        ``None`` for valid UTF-8.
 
     Examples
     --------
@@ -547,6 +584,8 @@ def detect_encoding(data: bytes) -> EncodingGuess | None:
     >>> g = detect_encoding("Le café était très chaud, déjà prêt à être servi.\\n".encode("cp1252"))
     >>> g.encoding, g.line, hex(g.byte)
     ('cp1252', 1, '0xe9')
+    >>> detect_encoding(b"caf\\xe9 [[m]]\\n").encoding
+    'cp1252'
     """
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
@@ -558,27 +597,60 @@ def detect_encoding(data: bytes) -> EncodingGuess | None:
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # pragma: no cover - declared dependency
-        return EncodingGuess("unknown", line, byte)
-    names = [m.encoding for m in from_bytes(body)]
-    if not names:
-        return EncodingGuess("unknown", line, byte)
-    encoding = names[0]
-    # charset-normalizer often ranks a Baltic or Central European code page
-    # first for short Western text; prefer cp1252 when it reads the bytes as
-    # Latin text at least as cleanly.
-    if encoding != "cp1252":
-        best_text = _try_decode(body, encoding)
-        western = _try_decode(body, "cp1252")
-        if (
-            best_text is not None
-            and western is not None
-            and _latin_only(best_text)
-            and _latin_only(western)
-            and _text_badness(western) <= _text_badness(best_text)
-        ):
-            encoding = "cp1252"
-    alternatives = tuple(n for n in names if n != encoding)[:4]
+        names: list[str] = []
+    else:
+        names = [m.encoding for m in from_bytes(body)]
+    decoded: dict[str, str] = {}  # candidate → text, in the detector's order, one per codec
+    seen: set[str] = set()
+    has_bom16 = body.startswith((b"\xff\xfe", b"\xfe\xff"))
+    for name in names:
+        canon = _canonical(name)
+        if canon is None or canon not in _LIKELY or canon in seen:
+            continue
+        if canon.startswith("utf-16") and not has_bom16 and b"\x00" not in body:
+            continue  # 8-bit text read two bytes at a time ('caf\x8e' as '捡暎')
+        seen.add(canon)
+        text = _try_decode(body, name)
+        if text is not None:
+            decoded[name] = text
+    western = _try_decode(body, "cp1252")
+    if not decoded:
+        encoding = "cp1252" if western is not None else "latin-1"
+    else:
+        scores = {name: _implausibility(text) for name, text in decoded.items()}
+        encoding = next(iter(decoded))
+        if len(decoded[encoding]) == len(body):  # a one-byte code page: weigh it against the others
+            pool = [n for n, text in decoded.items() if len(text) == len(body)]
+            encoding = min(pool, key=scores.__getitem__)  # the detector's order breaks ties
+        if western is not None and _canonical(encoding) != "cp1252":
+            best, base = scores[encoding], _implausibility(western)
+            if not (best + 1 < base or best == 0 < base):  # not clearly better: the common case wins
+                encoding = "cp1252"
+    alternatives = tuple(n for n in decoded if _canonical(n) != _canonical(encoding))[:4]
     return EncodingGuess(encoding, line, byte, alternatives)
+
+
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def _implausibility(text: str) -> int:
+    """How unlike written language ``text`` reads: :func:`_badness` of its non-ASCII runs, 1 per
+    control character, 2 per Latin word of three or more letters that are mostly non-ASCII
+    (``Ïðèâåò``: Cyrillic read as cp1252).
+
+    >>> _implausibility("café déjà vu"), _implausibility("Ïðèâåò ìèð") >= 4, _implausibility("Привет мир")
+    (0, True, 0)
+    """
+    score = _text_badness(text)
+    score += sum(1 for c in text if c < " " and c not in "\t\n\r\x0c")  # NULs: UTF-16 read one byte at a time
+    for m in _LETTER_RUN.finditer(text):
+        word = m.group()
+        if len(word) < 3 or word.isascii():
+            continue
+        foreign = [c for c in word if c >= "\x80"]
+        if 2 * len(foreign) > len(word) and all(_script(c) == "LATIN" for c in foreign):
+            score += 2
+    return score
 
 
 def _try_decode(data: bytes, encoding: str) -> str | None:
@@ -586,10 +658,6 @@ def _try_decode(data: bytes, encoding: str) -> str | None:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
-
-
-def _latin_only(text: str) -> bool:
-    return all(_script(c) == "LATIN" for c in set(text) if c >= "\x80" and c.isalpha())
 
 
 def _text_badness(text: str) -> int:

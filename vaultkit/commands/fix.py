@@ -122,6 +122,9 @@ def fix_cmd(paths: tuple[Path, ...], mode: str | None, bom: bool, convert_encodi
                 click.echo(outcome.diff, nl=False)
             if any(f.kind == "bom" for f in result.applied):
                 click.echo(f"# {rel}: byte-order mark removed (not shown in the diff)")
+            for f in result.applied:
+                if f.kind == "encoding":  # the guess decides every non-ASCII character: show it
+                    click.echo(f"# {rel}: {f.message}")
             continue
         if quiet:
             continue
