@@ -142,3 +142,43 @@ def codecs_name(name: str) -> str:
     import codecs
 
     return codecs.lookup(name).name
+
+
+# -- 3. paths from two vaults ------------------------------------------------------------
+
+
+@pytest.fixture
+def two_vaults(tmp_path: Path) -> Path:
+    """``tv/A`` (an Obsidian vault), ``tv/B`` (a vaultkit.toml vault) and ``tv/C`` (no vault) under ``tv``."""
+    tv = tmp_path / "tv"
+    (tv / "A" / ".obsidian").mkdir(parents=True)
+    (tv / "B").mkdir()
+    (tv / "B" / "vaultkit.toml").write_text("", encoding="utf-8")
+    (tv / "C").mkdir()
+    (tv / "A" / "a.md").write_text("---\ntag: a\n---\n[[x]]\n", encoding="utf-8")
+    (tv / "B" / "b.md").write_text("---\ntag: b\n---\n[[y]]\n", encoding="utf-8")
+    (tv / "C" / "c.md").write_text("---\ntag: c\n---\n", encoding="utf-8")
+    return tv
+
+
+@pytest.mark.parametrize("command", ["lint", "fix"])
+def test_paths_from_two_vaults_are_a_usage_error(two_vaults: Path, command: str) -> None:
+    result = run(command, "A/a.md", "B/b.md", cwd=two_vaults)
+    assert result.exit_code == 2, result.output
+    assert "two vaults" in result.output
+    assert "'A'" in result.output and "'B'" in result.output
+    outside = run(command, "A/a.md", "C/c.md", cwd=two_vaults)
+    assert outside.exit_code == 2, outside.output
+    assert "'C/c.md' is not inside the vault 'A'" in outside.output
+    # nothing was written
+    assert (two_vaults / "A" / "a.md").read_text(encoding="utf-8").startswith("---\ntag: a")
+    assert (two_vaults / "B" / "b.md").read_text(encoding="utf-8").startswith("---\ntag: b")
+
+
+def test_paths_of_one_vault_and_an_explicit_vault_still_work(two_vaults: Path) -> None:
+    one = run("lint", "A/a.md", "A", cwd=two_vaults)
+    assert one.exit_code == 1 and "1 note checked" in one.output, one.output
+    both = run("lint", "--vault", ".", "A/a.md", "B/b.md", "--select", "VK101", cwd=two_vaults)
+    assert both.exit_code == 1 and "2 notes checked" in both.output, both.output
+    fixed = run("fix", "B/b.md", cwd=two_vaults)
+    assert fixed.exit_code == 0 and "changed 1 of 1 notes" in fixed.output, fixed.output

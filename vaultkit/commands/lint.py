@@ -27,17 +27,45 @@ def _is_vault_marker(folder: Path) -> bool:
     return (folder / ".obsidian").is_dir() or (folder / "vaultkit.toml").is_file()
 
 
-def find_root(paths: list[Path]) -> Path:
+def _vault_of(resolved: Path) -> Path | None:
+    """The nearest folder at or above ``resolved`` (an absolute path) with ``.obsidian/`` or ``vaultkit.toml``."""
+    start = resolved if resolved.is_dir() else resolved.parent
+    for folder in (start, *start.parents):
+        if _is_vault_marker(folder):
+            return folder
+    return None
+
+
+def find_root(paths: list[Path], *, hint: str = "") -> Path:
     """The vault that holds ``paths``: the nearest folder above them with ``.obsidian/`` or ``vaultkit.toml``.
 
     A single folder without such a parent is the vault itself; files without
-    one belong to the vault of their common folder.
+    one belong to the vault of their common folder. ``hint`` ends the error
+    message (e.g. how the command names a vault explicitly).
+
+    Raises
+    ------
+    click.UsageError
+        When the paths belong to two vaults (each path's nearest marked
+        folder differs), or some lie in a vault and others outside it: the
+        message names both.
     """
     resolved = [p.resolve() for p in paths]
-    start = resolved[0] if resolved[0].is_dir() else resolved[0].parent
-    for folder in (start, *start.parents):
-        if _is_vault_marker(folder) and all(r == folder or folder in r.parents for r in resolved):
-            return folder
+    vaults = [_vault_of(r) for r in resolved]
+    found = list(dict.fromkeys(v for v in vaults if v is not None))
+    if len(found) > 1:
+        a, b = found[0], found[1]
+        pa = paths[vaults.index(a)]
+        pb = paths[vaults.index(b)]
+        raise click.UsageError(
+            f"paths from two vaults: '{pa}' is in the vault '{_shown_root(a)}', '{pb}' in the vault "
+            f"'{_shown_root(b)}'; check one vault at a time{hint}")
+    if found:
+        if None in vaults:
+            outside = paths[vaults.index(None)]
+            raise click.UsageError(f"'{outside}' is not inside the vault '{_shown_root(found[0])}' "
+                                   f"that holds the other paths; check one vault at a time{hint}")
+        return found[0]
     if len(resolved) == 1 and resolved[0].is_dir():
         return resolved[0]
     return Path(os.path.commonpath([r if r.is_dir() else r.parent for r in resolved]))
@@ -122,7 +150,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
             _is_vault_marker(f) for f in given[0].resolve().parents):
         root, shown = given[0], given[0].as_posix()
     else:
-        root = find_root(given)
+        root = find_root(given, hint=" (or name the vault with --vault)")
         shown = _shown_root(root)
     root_abs = root.resolve()
     rel_paths: list[str] | None = None
