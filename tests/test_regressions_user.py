@@ -182,3 +182,59 @@ def test_paths_of_one_vault_and_an_explicit_vault_still_work(two_vaults: Path) -
     assert both.exit_code == 1 and "2 notes checked" in both.output, both.output
     fixed = run("fix", "B/b.md", cwd=two_vaults)
     assert fixed.exit_code == 0 and "changed 1 of 1 notes" in fixed.output, fixed.output
+
+
+# -- 4. configuration errors: every command, exit 2, file and key named -------------------------
+
+
+COMMANDS = [["lint"], ["graph"], ["sync", "--dry-run"], ["fix", "--dry-run"], ["show"]]
+
+
+@pytest.mark.parametrize("toml, key", [
+    ('output = "."\n', "'output'"),
+    ('output = "./"\n', "'output'"),
+    ('output = ""\n', "'output'"),
+    ('output = "/tmp/out"\n', "'output'"),
+    ('output = "C:/out"\n', "'output'"),
+    ('output = "a\\\\b"\n', "'output'"),
+    ('output = "Gen/../../out"\n', "'output'"),
+    ('output = "Gen/.hidden"\n', "'output'"),
+    ('output = "Gen/CON"\n', "'output'"),
+    ('output = "Gen/a:b"\n', "'output'"),
+    ('select = ["VK999"]\n', "'select'"),
+    ('extend-select = ["XX1"]\n', "'extend-select'"),
+    ('ignore = ["VK9"]\n', "'ignore'"),
+    ('[severity]\nVK999 = "info"\n', "'severity'"),
+    ('[severity]\nVK101 = "loud"\n', "'severity'"),
+    ('[schemas]\n"**" = "knowlege-note"\n', '[schemas] "**"'),
+    ('[schemas]\n"**" = "schemas/missing.json"\n', '[schemas] "**"'),
+    ('[schemas]\n"**" = "../outside.json"\n', '[schemas] "**"'),
+])
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c[0])
+def test_config_errors_exit_2_in_every_command(tmp_path: Path, toml: str, key: str, command: list[str]) -> None:
+    v = tmp_path / "v"
+    (v / ".obsidian").mkdir(parents=True)
+    (v / "a.md").write_text("# A\n", encoding="utf-8")
+    (tmp_path / "outside.json").write_text("{}", encoding="utf-8")
+    (v / "vaultkit.toml").write_text(toml, encoding="utf-8")
+    result = run(command[0], str(v), *command[1:])
+    assert result.exit_code == 2, result.output
+    assert "vaultkit.toml" in result.output and key in result.output
+    assert "Traceback" not in result.output and "IndexError" not in result.output
+    assert not (v / "_vaultkit").exists()
+
+
+def test_valid_config_values_are_accepted(tmp_path: Path) -> None:
+    from vaultkit.config import load_config
+
+    v = tmp_path / "v"
+    (v / "schemas").mkdir(parents=True)
+    (v / "schemas" / "book.json").write_text('{"type": "object"}', encoding="utf-8")
+    (v / "vaultkit.toml").write_text(
+        'output = "Generated/vaultkit/"\nselect = ["ALL"]\nextend-select = ["vk1"]\nignore = ["VK105"]\n'
+        '[severity]\nVK2 = "info"\n[schemas]\n"Books/**" = "schemas/book.json"\n"Notes/**" = "knowledge-note"\n',
+        encoding="utf-8")
+    cfg = load_config(v)
+    assert cfg.output == "Generated/vaultkit"
+    assert cfg.select == ["ALL", "vk1"] and cfg.ignore == ["VK105"] and cfg.severity == {"VK2": "info"}
+    assert run("lint", str(v)).exit_code == 0
