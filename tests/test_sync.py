@@ -255,3 +255,16 @@ def test_sync_fills_regions_the_user_opened_and_keeps_every_other_byte(fresh_sam
     # the generated links in the region resolve
     note = Vault.load(fresh_sample).notes["Home.md"]
     assert note.links and all(link.resolved for link in note.links)
+
+
+def test_regions_in_a_note_with_an_nfd_name(fresh_sample: Path) -> None:
+    import unicodedata
+
+    name = unicodedata.normalize("NFD", "Café ladder.md")
+    (fresh_sample / name).write_text("Mine.\n%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n",
+                                     encoding="utf-8")
+    result = invoke("sync", str(fresh_sample))
+    assert result.exit_code == 0, result.output
+    text = (fresh_sample / name).read_text(encoding="utf-8")
+    assert text.startswith("Mine.\n") and "[[_vaultkit/Tiers/Tier 1|Tier 1]]" in text
+    assert sorted(p.name for p in fresh_sample.glob("Caf*")) == [name]

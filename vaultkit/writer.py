@@ -1259,8 +1259,12 @@ def _hidden_inside(real: str, root_real: str) -> bool:
 
 def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dict[str, str],
                      force: bool) -> FileOutcome:
+    from .discover import disk_path
+
     try:
-        target = _user_target(root, root_real, rel)
+        _check_parts(rel, "note path")
+        # the name as spelled on disk (NFD on macOS) for the NFC vault path
+        target = _user_target(root, root_real, disk_path(root, rel).relative_to(root).as_posix())
     except UnsafePathError as exc:
         return FileOutcome(rel, "refused-path", str(exc))
     try:
