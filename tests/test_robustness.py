@@ -57,3 +57,22 @@ def test_generated_notes_pass_lint_with_text_tiers_and_unknown_marks(tmp_path: P
     index = (tmp_path / "_vaultkit" / "Vault index.md").read_text(encoding="utf-8")
     assert "Consumer (RTX 4090) (a tier named in words)" in index
     assert "Quantize to 4 bit" in index
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from vaultkit.frontmatter import split_frontmatter  # noqa: E402
+from vaultkit.generate import _dump_frontmatter  # noqa: E402
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True),
+                       st.one_of(_TEXT, st.lists(_TEXT, max_size=4), st.integers(0, 10**6)), min_size=1, max_size=6))
+def test_generated_frontmatter_reads_back_exactly(props: dict) -> None:
+    """What the generator writes as properties is what Obsidian's YAML 1.2 reading gives back."""
+    block = split_frontmatter(_dump_frontmatter(props) + "body")
+    assert block is not None and block.body == "body"
+    assert load_yaml(block.yaml).data == props

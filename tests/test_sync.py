@@ -268,3 +268,18 @@ def test_regions_in_a_note_with_an_nfd_name(fresh_sample: Path) -> None:
     text = (fresh_sample / name).read_text(encoding="utf-8")
     assert text.startswith("Mine.\n") and "[[_vaultkit/Tiers/Tier 1|Tier 1]]" in text
     assert sorted(p.name for p in fresh_sample.glob("Caf*")) == [name]
+
+
+def test_second_sync_writes_nothing_when_generated_notes_answer_user_links(fresh_sample: Path) -> None:
+    """A user link that only a generated note answers: the first sync already plans for it."""
+    (fresh_sample / "Reading.md").write_text("See [[LoRA QLoRA (adapter tuning)]] and [[Tier 3]] and [[Nope]].\n",
+                                             encoding="utf-8")
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    before = snapshot(fresh_sample)
+    second = invoke("sync", str(fresh_sample))
+    assert "created 0, updated 0, removed 0" in second.output, second.output
+    assert snapshot(fresh_sample) == before
+    index = (fresh_sample / OUT / "Vault index.md").read_text(encoding="utf-8")
+    assert "`Nope`" in index and "`Tier 3`" not in index
+    lora = (fresh_sample / OUT / "Techniques" / "LoRA QLoRA (adapter tuning).md").read_text(encoding="utf-8")
+    assert "[[Reading]] — mentions it (line 1), links to it (line 1)" in lora
