@@ -283,3 +283,33 @@ def test_second_sync_writes_nothing_when_generated_notes_answer_user_links(fresh
     assert "`Nope`" in index and "`Tier 3`" not in index
     lora = (fresh_sample / OUT / "Techniques" / "LoRA QLoRA (adapter tuning).md").read_text(encoding="utf-8")
     assert "[[Reading]] — mentions it (line 1), links to it (line 1)" in lora
+
+
+def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "vaultkit", "sync", str(fresh_sample), "--watch", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        tier = fresh_sample / OUT / "Tiers" / "Tier 3.md"
+        deadline = time.monotonic() + 60
+        while not tier.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert tier.exists(), "first sync did not run"
+        time.sleep(1.0)  # let the watcher start
+        seed = fresh_sample / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md"
+        seed.write_text(seed.read_text(encoding="utf-8").replace("|3|LoRA / QLoRA (adapter tuning)|",
+                                                                 "|3|LoRA / QLoRA (adapters)|"), encoding="utf-8")
+        renamed = fresh_sample / OUT / "Techniques" / "LoRA QLoRA (adapters).md"
+        while not renamed.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert renamed.exists(), "the change was not synced"
+        assert "LoRA QLoRA (adapters)" in tier.read_text(encoding="utf-8")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped watching" in err

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from .config import Config, load_config
 from .discover import discover
@@ -59,11 +59,12 @@ class Vault:
     index: NameIndex
     techniques: list[TechniqueRow] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    cache_notice: str | None = None
     _graph: "nx.MultiDiGraph | None" = None
 
     @classmethod
     def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
-             cache: bool = False) -> "Vault":
+             cache: bool = False, progress: "Callable[[int], None] | None" = None) -> "Vault":
         """Read and parse every note of the vault at ``root``.
 
         Parameters
@@ -75,6 +76,8 @@ class Vault:
         cache : bool
             Reuse parsed notes from ``.vaultkit/cache.sqlite`` when their size
             and mtime are unchanged.
+        progress : callable, optional
+            Called with the number of notes just loaded (for a progress bar).
 
         Returns
         -------
@@ -93,23 +96,11 @@ class Vault:
         if config is None:
             config = load_config(root)
         files, note_paths = discover(root, config.exclude)
-        notes: dict[str, Note] = {}
-        store = None
-        if cache:
-            from .cache import NoteCache
+        from .pool import load_notes  # cache hits, then one (pooled when large) parse of the misses
 
-            store = NoteCache.open(root)
-        for rel, abspath in note_paths.items():
-            note = store.get(rel, abspath) if store is not None else None
-            if note is None:
-                note = _read_note(rel, abspath)
-                if store is not None:
-                    store.put(note)
-            notes[rel] = note
-        if store is not None:
-            store.close(keep=set(notes))
+        notes, notice = load_notes(root, note_paths, cache=cache, progress=progress)
         index = resolve_vault(notes, files)
-        vault = cls(root=root, config=config, files=files, notes=notes, index=index)
+        vault = cls(root=root, config=config, files=files, notes=notes, index=index, cache_notice=notice)
         for note in vault.user_notes():
             rows, diags = read_tier_tables(note)
             vault.techniques.extend(rows)

@@ -24,12 +24,22 @@ def fail(exc: Exception) -> "click.ClickException":
     return VaultkitClickError(str(exc))
 
 
-def load_vault(path: Path, *, cache: bool = False):
-    """``Vault.load`` with :class:`VaultkitError` turned into a click error."""
+def load_vault(path: Path, *, cache: bool = False, quiet: bool = False):
+    """``Vault.load`` with :class:`VaultkitError` turned into a click error.
+
+    Shows a progress bar on stderr while notes are parsed (only on a terminal,
+    only for runs longer than a moment, never with ``quiet``), and the
+    cache's notice (a rebuilt cache) as a warning on stderr.
+    """
+    from ..progress import Progress
     from ..vault import Vault
 
     try:
-        return Vault.load(path, cache=cache)
+        with Progress(0, "reading notes", quiet=quiet) as bar:
+            vault = Vault.load(path, cache=cache, progress=bar.advance)
+        if vault.cache_notice and not quiet:
+            click.echo(f"warning: {vault.cache_notice}", err=True)
+        return vault
     except VaultkitError as exc:
         raise fail(exc) from None
 

@@ -9,8 +9,12 @@ import click
 
 from .common import fail, load_vault, vault_argument
 
+_STAMP_KEY = "sync.stamp"
+_SUMMARY_KEY = "sync.summary"
 
-def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False, cache: bool = True):
+
+def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False, cache: bool = True,
+             quiet: bool = False):
     """Load the vault, plan the generated notes and hand them to the writer.
 
     Returns ``(vault, plan, report)``; raises :class:`~vaultkit.errors.VaultkitError` subclasses.
@@ -18,7 +22,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     from ..generate import plan_generation
     from ..writer import PlannedFile, PlannedRegion, WriteMode, apply
 
-    vault = load_vault(vault_path, cache=cache)
+    vault = load_vault(vault_path, cache=cache, quiet=quiet)
     plan = plan_generation(vault)
     mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
             "dry-run": WriteMode.DRY_RUN}[mode_name]
@@ -39,6 +43,16 @@ def summary_line(vault, plan, report) -> str:
             f"{diags} diagnostics (see `vaultkit lint`)")
 
 
+def exit_status(report, *, check: bool) -> int:
+    """2 when a write failed, 1 when a file was left alone for a reason (edited, taken, refused)
+    or ``--check`` found changes, else 0."""
+    if any(o.action == "error" for o in report.outcomes):
+        return 2
+    if report.problems or (check and report.changed):
+        return 1
+    return 0
+
+
 @click.command("sync")
 @vault_argument
 @click.option("--check", "mode", flag_value="check", help="Write nothing; exit 1 if a sync would change a file.")
@@ -46,12 +60,14 @@ def summary_line(vault, plan, report) -> str:
 @click.option("--dry-run", "mode", flag_value="dry-run", help="List what would be written; write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite generated notes that were edited by hand.")
 @click.option("--no-cache", is_flag=True, help="Parse every note again instead of using .vaultkit/cache.sqlite.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary line.")
-def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary line; no progress bar.")
+@click.option("--watch", is_flag=True, help="Stay running and sync again whenever a note changes (Ctrl-C stops).")
+def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: bool, watch: bool) -> None:
     """Write the index, tier, technique and cost-to-value notes into VAULT/_vaultkit/.
 
     VAULT defaults to the current folder. vaultkit writes only inside its
-    output folder (set `output` in vaultkit.toml) and only notes it owns;
+    output folder (set `output` in vaultkit.toml), only notes it owns, and
+    the regions you opened in your notes with %% vaultkit:begin NAME %%;
     a generated note you edited is kept and reported (--force overwrites it).
     A second run with nothing changed writes nothing. Exit status: 0 done,
     1 a file was left alone (edited by you, taken, refused) or --check found
@@ -61,12 +77,45 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     vaultkit sync vault
     vaultkit sync vault --check     # CI: exit 1 when generated notes are out of date
     vaultkit sync vault --diff
+    vaultkit sync vault --watch     # keep the generated notes up to date while you write
     """
+    mode = mode or "write"
+    if watch and mode != "write":
+        raise click.UsageError("--watch only works with a writing sync (not --check/--diff/--dry-run)")
+    status = _sync_once(vault, mode, force, no_cache, quiet)
+    if watch:
+        _watch(vault, force, no_cache, quiet)
+        return
+    sys.exit(status)
+
+
+def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool) -> int:
+    """One sync with its output; returns the exit status."""
+    from ..cache import NoteCache, vault_stamp
+    from ..config import load_config
     from ..errors import VaultkitError
 
-    mode = mode or "write"
+    # Skip everything when no file of the vault (notes, attachments, config, generated notes)
+    # nor vaultkit itself changed since a sync that found nothing to write.
+    before = None
+    output = None
+    if mode == "write" and not force and not no_cache and vault.is_dir():
+        try:
+            output = load_config(vault).output
+        except VaultkitError as exc:
+            raise fail(exc) from None
+        before = vault_stamp(vault, output=output)
+        if before.key is not None:
+            store = NoteCache.open(vault)
+            try:
+                summary = store.get_meta(_SUMMARY_KEY)
+                if summary and store.get_meta(_STAMP_KEY) == before.key:
+                    click.echo(f"{summary} (no file changed since the last sync)")
+                    return 0
+            finally:
+                store.close()
     try:
-        v, plan, report = run_sync(vault, mode_name=mode, force=force, cache=not no_cache)
+        v, plan, report = run_sync(vault, mode_name=mode, force=force, cache=not no_cache, quiet=quiet)
     except VaultkitError as exc:
         raise fail(exc) from None
     except OSError as exc:  # e.g. a read-only vault: the output folder cannot be made
@@ -86,18 +135,51 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
         verb = outcome.action if mode == "write" else f"would be {outcome.action}" if not problem else outcome.action
         line = f"{verb}: {outcome.path}" + (f" ({outcome.message})" if outcome.message else "")
         click.echo(line, err=problem)
-    click.echo(summary_line(v, plan, report), err=mode == "diff")
-    sys.exit(exit_status(report, check=mode == "check"))
+    line = summary_line(v, plan, report)
+    click.echo(line, err=mode == "diff")
+    # Remember the stamp only after a sync that had nothing to write (so a second sync would
+    # do nothing either) and during which no note changed (the inputs' stamps agree).
+    if before is not None and before.inputs is not None and not report.changed and all(
+            o.action == "unchanged" for o in report.outcomes):
+        after = vault_stamp(vault, output=output)
+        if after.inputs == before.inputs and after.key is not None:
+            store = NoteCache.open(vault)
+            try:
+                store.set_meta(_STAMP_KEY, after.key)
+                store.set_meta(_SUMMARY_KEY, line.split("; files:")[0])
+            finally:
+                store.close()
+    return exit_status(report, check=mode == "check")
 
 
-def exit_status(report, *, check: bool) -> int:
-    """2 when a write failed, 1 when a file was left alone for a reason (edited, taken, refused)
-    or ``--check`` found changes, else 0."""
-    if any(o.action == "error" for o in report.outcomes):
-        return 2
-    if report.problems or (check and report.changed):
-        return 1
-    return 0
+def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool) -> None:
+    """Sync again after every debounced batch of changes until Ctrl-C."""
+    from ..config import load_config
+    from ..errors import VaultkitError
+    from ..watch import watch
+
+    try:
+        output = load_config(vault).output.strip("/")
+    except VaultkitError as exc:
+        raise fail(exc) from None
+
+    def ignore(rel: str) -> bool:  # our own output folder (everything sync writes there is ours)
+        return rel == output or rel.startswith(output + "/")
+
+    def on_change(paths: set[str]) -> None:
+        shown = ", ".join(sorted(paths)[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        click.echo(f"changed: {shown}", err=True)
+        try:
+            _sync_once(vault, "write", force, no_cache, quiet)
+        except click.ClickException as exc:  # keep watching after a failed sync
+            click.echo(f"error: {exc.format_message()}", err=True)
+
+    def on_error(exc: BaseException) -> None:
+        click.echo(f"error: {exc}", err=True)
+
+    click.echo(f"watching {vault} for changes (Ctrl-C to stop)", err=True)
+    watch(vault, on_change, ignore=ignore, on_error=on_error)
+    click.echo("stopped watching", err=True)
 
 
 def register(group: click.Group) -> None:
