@@ -304,10 +304,13 @@ def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: 
         seed.write_text(seed.read_text(encoding="utf-8").replace("|3|LoRA / QLoRA (adapter tuning)|",
                                                                  "|3|LoRA / QLoRA (adapters)|"), encoding="utf-8")
         renamed = fresh_sample / OUT / "Techniques" / "LoRA QLoRA (adapters).md"
-        while not renamed.exists() and time.monotonic() < deadline:
+
+        def synced() -> bool:
+            return renamed.exists() and "LoRA QLoRA (adapters)" in tier.read_text(encoding="utf-8")
+
+        while not synced() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert renamed.exists(), "the change was not synced"
-        assert "LoRA QLoRA (adapters)" in tier.read_text(encoding="utf-8")
+        assert synced(), "the change was not synced"
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
