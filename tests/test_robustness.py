@@ -68,7 +68,7 @@ from vaultkit.generate import _dump_frontmatter  # noqa: E402
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.dictionaries(st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True),
                        st.one_of(_TEXT, st.lists(_TEXT, max_size=4), st.integers(0, 10**6)), min_size=1, max_size=6))
 def test_generated_frontmatter_reads_back_exactly(props: dict) -> None:

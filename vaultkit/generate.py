@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .export import canvas, mermaid_tier_ladder
+from .frontmatter import CoreLoader
 from .feedback import TitleIndex, read_feedback
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
 from .techniques import build_techniques
@@ -83,7 +84,19 @@ class Plan:
 
 
 # --------------------------------------------------------------------------- helpers
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml's emitter; strings that YAML 1.2 would read as another type are quoted."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # PyYAML quotes what YAML 1.1 would misread; Obsidian reads YAML 1.2 ("0E0" is a number there).
+    if CoreLoader.resolve(CoreLoader, yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return yaml.SafeDumper.represent_str(dumper, data)
+
+
+_Dumper.add_representer(str, _represent_str)
+_DUMPER = _Dumper
 # libyaml writes characters outside the Basic Multilingual Plane (emoji such as 🟢) as "\U0001F7E2"
 # escapes even with allow_unicode; put the printable ones back (escapes only occur in double-quoted
 # scalars, where the raw character is valid too; an escaped backslash before "U" is left alone).
