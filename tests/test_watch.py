@@ -182,7 +182,8 @@ def test_errors_in_on_change_go_to_on_error_and_the_loop_goes_on(tmp_path: Path)
     errors: list[BaseException] = []
     seen: list[set[str]] = []
     stop = threading.Event()
-    threading.Timer(9, stop.set).start()  # never hang, whatever happens
+    safety = threading.Timer(9, stop.set)  # never hang, whatever happens
+    safety.start()
 
     def on_change(paths: set[str]) -> None:
         seen.append(paths)
@@ -191,8 +192,11 @@ def test_errors_in_on_change_go_to_on_error_and_the_loop_goes_on(tmp_path: Path)
         stop.set()
 
     writer = _keep_writing(lambda i: tmp_path / "note.md", stop, every=DEBOUNCE * 3)
-    watch(tmp_path, on_change, debounce=DEBOUNCE, stop=stop, on_error=errors.append)
-    writer.join()
+    try:
+        watch(tmp_path, on_change, debounce=DEBOUNCE, stop=stop, on_error=errors.append)
+    finally:
+        safety.cancel()
+        writer.join()
     assert [str(e) for e in errors] == ["sync failed"]
     assert seen == [{"note.md"}, {"note.md"}]
 
@@ -201,7 +205,8 @@ def test_error_without_on_error_propagates_and_stops_the_observer(tmp_path: Path
     baseline = threading.active_count()
     done = threading.Event()
     stop = threading.Event()
-    threading.Timer(9, stop.set).start()
+    safety = threading.Timer(9, stop.set)
+    safety.start()
 
     def boom(paths: set[str]) -> None:
         raise ValueError("bad")
@@ -211,10 +216,11 @@ def test_error_without_on_error_propagates_and_stops_the_observer(tmp_path: Path
         with pytest.raises(ValueError, match="bad"):
             watch(tmp_path, boom, debounce=0.1, stop=stop)
     finally:
+        safety.cancel()
         done.set()
         writer.join()
     time.sleep(0.1)
-    assert threading.active_count() <= baseline + 1  # + the 9 s safety timer
+    assert threading.active_count() <= baseline + 1
 
 
 def test_ctrl_c_returns_cleanly_and_stops_the_observer(tmp_path: Path) -> None:
