@@ -107,11 +107,14 @@ def _shown_root(root: Path) -> str:
 @click.option("--fix", "apply_fix", is_flag=True,
               help="Apply the safe fixes (VK006 mojibake, VK204 legacy keys, VK205 string lists) to the notes "
                    "with those findings, then report what is left. Same writer as `vaultkit fix`.")
+@click.option("--no-cache", is_flag=True,
+              help="Parse every note again instead of reusing .vaultkit/cache.sqlite (kept by sync; lint never "
+                   "creates it).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
 def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: tuple[str, ...],
              ignore: tuple[str, ...], severity_opt: tuple[str, ...], min_severity: str, exit_zero: bool,
-             apply_fix: bool, output: Path | None) -> None:
+             apply_fix: bool, no_cache: bool, output: Path | None) -> None:
     """Check the notes of a vault: frontmatter, schemas, links, tags, tier tables, generated notes.
 
     PATHS are the vault folder, or notes and folders inside one vault: then
@@ -169,14 +172,16 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     options = LintOptions(select=_split(select) or None, ignore=_split(ignore), severity=severity,
                           min_severity=min_severity, paths=rel_paths)
     try:
-        vault = load_vault(root)
+        # Reuse the parse cache that `sync` keeps, but never create one: linting leaves the vault as it is.
+        cache = not no_cache and (root / ".vaultkit" / "cache.sqlite").is_file()
+        vault = load_vault(root, cache=cache, quiet=True)
         result = lint(vault, options)
         if apply_fix:
             fixed = _apply_fixes(vault.root, result.diagnostics)
             for path, applied in fixed:
                 click.echo(f"fixed {path}: {applied}", err=True)
             if fixed:
-                vault = load_vault(root)
+                vault = load_vault(root, cache=cache, quiet=True)
                 result = lint(vault, options)
     except VaultkitError as exc:
         raise fail(exc) from None
