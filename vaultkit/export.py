@@ -295,6 +295,7 @@ def validate_canvas(doc: dict[str, Any]) -> list[str]:
             problems.append(f"node {nid}: subpath must start with '#'")
         if "color" in n and not color_re.match(str(n["color"])):
             problems.append(f"node {nid}: color {n['color']!r} is not a preset or #RRGGBB")
+    node_ids = set(ids)
     for e in doc["edges"]:
         eid = e.get("id")
         if not isinstance(eid, str) or not eid:
@@ -304,7 +305,7 @@ def validate_canvas(doc: dict[str, Any]) -> list[str]:
             problems.append(f"edge {eid}: duplicate id")
         ids.add(eid)
         for k in ("fromNode", "toNode"):
-            if e.get(k) not in {n.get("id") for n in doc["nodes"]}:
+            if e.get(k) not in node_ids:
                 problems.append(f"edge {eid}: {k} {e.get(k)} is not a node")
     return problems
 

@@ -26,7 +26,7 @@ import yaml
 
 from .export import canvas, mermaid_tier_ladder
 from .frontmatter import CoreLoader
-from .feedback import TitleIndex, read_feedback
+from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
 from .techniques import build_techniques
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
@@ -312,11 +312,10 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
         lines.append(f"**{tier_text}** in {note_link(row.note, src_name)} (table {row.table + 1}, row {row.row}, "
                      f"line {row.line}) ranks it as follows.")
         lines.append("")
-        legend = dict(DEFAULT_LEGEND)
         if row.uses:
             lines.append(f"- **Real-world use:** {', '.join(row.uses)}")
         if row.effectiveness:
-            lines.append(f"- **Effectiveness:** {_marks_text(row.effectiveness, legend=legend)}")
+            lines.append(f"- **Effectiveness:** {_marks_text(row.effectiveness, legend=DEFAULT_LEGEND)}")
         if row.tradeoffs:
             lines.append(f"- **Tradeoffs:** {_marks_text(row.tradeoffs, legend=TRADEOFF_MEANINGS)}")
         lines.append(f"- **Cost level:** {row.cost} of 5 (💰 marks)")
@@ -547,7 +546,7 @@ def _regions(vault: "Vault", techs: list["Technique"], tiers: list[int], tech_pa
 
 def _feedback_section(vault: "Vault") -> list[str]:
     """Related notes named in ``FeedbackLoop`` properties that no note answers, with near matches."""
-    loops = read_feedback(vault, texts={n.path: n.text for n in vault.user_notes()})
+    loops = vault.feedback_loops
     named = sum(len(loop.related) for loop in loops)
     if not named:
         return []

@@ -102,8 +102,8 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
     """
     import networkx as nx
 
-    from .feedback import name_key, read_feedback
-    from .techniques import build_techniques, note_text, vault_mentions
+    from .feedback import name_key
+    from .techniques import build_techniques, vault_mentions
 
     g = nx.MultiDiGraph()
     g.graph["name"] = vault.root.name or "vault"
@@ -163,11 +163,6 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
                 g.add_node(tid, kind="tag", label=f"#{use.name}", name=use.name)
             g.add_edge(src, tid, kind="tagged", line=int(use.line), source=use.source)
 
-    texts: dict[str, str] = {}
-    if feedback:
-        for note in notes:
-            texts[note.path] = note_text(vault, note)
-
     techniques = build_techniques(vault, mentions=False)
     for t in techniques:
         attrs = {"kind": "technique", "label": t.name, "key": t.key, "name": t.name,
@@ -205,7 +200,7 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
             g.add_edge(m.note, f"technique:{m.technique}", kind="mentions", line=int(m.line), count=int(m.count),
                        via=m.via, text=m.text)
     if feedback:
-        for loop in read_feedback(vault, texts):
+        for loop in vault.feedback_loops:
             attrs = g.nodes[loop.note]
             for dim, value in loop.emergence.by_dimension.items():
                 attrs[dim] = float(value)

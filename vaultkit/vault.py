@@ -26,6 +26,8 @@ from .tiers import TechniqueRow, read_tier_tables
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
+    from .feedback import FeedbackLoop
+
 __all__ = ["Vault", "GENERATOR_KEY"]
 
 #: Frontmatter key that marks a note as generated (and owned) by vaultkit.
@@ -61,6 +63,7 @@ class Vault:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     cache_notice: str | None = None
     _graph: "nx.MultiDiGraph | None" = None
+    _feedback: "list[FeedbackLoop] | None" = None
 
     @classmethod
     def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
@@ -124,6 +127,16 @@ class Vault:
 
             self._graph = build_graph(self)
         return self._graph
+
+    @property
+    def feedback_loops(self) -> "list[FeedbackLoop]":
+        """What each user note's ``FeedbackLoop`` and ``Emergence`` say (read once, then kept);
+        see :func:`vaultkit.feedback.read_feedback`."""
+        if self._feedback is None:
+            from .feedback import read_feedback
+
+            self._feedback = read_feedback(self, texts={n.path: n.text for n in self.user_notes()})
+        return self._feedback
 
     def all_diagnostics(self) -> list[Diagnostic]:
         """Every diagnostic of every note plus vault-wide ones, sorted by path, line, column, code."""
