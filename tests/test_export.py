@@ -13,7 +13,7 @@ import pytest
 from vaultkit.export import export_text, graph_from_node_link, mermaid_label, mermaid_tier_ladder, write_graph
 from vaultkit.vault import Vault
 
-from .conftest import EUGENE, SAMPLE_VAULT, need
+from .conftest import CASES, EUGENE, SAMPLE_VAULT, need
 
 
 @pytest.fixture(scope="module", params=["seed", "eugene"])
@@ -125,3 +125,30 @@ def test_canvas_and_mermaid_with_ranges_open_tiers_and_tier_zero(tmp_path: Path)
     text = mermaid_tier_ladder(v)
     assert "    tier0 --> tier3 --> tier4 --> tier5" in text.splitlines()
     assert 'tier3 --- tech' in text and '["S"]' in text
+
+
+def _ladder_vaults() -> list[Path]:
+    cases = sorted(p / "vault" for p in CASES.glob("*") if (p / "vault").is_dir())
+    return [SAMPLE_VAULT, EUGENE, *cases]
+
+
+@pytest.mark.parametrize("root", _ladder_vaults(), ids=lambda p: p.parent.name if p.name == "vault" else p.name)
+def test_canvas_and_mermaid_from_techniques_equal_those_from_the_graph(root: Path) -> None:
+    """sync draws the canvas and the Mermaid ladder without the graph; the result must not differ."""
+    from vaultkit.export import canvas, canvas_from_graph, mermaid_from_graph
+
+    v = Vault.load(need(root))
+    assert canvas(v) == canvas_from_graph(v.graph)
+    for top in (1, 12, 1000):
+        assert mermaid_tier_ladder(v, top=top) == mermaid_from_graph(v.graph, top=top)
+
+
+def test_ladder_from_techniques_keeps_control_characters_out_like_the_graph(tmp_path: Path) -> None:
+    from vaultkit.export import canvas, canvas_from_graph
+
+    (tmp_path / "A.md").write_text("|Tier|Method|\n|---|---|\n|T1|Bad\x01 name|\n|Odd\x0b tier|Other|\n"
+                                   "Bad\x01 name is used here.\n", encoding="utf-8")
+    v = Vault.load(tmp_path)
+    doc = canvas(v)
+    assert doc == canvas_from_graph(v.graph)
+    assert all("\x01" not in n.get("text", "") and "\x0b" not in n.get("label", "") for n in doc["nodes"])

@@ -23,11 +23,13 @@ import hashlib
 import io
 import json
 import os
+from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
+    from .techniques import Technique
     from .vault import Vault
 
 __all__ = [
@@ -38,9 +40,13 @@ __all__ = [
     "export_text",
     "canvas",
     "canvas_from_graph",
+    "canvas_from_ladder",
+    "Ladder",
+    "LadderTechnique",
     "validate_canvas",
     "mermaid_tier_ladder",
     "mermaid_from_graph",
+    "mermaid_from_ladder",
     "mermaid_label",
 ]
 
@@ -163,6 +169,89 @@ def _card_height(text: str) -> int:
     return 40 + 24 * max(1, len(text.splitlines()))
 
 
+@dataclass
+class LadderTechnique:
+    """One technique of a :class:`Ladder`: its node id and attributes, tiers and the notes that reach it."""
+
+    id: str
+    attrs: dict[str, Any]
+    tiers: list[str]
+    ranked_by: set[str]
+    mentioned_by: set[str]
+
+
+@dataclass
+class Ladder:
+    """The part of the knowledge graph that the canvas and the Mermaid ladder draw.
+
+    Tiers (node id → attributes), techniques in graph order with their
+    ``in-tier`` targets and the notes joined to them by ``ranks`` and
+    ``mentions`` edges. Built from a graph (:meth:`from_graph`) or straight
+    from the merged techniques (:meth:`from_techniques`, which gives the same
+    ladder without building the whole graph).
+    """
+
+    tiers: dict[str, dict[str, Any]]
+    techniques: list[LadderTechnique]
+
+    @classmethod
+    def from_graph(cls, g: "nx.MultiDiGraph") -> "Ladder":
+        """The ladder of a graph made by :func:`vaultkit.graph.build_graph`."""
+        tiers = {n: a for n, a in g.nodes(data=True) if a.get("kind") == "tier"}
+        techs = []
+        for n, a in g.nodes(data=True):
+            if a.get("kind") != "technique":
+                continue
+            in_tier = [v for _, v, k in g.out_edges(n, data="kind") if k == "in-tier"]
+            ranks: set[str] = set()
+            ments: set[str] = set()
+            for u, _, k in g.in_edges(n, data="kind"):
+                if k in ("ranks", "mentions") and g.nodes[u].get("kind") == "note":
+                    (ranks if k == "ranks" else ments).add(u)
+            techs.append(LadderTechnique(n, a, in_tier, ranks, ments))
+        return cls(tiers, techs)
+
+    @classmethod
+    def from_techniques(cls, techniques: "list[Technique]", user_paths: "set[str] | None" = None) -> "Ladder":
+        """The ladder of merged techniques (with their mentions), as :func:`~vaultkit.graph.build_graph` would make it.
+
+        ``user_paths`` limits ranks and mentions to those notes (the graph's
+        note nodes); by default every note counts.
+        """
+        from .graph import row_tier_nodes, technique_attrs, xml_clean
+
+        def clean(attrs: dict[str, Any]) -> dict[str, Any]:
+            return {k: xml_clean(v) if type(v) is str else v for k, v in attrs.items()}
+
+        tiers: dict[str, dict[str, Any]] = {}
+        techs = []
+        for t in techniques:
+            in_tier: list[str] = []
+            ranks: set[str] = set()
+            for r in t.rows:
+                if user_paths is not None and r.note not in user_paths:
+                    continue
+                ranks.add(r.note)
+                for tid, attrs in row_tier_nodes(r):
+                    if tid not in tiers:
+                        tiers[tid] = clean(attrs)
+                    if tid not in in_tier:
+                        in_tier.append(tid)
+            ments = {p for p in t.mentions if user_paths is None or p in user_paths}
+            techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments))
+        return cls(tiers, techs)
+
+    def reach(self, top: int | None = None) -> list[dict[str, Any]]:
+        """Techniques by how many distinct notes rank or mention them (as :func:`vaultkit.graph.technique_reach`)."""
+        rows = []
+        for t in self.techniques:
+            rows.append({"id": t.id, "name": t.attrs.get("name", t.id), "tier": t.attrs.get("tier"),
+                         "notes": len(t.ranked_by | t.mentioned_by), "ranked_by": len(t.ranked_by),
+                         "mentioned_by": len(t.mentioned_by)})
+        rows.sort(key=lambda r: (-r["notes"], r["tier"] if r["tier"] is not None else 10**6, r["name"].casefold()))
+        return rows if top is None else rows[:top]
+
+
 def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     """Lay out the tiers, techniques and the notes that rank or mention them as a JSON Canvas 1.0 dict.
 
@@ -171,18 +260,22 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     Coordinates and sizes are integers; ids are unique; every edge joins two
     nodes of the canvas.
     """
-    techs = [n for n, k in g.nodes(data="kind") if k == "technique"]
-    by_group: dict[str, list[str]] = {}
-    for t in techs:
-        tiers = [v for _, v, k in g.out_edges(t, data="kind") if k == "in-tier"]
-        if not tiers:
+    return canvas_from_ladder(Ladder.from_graph(g))
+
+
+def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
+    """The JSON Canvas 1.0 dict of a :class:`Ladder` (see :func:`canvas_from_graph`)."""
+    tiers = ladder.tiers
+    by_group: dict[str, list[LadderTechnique]] = {}
+    for t in ladder.techniques:
+        if not t.tiers:
             continue
-        attrs = g.nodes[t]
-        best = f"tier:{attrs['tier']}" if "tier" in attrs and f"tier:{attrs['tier']}" in g else sorted(tiers)[0]
+        tier = t.attrs.get("tier")
+        best = f"tier:{tier}" if tier is not None and f"tier:{tier}" in tiers else sorted(t.tiers)[0]
         by_group.setdefault(best, []).append(t)
 
     def group_order(tid: str) -> tuple:
-        a = g.nodes[tid]
+        a = tiers[tid]
         return (0, a["number"], "") if "number" in a else (1, 0, str(a.get("label", tid)).casefold())
 
     nodes: list[dict[str, Any]] = []
@@ -190,13 +283,13 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     node_of: dict[str, str] = {}
     y = 0
     width = GROUP_COLS * (CARD_W + CARD_GAP) - CARD_GAP + 2 * GROUP_PAD
-    for gi, tid in enumerate(sorted(by_group, key=group_order)):
-        members = sorted(by_group[tid], key=lambda t: str(g.nodes[t].get("name", t)).casefold())
-        texts = [_card_text(g.nodes[t]) for t in members]
+    for tid in sorted(by_group, key=group_order):
+        members = sorted(by_group[tid], key=lambda t: str(t.attrs.get("name", t.id)).casefold())
+        texts = [_card_text(t.attrs) for t in members]
         rows = [texts[i:i + GROUP_COLS] for i in range(0, len(texts), GROUP_COLS)]
         row_heights = [max(_card_height(t) for t in row) for row in rows]
         height = GROUP_HEAD + sum(row_heights) + CARD_GAP * (len(rows) - 1) + GROUP_PAD
-        a = g.nodes[tid]
+        a = tiers[tid]
         color = _TIER_COLORS[max(0, min(int(a["number"]), len(_TIER_COLORS)) - 1)] if "number" in a else "6"
         gid = _cid("group", tid)
         nodes.append({"id": gid, "type": "group", "x": 0, "y": y, "width": width, "height": height,
@@ -208,8 +301,8 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
             for c, text in enumerate(row):
                 t = members[idx]
                 idx += 1
-                cid = _cid("technique", t)
-                node_of[t] = cid
+                cid = _cid("technique", t.id)
+                node_of[t.id] = cid
                 nodes.append({"id": cid, "type": "text", "text": text,
                               "x": GROUP_PAD + c * (CARD_W + CARD_GAP), "y": cy,
                               "width": CARD_W, "height": _card_height(text)})
@@ -217,12 +310,12 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
         y += height + GROUP_GAP
     # notes around the ladder, most connected first, alternating left and right
     links: dict[tuple[str, str], set[str]] = {}
-    for t in node_of:
-        if g.nodes[t].get("kind") != "technique":
-            continue
-        for u, _, k in g.in_edges(t, data="kind"):
-            if k in ("ranks", "mentions") and g.nodes[u].get("kind") == "note":
-                links.setdefault((u, t), set()).add(k)
+    for members in by_group.values():
+        for t in members:
+            for u in t.ranked_by:
+                links.setdefault((u, t.id), set()).add("ranks")
+            for u in t.mentioned_by:
+                links.setdefault((u, t.id), set()).add("mentions")
     per_note: dict[str, int] = {}
     for (u, _t) in links:
         per_note[u] = per_note.get(u, 0) + 1
@@ -249,9 +342,22 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-def canvas(vault: "Vault") -> dict[str, Any]:
-    """The JSON Canvas 1.0 document of ``vault``'s tier ladder (see :func:`canvas_from_graph`)."""
-    return canvas_from_graph(vault.graph)
+def canvas(vault: "Vault", techniques: "list[Technique] | None" = None) -> dict[str, Any]:
+    """The JSON Canvas 1.0 document of ``vault``'s tier ladder (see :func:`canvas_from_graph`).
+
+    Drawn from the merged techniques (``techniques``, else
+    :func:`vaultkit.techniques.build_techniques`) without building the whole
+    graph; the result equals ``canvas_from_graph(vault.graph)``.
+    """
+    return canvas_from_ladder(_vault_ladder(vault, techniques))
+
+
+def _vault_ladder(vault: "Vault", techniques: "list[Technique] | None") -> Ladder:
+    from .techniques import build_techniques
+
+    if techniques is None:
+        techniques = build_techniques(vault)
+    return Ladder.from_techniques(techniques, {n.path for n in vault.user_notes()})
 
 
 def validate_canvas(doc: dict[str, Any]) -> list[str]:
@@ -331,12 +437,15 @@ def mermaid_from_graph(g: "nx.MultiDiGraph", top: int = 12) -> str:
     mention it. Node ids are generated (``tier3``, ``tech1``), labels are
     quoted, so names with brackets, colons or ``end`` are safe.
     """
-    from .graph import technique_reach
+    return mermaid_from_ladder(Ladder.from_graph(g), top=top)
 
+
+def mermaid_from_ladder(ladder: Ladder, top: int = 12) -> str:
+    """The Mermaid flowchart of a :class:`Ladder` (see :func:`mermaid_from_graph`)."""
     lines = ["flowchart TD"]
-    tiers = [(n, a) for n, a in g.nodes(data=True) if a.get("kind") == "tier"]
-    numeric = sorted((a["number"], n) for n, a in tiers if "number" in a)
-    text_tiers = sorted((str(a.get("label", n)).casefold(), n) for n, a in tiers if "number" not in a)
+    tiers = ladder.tiers
+    numeric = sorted((a["number"], n) for n, a in tiers.items() if "number" in a)
+    text_tiers = sorted((str(a.get("label", n)).casefold(), n) for n, a in tiers.items() if "number" not in a)
     if not tiers:
         lines.append('    none["No tier tables found"]')
         return "\n".join(lines)
@@ -346,14 +455,13 @@ def mermaid_from_graph(g: "nx.MultiDiGraph", top: int = 12) -> str:
         lines.append(f"    {mid[n]}[{mermaid_label(f'Tier {num}')}]")
     for i, (_, n) in enumerate(text_tiers, start=1):
         mid[n] = f"tiertext{i}"
-        lines.append(f"    {mid[n]}[{mermaid_label(g.nodes[n].get('label', n))}]")
+        lines.append(f"    {mid[n]}[{mermaid_label(tiers[n].get('label', n))}]")
     if len(numeric) > 1:
         lines.append("    " + " --> ".join(mid[n] for _, n in numeric))
-    reach = technique_reach(g, top)
+    tier_ids = {t.id: t.tiers for t in ladder.techniques}
     tech_ids = []
-    for i, row in enumerate(reach, start=1):
-        t = row["id"]
-        tier_nodes = [v for _, v, k in g.out_edges(t, data="kind") if k == "in-tier"]
+    for i, row in enumerate(ladder.reach(top), start=1):
+        tier_nodes = tier_ids[row["id"]]
         best = f"tier:{row['tier']}" if row["tier"] is not None and f"tier:{row['tier']}" in mid else None
         if best is None and tier_nodes:
             best = sorted(tier_nodes)[0]
@@ -369,7 +477,7 @@ def mermaid_from_graph(g: "nx.MultiDiGraph", top: int = 12) -> str:
     return "\n".join(lines)
 
 
-def mermaid_tier_ladder(vault: "Vault", top: int = 12) -> str:
+def mermaid_tier_ladder(vault: "Vault", top: int = 12, techniques: "list[Technique] | None" = None) -> str:
     """Mermaid text (no fence) of ``vault``'s tier ladder and its ``top`` most-connected techniques.
 
     Examples
@@ -381,4 +489,4 @@ def mermaid_tier_ladder(vault: "Vault", top: int = 12) -> str:
     >>> text.splitlines()[0], 'tier1 --- tech1(["Model Scaling (GPT-3→4→Qwen→Gemini) · 1 note"])' in text
     ('flowchart TD', True)
     """
-    return mermaid_from_graph(vault.graph, top=top)
+    return mermaid_from_ladder(_vault_ladder(vault, techniques), top=top)

@@ -16,6 +16,7 @@ without ``.md`` (``[[Folder/Note|Note]]``), which Obsidian resolves exactly
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter, defaultdict
@@ -132,6 +133,7 @@ def _stem(path: str) -> str:
     return path[:-3] if path.lower().endswith(".md") else path
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a technique note links the same few notes many times
 def note_link(path: str, display: str | None = None, *, in_table: bool = False) -> str:
     """A wikilink to the note at vault ``path`` that resolves exactly (full path, no ``.md``).
 
@@ -253,7 +255,7 @@ def plan_generation(vault: "Vault") -> Plan:
     plan.tiers = len(tiers)
     _regions(vault, techs, tiers, tech_path, tier_path, plan, future)
     # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
-    plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas(vault), ensure_ascii=False) + "\n")
+    plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas(vault, techs), ensure_ascii=False) + "\n")
     return plan
 
 
@@ -424,7 +426,7 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
     lines.append("")
     lines.extend(_tier_ladder_lines(techs, tiers, tech_path, tier_path))
     lines.append("")
-    mermaid = mermaid_tier_ladder(vault) if techs else ""
+    mermaid = mermaid_tier_ladder(vault, techniques=techs) if techs else ""
     if mermaid:
         lines.append("```mermaid")
         lines.append(mermaid.rstrip("\n"))

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
 
+    from .techniques import Technique, TechniqueRow
     from .vault import Vault
 
 __all__ = [
@@ -48,6 +49,9 @@ __all__ = [
     "EDGE_KINDS",
     "NOTE_EDGE_KINDS",
     "build_graph",
+    "technique_attrs",
+    "row_tier_nodes",
+    "xml_clean",
     "tier_node_id",
     "counts",
     "orphans",
@@ -82,7 +86,40 @@ def _marks_text(marks: list) -> str:
     )
 
 
-def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True) -> "nx.MultiDiGraph":
+def technique_attrs(t: "Technique") -> dict[str, Any]:
+    """Node attributes of technique ``t`` in the graph (before :func:`_xml_safe`)."""
+    attrs: dict[str, Any] = {"kind": "technique", "label": t.name, "key": t.key, "name": t.name,
+                             "tiers": ", ".join(t.tier_keys), "cost": int(t.cost), "aliases": "; ".join(t.aliases),
+                             "effectiveness": _marks_text(t.effectiveness), "tradeoffs": _marks_text(t.tradeoffs),
+                             "uses": "; ".join(t.uses)}
+    if t.tier is not None:
+        attrs["tier"] = int(t.tier)
+    return attrs
+
+
+def row_tier_nodes(row: "TechniqueRow") -> list[tuple[str, dict[str, Any]]]:
+    """Tier nodes (id, attributes) that a tier-table row puts its technique in: one per tier of a range.
+
+    >>> from vaultkit.tiers import Tier
+    >>> from vaultkit.techniques import TechniqueRow
+    >>> row = TechniqueRow("t.md", 0, 1, 9, Tier("3–4", 3, 4), "LoRA", [], [], [], 0)
+    >>> [tid for tid, _ in row_tier_nodes(row)]
+    ['tier:3', 'tier:4']
+    """
+    tier = row.tier
+    ids = [tier_node_id(n) for n in tier.numbers] or ([tier_node_id(tier.key)] if tier.key else [])
+    out = []
+    for i, tid in enumerate(ids):
+        if tier.low is not None:
+            num = tier.numbers[i]
+            out.append((tid, {"kind": "tier", "label": f"Tier {num}", "number": int(num), "text": str(num)}))
+        else:
+            out.append((tid, {"kind": "tier", "label": tier.text, "text": tier.text}))
+    return out
+
+
+def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True,
+                techniques: "list[Technique] | None" = None) -> "nx.MultiDiGraph":
     """Build the knowledge graph of ``vault``.
 
     Parameters
@@ -94,6 +131,9 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
         Add ``mentions`` edges (reads every note's text once).
     feedback : bool
         Add ``feedback`` edges and Emergence scores from the properties.
+    techniques : list of Technique, optional
+        The vault's merged techniques when the caller has them already
+        (from :func:`vaultkit.techniques.build_techniques`).
 
     Returns
     -------
@@ -163,15 +203,9 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
                 g.add_node(tid, kind="tag", label=f"#{use.name}", name=use.name)
             g.add_edge(src, tid, kind="tagged", line=int(use.line), source=use.source)
 
-    techniques = build_techniques(vault, mentions=False)
+    techniques = build_techniques(vault, mentions=False) if techniques is None else techniques
     for t in techniques:
-        attrs = {"kind": "technique", "label": t.name, "key": t.key, "name": t.name,
-                 "tiers": ", ".join(t.tier_keys), "cost": int(t.cost), "aliases": "; ".join(t.aliases),
-                 "effectiveness": _marks_text(t.effectiveness), "tradeoffs": _marks_text(t.tradeoffs),
-                 "uses": "; ".join(t.uses)}
-        if t.tier is not None:
-            attrs["tier"] = int(t.tier)
-        g.add_node(t.node_id, **attrs)
+        g.add_node(t.node_id, **technique_attrs(t))
         linked_tiers: set[str] = set()
         for r in t.rows:
             if r.note not in user_paths:
@@ -181,14 +215,9 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
             if r.tier.low is not None:
                 e["tier"] = int(r.tier.low)
             g.add_edge(r.note, t.node_id, **e)
-            tier_ids = [tier_node_id(n) for n in r.tier.numbers] or ([tier_node_id(r.tier.key)] if r.tier.key else [])
-            for n_idx, tid in enumerate(tier_ids):
+            for tid, tier_attrs in row_tier_nodes(r):
                 if tid not in g:
-                    if r.tier.low is not None:
-                        num = r.tier.numbers[n_idx]
-                        g.add_node(tid, kind="tier", label=f"Tier {num}", number=int(num), text=str(num))
-                    else:
-                        g.add_node(tid, kind="tier", label=r.tier.text, text=r.tier.text)
+                    g.add_node(tid, **tier_attrs)
                 if tid not in linked_tiers:
                     linked_tiers.add(tid)
                     g.add_edge(t.node_id, tid, kind="in-tier", line=int(r.line), note=r.note,
@@ -214,6 +243,15 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True)
 
 
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_clean(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot hold (control characters, U+FFFE/U+FFFF, surrogates).
+
+    >>> xml_clean("a\x07b")
+    'ab'
+    """
+    return _XML_BAD.sub("", value) if _XML_BAD.search(value) else value
 
 
 def _xml_safe(g: "nx.MultiDiGraph") -> None:
