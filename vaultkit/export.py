@@ -309,17 +309,14 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
             cy += row_heights[r] + CARD_GAP
         y += height + GROUP_GAP
     # notes around the ladder, most connected first, alternating left and right
-    links: dict[tuple[str, str], set[str]] = {}
+    ranks_by_note: dict[str, dict[str, bool]] = {}  # note -> technique id -> ranks (else only mentions)
     for members in by_group.values():
         for t in members:
-            for u in t.ranked_by:
-                links.setdefault((u, t.id), set()).add("ranks")
             for u in t.mentioned_by:
-                links.setdefault((u, t.id), set()).add("mentions")
-    per_note: dict[str, int] = {}
-    for (u, _t) in links:
-        per_note[u] = per_note.get(u, 0) + 1
-    ordered = sorted(per_note, key=lambda n: (-per_note[n], n))
+                ranks_by_note.setdefault(u, {})[t.id] = False
+            for u in t.ranked_by:
+                ranks_by_note.setdefault(u, {})[t.id] = True
+    ordered = sorted(ranks_by_note, key=lambda n: (-len(ranks_by_note[n]), n))
     side_y = {"left": 0, "right": 0}
     side_of: dict[str, str] = {}
     for i, n in enumerate(ordered):
@@ -331,14 +328,19 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
         nodes.append({"id": nid, "type": "file", "file": n, "x": x, "y": side_y[side],
                       "width": NOTE_W, "height": NOTE_H})
         side_y[side] += NOTE_H + NOTE_GAP
-    for (u, t), kinds in sorted(links.items()):
+    sha1 = hashlib.sha1
+    for u in sorted(ranks_by_note):
         left = side_of[u] == "left"
-        edge = {"id": _cid("edge", u, t), "fromNode": node_of[u], "fromSide": "right" if left else "left",
-                "toNode": node_of[t], "toSide": "left" if left else "right",
-                "label": "ranks" if "ranks" in kinds else "mentions"}
-        if "ranks" in kinds:
-            edge["color"] = "4"
-        edges.append(edge)
+        from_node, from_side, to_side = node_of[u], ("right" if left else "left"), ("left" if left else "right")
+        prefix = f"edge\x1f{u}\x1f"
+        techs = ranks_by_note[u]
+        for t in sorted(techs):
+            edge = {"id": sha1((prefix + t).encode("utf-8")).hexdigest()[:16], "fromNode": from_node,
+                    "fromSide": from_side, "toNode": node_of[t], "toSide": to_side,
+                    "label": "ranks" if techs[t] else "mentions"}
+            if techs[t]:
+                edge["color"] = "4"
+            edges.append(edge)
     return {"nodes": nodes, "edges": edges}
 
 

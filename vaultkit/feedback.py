@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -314,9 +315,32 @@ class TitleIndex:
         return None
 
     def suggest(self, name: str, n: int = 3, cutoff: float = 0.75) -> list[str]:
-        """Paths of up to ``n`` notes whose title or file name is close to ``name`` (difflib ratio ≥ ``cutoff``)."""
+        """Paths of up to ``n`` notes whose title or file name is close to ``name`` (difflib ratio ≥ ``cutoff``).
+
+        The same answer as ``difflib.get_close_matches(key, keys, n * 2, cutoff)``,
+        but keys that cannot reach ``cutoff`` are skipped first: a key
+        shares at most as many characters with ``name`` as it holds
+        characters that occur in ``name`` at all (counted in C by
+        ``str.translate``), which bounds every ratio difflib computes.
+        """
+        word = name_key(name)
+        drop_shared = dict.fromkeys(map(ord, word))  # deletes the characters ``word`` holds
+        la = len(word)
+        matcher = difflib.SequenceMatcher()
+        matcher.set_seq2(word)
+        scored: list[tuple[float, str]] = []
+        for k in self._keys:
+            lk = len(k)
+            shared = min(lk - len(k.translate(drop_shared)), la)
+            if lk + la == 0 or 2.0 * shared / (lk + la) < cutoff:
+                continue
+            matcher.set_seq1(k)
+            if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+                ratio = matcher.ratio()
+                if ratio >= cutoff:
+                    scored.append((ratio, k))
         out: list[str] = []
-        for k in difflib.get_close_matches(name_key(name), self._keys, n=n * 2, cutoff=cutoff):
+        for _score, k in heapq.nlargest(n * 2, scored):
             p = self.titles[k]
             if p not in out:
                 out.append(p)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .export import canvas, mermaid_tier_ladder
+from .export import Ladder, canvas_from_ladder, mermaid_from_ladder
 from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
@@ -250,12 +250,13 @@ def plan_generation(vault: "Vault") -> Plan:
         next_n = tiers[pos + 1] if pos + 1 < len(tiers) else None
         plan.add(tier_path[n], _tier_note(n, members, tech_path, tier_path, prev_n, next_n, index_path))
     plan.add(cost_path, _cost_note(techs, tech_path, index_path))
-    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path, future))
+    ladder = Ladder.from_techniques(techs, {n.path for n in user_notes})
+    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path, future, ladder))
     plan.techniques = len(techs)
     plan.tiers = len(tiers)
     _regions(vault, techs, tiers, tech_path, tier_path, plan, future)
     # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
-    plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas(vault, techs), ensure_ascii=False) + "\n")
+    plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas_from_ladder(ladder), ensure_ascii=False) + "\n")
     return plan
 
 
@@ -414,7 +415,7 @@ def _cost_note(techs: list["Technique"], tech_path: dict[str, str], index_path: 
 
 def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique"], tiers: list[int],
                 tech_path: dict[str, str], tier_path: dict[int, str], cost_path: str,
-                future: dict[int, str | None]) -> str:
+                future: dict[int, str | None], ladder: Ladder) -> str:
     props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Vault index", ""]
     n_links = sum(1 for n in user_notes for l in n.links if not l.in_comment)
@@ -426,7 +427,7 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
     lines.append("")
     lines.extend(_tier_ladder_lines(techs, tiers, tech_path, tier_path))
     lines.append("")
-    mermaid = mermaid_tier_ladder(vault, techniques=techs) if techs else ""
+    mermaid = mermaid_from_ladder(ladder) if techs else ""
     if mermaid:
         lines.append("```mermaid")
         lines.append(mermaid.rstrip("\n"))
