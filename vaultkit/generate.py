@@ -122,11 +122,75 @@ def _dump_frontmatter(props: dict[str, Any]) -> str:
     tier: 3
     ---
     """
-    text = yaml.dump(props, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                     width=10_000)
+    events = _events(props)
+    if events is not None:
+        text = yaml.emit(events, Dumper=_DUMPER, allow_unicode=True, width=10_000)
+    else:
+        text = yaml.dump(props, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                         width=10_000)
     if "\\U" in text:
         text = _DOUBLE_QUOTED_RE.sub(lambda m: _ASTRAL_ESCAPE_RE.sub(_unescape_astral, m.group(0)), text)
     return f"---\n{text}---\n"
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
+_RESOLVER = yaml.resolver.Resolver()  # the dumper's (YAML 1.1) resolver, which decides plain vs quoted
+
+
+_SCALAR_EVENTS: dict[tuple[type, Any], "yaml.ScalarEvent"] = {}
+
+
+def _scalar_event(value: Any) -> "yaml.ScalarEvent | None":
+    """The event ``yaml.dump`` would emit for a str or int (see :func:`_events`); ``None`` for other types.
+
+    Events are memoised: keys, marks, tags and note links repeat across thousands of notes.
+    """
+    event = _SCALAR_EVENTS.get((type(value), value))
+    if event is not None:
+        return event
+    if type(value) is str:
+        tag, text = _STR_TAG, value
+        # as _represent_str: quote what YAML 1.2 (Obsidian) would read as another type
+        style = None if CoreLoader.resolve(CoreLoader, yaml.ScalarNode, value, (True, False)) == _STR_TAG else "'"
+    elif type(value) is int:
+        tag, text, style = _INT_TAG, str(value), None
+    else:
+        return None
+    implicit = (_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == tag, tag == _STR_TAG)
+    event = yaml.ScalarEvent(None, tag, implicit, text, style=style)
+    if len(_SCALAR_EVENTS) > 200_000:
+        _SCALAR_EVENTS.clear()
+    _SCALAR_EVENTS[(type(value), value)] = event
+    return event
+
+
+def _events(props: dict[str, Any]) -> "list[yaml.Event] | None":
+    """The YAML events of ``props`` exactly as ``yaml.dump(props, Dumper=_DUMPER, default_flow_style=False)``
+    serialises them, without the representer's per-node overhead; ``None`` when a value is not a str, an
+    int or a list of those (the caller then uses ``yaml.dump``)."""
+    events: list[yaml.Event] = [yaml.StreamStartEvent(), yaml.DocumentStartEvent(explicit=False),
+                                yaml.MappingStartEvent(None, "tag:yaml.org,2002:map", True, flow_style=False)]
+    for key, value in props.items():
+        key_event = _scalar_event(key) if type(key) is str else None
+        if key_event is None:
+            return None
+        events.append(key_event)
+        if type(value) is list:
+            events.append(yaml.SequenceStartEvent(None, "tag:yaml.org,2002:seq", True, flow_style=False))
+            for item in value:
+                item_event = _scalar_event(item)
+                if item_event is None:
+                    return None
+                events.append(item_event)
+            events.append(yaml.SequenceEndEvent())
+        else:
+            value_event = _scalar_event(value)
+            if value_event is None:
+                return None
+            events.append(value_event)
+    events += [yaml.MappingEndEvent(), yaml.DocumentEndEvent(explicit=False), yaml.StreamEndEvent()]
+    return events
 
 
 def _stem(path: str) -> str:
