@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from itertools import accumulate
+from dataclasses import dataclass, field, fields
 
 from .model import BlockId, Diagnostic, Heading, Link, Table, TableRow, TagUse
 
@@ -106,6 +107,9 @@ def is_valid_tag(name: str) -> bool:
 
 
 def _all_digits(name: str) -> bool:
+    first = name[:1]
+    if not (first.isdigit() or first == "/"):  # the common case, decided by the first character
+        return False
     return all(ch.isdigit() or ch == "/" for ch in name) and any(ch.isdigit() for ch in name)
 
 
@@ -220,6 +224,31 @@ def parse_wikilink(inner: str, *, embed: bool = False, line: int = 0, col: int =
     >>> (l.alias, l.width)
     ('Caption', 300)
     """
+    cache = _EMBED_CACHE if embed else _WIKILINK_CACHE
+    parsed = cache.get(inner)
+    if parsed is None:
+        parsed = _parse_wikilink(inner, embed)
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[inner] = parsed
+    path, heading, block, alias, width, height = parsed
+    link = Link(path, "embed" if embed else "wikilink", line, col, heading, block, alias)
+    if width is not None:
+        link.width = width
+        link.height = height
+    return link
+
+
+#: Parsed link texts: a vault repeats its links, and a :class:`Link` is quicker to build than to parse.
+_WIKILINK_CACHE: dict[str, tuple] = {}
+_EMBED_CACHE: dict[str, tuple] = {}
+_CACHE_SIZE = 20_000
+# parse_wikilink passes these Link fields by position (faster than by keyword)
+assert [f.name for f in fields(Link)][:7] == ["target", "kind", "line", "col", "heading", "block", "alias"]
+
+
+def _parse_wikilink(inner: str, embed: bool) -> tuple:
+    """Fields of :func:`parse_wikilink`: ``(target, heading, block, alias, width, height)``."""
     bar = inner.find("|")
     if bar > 0:
         target, alias = inner[:bar], inner[bar + 1 :].strip()
@@ -243,17 +272,7 @@ def parse_wikilink(inner: str, *, embed: bool = False, line: int = 0, col: int =
             width = int(m.group(1))
             height = int(m.group(2)) if m.group(2) and int(m.group(2)) else None
             alias = head.strip() if sep else None
-    return Link(
-        target=path,
-        kind="embed" if embed else "wikilink",
-        line=line,
-        col=col,
-        heading=heading,
-        block=block,
-        alias=alias if alias else None,
-        width=width,
-        height=height,
-    )
+    return path, heading, block, alias if alias else None, width, height
 
 
 def display_text(link: Link) -> str:
@@ -422,30 +441,39 @@ def _split_cells(row: str) -> list[str]:
 
 
 class _Segment:
-    """Lines of one inline run with their file positions, for offset → line/col."""
+    """Lines of one inline run with their file positions, for offset → line/col.
 
-    __slots__ = ("parts", "starts", "lines", "cols", "end")
+    ``parts``, ``lines`` and ``cols`` may be lists the block pass already holds
+    (they are not copied); the offsets of the parts are computed on the first
+    :meth:`where`, so a run without links or tags never pays for them.
+    """
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.starts: list[int] = []
-        self.lines: list[int] = []
-        self.cols: list[int] = []
-        self.end = 0  # offset where the next part starts (running, so adding stays O(1))
+    __slots__ = ("parts", "lines", "cols", "_starts")
+
+    def __init__(self, parts: list[str] | None = None, lines: list[int] | None = None,
+                 cols: list[int] | None = None) -> None:
+        self.parts: list[str] = [] if parts is None else parts
+        self.lines: list[int] = [] if lines is None else lines
+        self.cols: list[int] = [] if cols is None else cols
+        self._starts: list[int] | None = None
 
     def add(self, text: str, line: int, col: int) -> None:
-        self.starts.append(self.end)
-        self.end += len(text) + 1
         self.parts.append(text)
         self.lines.append(line)
         self.cols.append(col)
 
     def text(self) -> str:
-        return "\n".join(self.parts)
+        parts = self.parts
+        return parts[0] if len(parts) == 1 else "\n".join(parts)
 
     def where(self, offset: int) -> tuple[int, int]:
-        i = bisect_right(self.starts, offset) - 1
-        return self.lines[i], offset - self.starts[i] + self.cols[i] + 1
+        if len(self.parts) == 1:
+            return self.lines[0], offset + self.cols[0] + 1
+        starts = self._starts
+        if starts is None:
+            starts = self._starts = list(accumulate(map(len, self.parts[:-1]), lambda a, n: a + n + 1, initial=0))
+        i = bisect_right(starts, offset) - 1
+        return self.lines[i], offset - starts[i] + self.cols[i] + 1
 
 
 class _Scanner:
@@ -457,13 +485,15 @@ class _Scanner:
         self.current_heading: str | None = None
 
     # ----------------------------------------------------------------- inline
-    def inline(self, seg: _Segment, in_comment: bool = False) -> None:
-        text = seg.text()
+    def inline(self, seg: _Segment, in_comment: bool = False, text: str | None = None) -> None:
+        """Find links and tags in one inline run (``text``: ``seg.text()`` when the caller has it)."""
+        if text is None:
+            text = seg.text()
         if "[" not in text and "#" not in text and "%" not in text:
             return
         masked = text
         comments: list[tuple[int, int]] = []
-        if _SPECIAL_RE.search(text):
+        if "`" in text or "$" in text or "<" in text or "%" in text or "\\" in text:  # _SPECIAL_RE, faster
             masked, comments = self._mask(text)
         # Markdown links first: their destinations hide wikilink and tag look-alikes.
         if "](" in masked:
@@ -638,9 +668,12 @@ class _Scanner:
         html_depth = 0
         block_item = block_depth = 0  # list item content indent and quote depth of an open HTML/math block
         comment_seg: _Segment | None = None
-        para: _Segment | None = None
+        # the open paragraph: its lines as the inline pass reads them, their file lines and columns
+        para: list[str] | None = None
+        para_lnos: list[int] = []
+        para_cols: list[int] = []
+        para_last = ""  # its last line as written (for a trailing block id)
         para_top = True
-        para_lines: list[str] = []
         list_indent: int | None = None
         lists: list[tuple[int, int]] = []  # open list items: (content indent, quote depth), innermost last
         last_para = False  # the previous line was paragraph text (so a lazy continuation is possible)
@@ -650,16 +683,16 @@ class _Scanner:
         res = self.res
 
         def flush() -> None:
-            nonlocal para, para_lines
+            nonlocal para
             if para is not None:
-                self.inline(para)
-                last = para_lines[-1]
-                if "^" in last:
-                    m = _BLOCK_ID_END_RE.search(last)
+                text = para[0] if len(para) == 1 else "\n".join(para)
+                if "[" in text or "#" in text or "%" in text:  # else the inline pass finds nothing
+                    self.inline(_Segment(para, para_lnos, para_cols), text=text)
+                if "^" in para_last:
+                    m = _BLOCK_ID_END_RE.search(para_last)
                     if m:
-                        res.block_ids.append(BlockId(m.group(1), para.lines[-1]))
+                        res.block_ids.append(BlockId(m.group(1), para_lnos[-1]))
                 para = None
-                para_lines = []
 
         while i < n:
             raw = lines[i]
@@ -670,7 +703,12 @@ class _Scanner:
             depth = 0
             content = raw
             col0 = 0
-            if raw[:1] in (">", " ") and ">" in raw[:8]:
+            c0 = raw[:1]
+            if c0 == ">" and raw[1:2] not in " >":  # '>text': one level, no space to take
+                depth, content, col0 = 1, raw[1:], 1
+            elif c0 == ">" and raw[1:2] == " " and raw[2:3] not in " >":  # '> text': the common callout line
+                depth, content, col0 = 1, raw[2:], 2
+            elif (c0 == ">" or c0 == " ") and ">" in raw[:8]:
                 qm = _QUOTE_RE.match(raw)
                 if qm:
                     depth = qm.group(0).count(">")
@@ -721,7 +759,7 @@ class _Scanner:
                     html_end = None
                 continue
             stripped_all = content.strip()
-            indent = _indent_of(content)
+            indent = _indent_of(content) if content[:1] in " \t" else 0
             if lists and (stripped_all or depth):
                 # leave the list items this line is not inside (CommonMark container rules)
                 while lists:
@@ -748,8 +786,11 @@ class _Scanner:
                 indent_l = indent
             if indent_l >= 4:
                 if para is not None:
-                    para.add(content_l.lstrip(), lineno, col0 + (len(content_l) - len(content_l.lstrip())))
-                    para_lines.append(content_l)
+                    stripped = content_l.lstrip()
+                    para.append(stripped)
+                    para_lnos.append(lineno)
+                    para_cols.append(col0 + (len(content_l) - len(stripped)))
+                    para_last = content_l
                     prev_blank = False
                     last_para = True
                     continue
@@ -763,20 +804,24 @@ class _Scanner:
             item_line = False
             col_abs = indent
             while s[0] in "-*+0123456789":
-                lm = _LIST_RE.match(s)
-                if not lm or (s[0] in "-*" and _HR_RE.match(s)):
-                    break
+                if s[0] in "-*+" and s[1:2] == " " and s[2:3] not in " \t-*_":
+                    marker_end = marker_w = 2  # '- text': the common item, what _LIST_RE finds (no rule)
+                else:
+                    lm = _LIST_RE.match(s)
+                    if not lm or (s[0] in "-*" and _HR_RE.match(s)):
+                        break
+                    spaces = len(lm.group(2).expandtabs(4))
+                    marker_w = len(lm.group(1)) + (spaces if 1 <= spaces <= 4 else 1)
+                    marker_end = lm.end()
                 flush()
-                spaces = len(lm.group(2).expandtabs(4))
-                marker_w = len(lm.group(1)) + (spaces if 1 <= spaces <= 4 else 1)
                 col_abs += marker_w
                 lists.append((col_abs, depth))
                 list_indent = col_abs
                 in_list = True
                 item_line = True
-                rest = s[lm.end():]
+                rest = s[marker_end:]
                 stripped = rest.lstrip()
-                scol += lm.end() + len(rest) - len(stripped)
+                scol += marker_end + len(rest) - len(stripped)
                 s = stripped
                 if not s:
                     break
@@ -837,27 +882,34 @@ class _Scanner:
                     continue
             # ATX heading
             if first_ch == "#":
-                hm2 = _ATX_RE.match(s)
-                if hm2:
+                level = len(s) - len(s.lstrip("#"))
+                if level > 6 or (level < len(s) and s[level] not in " \t"):
+                    atx = False  # what _ATX_RE says too
+                elif level == len(s):
+                    atx, htext = True, ""
+                elif s[-1] not in " \t#":  # no closing sequence: the text runs to the end
+                    atx, htext = True, s[level:].strip()
+                else:
+                    hm2 = _ATX_RE.match(s)
+                    atx = hm2 is not None
+                    htext = (hm2.group(2) or "").strip() if hm2 else ""
+                if atx:
                     flush()
-                    htext = (hm2.group(2) or "").strip()
-                    level = len(hm2.group(1))
                     res.headings.append(Heading(htext, level, lineno, depth == 0 and not in_list))
                     if depth == 0 and not in_list:
                         self.current_heading = htext
-                    if htext:
-                        seg = _Segment()
-                        seg.add(htext, lineno, scol + s.find(htext) if htext in s else scol)
-                        self.inline(seg)
+                    if htext and ("[" in htext or "#" in htext or "%" in htext):
+                        self.inline(_Segment([htext], [lineno], [scol + s.find(htext) if htext in s else scol]),
+                                    text=htext)
                     prev_blank = False
                     continue
             # setext underline / thematic break
             if first_ch in "=-*_" and indent_l < 4:
                 if para is not None and _SETEXT_RE.match(s):
-                    htext = " ".join(p.strip() for p in para.parts)
+                    htext = " ".join(p.strip() for p in para)
                     level = 1 if first_ch == "=" else 2
                     top = depth == 0 and not in_list and para_top
-                    res.headings.append(Heading(htext, level, para.lines[0], top))
+                    res.headings.append(Heading(htext, level, para_lnos[0], top))
                     if top:
                         self.current_heading = htext
                     flush()
@@ -890,11 +942,15 @@ class _Scanner:
                     continue
             # paragraph text (a list item's first line is its own block, so block ids bind to the item)
             if para is None:
-                para = _Segment()
+                para = [s]
+                para_lnos = [lineno]
+                para_cols = [scol]
                 para_top = depth == 0 and not in_list
-                para_lines = []
-            para.add(s, lineno, scol)
-            para_lines.append(s)
+            else:
+                para.append(s)
+                para_lnos.append(lineno)
+                para_cols.append(scol)
+            para_last = s
             last_block_line = lineno
             prev_blank = False
             last_para = True
@@ -909,9 +965,11 @@ class _Scanner:
     def _table(self, lines: list[str], i: int, header: list[str], lineno: int, depth: int, scol: int) -> int:
         """Read a table whose delimiter row is ``lines[i]``; return the next line index."""
         res = self.res
-        seg = _Segment()
-        _add_cells(seg, header, lines[i - 1], lineno)
-        self.inline(seg)
+        raw = lines[i - 1]
+        if "[" in raw or "#" in raw or "%" in raw:  # cells hold no trigger the raw line lacks
+            seg = _Segment()
+            _add_cells(seg, header, raw, lineno)
+            self.inline(seg)
         table = Table(header=header, rows=[], line=lineno, index=len(res.tables), heading=self.current_heading)
         i += 1  # skip delimiter row
         n = len(lines)
@@ -929,9 +987,10 @@ class _Scanner:
             row_line = self.first_line + i
             cells = _split_cells(s)
             table.rows.append(TableRow(cells, row_line))
-            seg = _Segment()
-            _add_cells(seg, cells, raw, row_line)
-            self.inline(seg)
+            if "[" in raw or "#" in raw or "%" in raw:
+                seg = _Segment()
+                _add_cells(seg, cells, raw, row_line)
+                self.inline(seg)
             if "^" in s:
                 bm = _BLOCK_ID_END_RE.search(s)
                 if bm and not s.endswith("|"):
@@ -1044,7 +1103,7 @@ def scan_body(body: str, first_line: int = 1, path: str = "") -> ScanResult:
     """
     scanner = _Scanner(body, first_line, path)
     res = scanner.run()
-    if "vaultkit-ignore" in body:
+    if "%%" in body and "vaultkit-ignore" in body:
         _suppressions(body, first_line, res)
     return res
 
