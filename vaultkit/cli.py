@@ -6,6 +6,7 @@ Only this layer prints or exits. Exit status: 0 clean, 1 findings (or
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -44,6 +45,10 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    # A vault parses into millions of small objects that form no reference cycles: the default
+    # collector would walk them again and again (measured: ~15 % of a cold sync). Collect less often;
+    # load_vault() also freezes the loaded vault out of the collector's reach.
+    gc.set_threshold(50_000, 20, 20)
     try:
         cli.main(args=argv, prog_name="vaultkit", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,10 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False):
     from ..vault import Vault
 
     try:
+        gc.unfreeze()  # the vault of a previous run (--watch) can be collected again
         with Progress(0, "reading notes", quiet=quiet) as bar:
             vault = Vault.load(path, cache=cache, progress=bar.advance)
+        gc.freeze()  # the vault lives until the command ends: keep the cyclic collector off it
         if vault.cache_notice and not quiet:
             click.echo(f"warning: {vault.cache_notice}", err=True)
         return vault
