@@ -68,8 +68,9 @@ _HTML_TYPE7_RE = re.compile(
     r"\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>)[ \t]*$"
 )
 _AUTOLINK_RE = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\s]*>")
+# '!\[|\[' rather than '!?\[': a branch of literals lets the regex engine skip to the next '!' or '['.
 _MD_LINK_RE = re.compile(
-    r"(!?)\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\("
+    r"(?:!\[|\[)((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\("
     r"[ \t]*(<[^<>\n]*>|[^\s()<>]*(?:\([^\s()]*\)[^\s()<>]*)*)"
     r"(?:[ \t]+(?:\"[^\"\n]*\"|'[^'\n]*'|\([^)\n]*\)))?[ \t]*\)"
 )
@@ -500,18 +501,18 @@ class _Scanner:
             pieces: list[str] = []
             last = 0
             for m in _MD_LINK_RE.finditer(masked):
-                embed = m.group(1) == "!"
                 start = m.start()
+                embed = masked[start] == "!"
                 line, col = seg.where(start)
-                dest = m.group(3)
+                dest = m.group(2)
                 link = parse_markdown_destination(
-                    dest, line=line, col=col, embed=embed, text=m.group(2)
+                    dest, line=line, col=col, embed=embed, text=m.group(1)
                 )
                 if link is not None:
                     link.embed = embed
                     link.in_comment = in_comment or _inside(comments, start)
                     self.res.links.append(link)
-                dest_start = m.start(3)
+                dest_start = m.start(2)
                 pieces.append(masked[last:dest_start])
                 pieces.append(" " * (m.end() - dest_start))
                 last = m.end()
@@ -519,13 +520,15 @@ class _Scanner:
                 pieces.append(masked[last:])
                 masked = "".join(pieces)
         if "[[" in masked:
-            masked = self._wikilinks(masked, text, seg, comments, in_comment)
+            masked = self._wikilinks(masked, text, seg, comments, in_comment, "#" in masked)
         if "#" in masked:
             for name, offset in find_tags(masked):
                 line, _col = seg.where(offset)
                 self.res.tags.append(TagUse(name, line, "body", in_comment or _inside(comments, offset)))
 
-    def _wikilinks(self, masked: str, text: str, seg: _Segment, comments: list, in_comment: bool) -> str:
+    def _wikilinks(self, masked: str, text: str, seg: _Segment, comments: list, in_comment: bool,
+                   mask: bool = True) -> str:
+        """Record the wikilinks and embeds of ``masked``; return it with them blanked (when ``mask``)."""
         pieces: list[str] = []
         last = 0
         pos = masked.find("[[")
@@ -533,12 +536,11 @@ class _Scanner:
             end = masked.find("]]", pos + 2)
             if end < 0:
                 break
-            inner = masked[pos + 2 : end]
-            nested = inner.rfind("[[")
+            nested = masked.rfind("[[", pos + 2, end)
             if nested >= 0:
-                pos = pos + 2 + nested
+                pos = nested
                 continue
-            if "\n" in inner:
+            if masked.find("\n", pos + 2, end) >= 0:
                 pos = masked.find("[[", pos + 2)
                 continue
             embed = pos > 0 and masked[pos - 1] == "!"
@@ -553,8 +555,9 @@ class _Scanner:
                 link = parse_wikilink(real_inner, embed=embed, line=line, col=col)
                 link.in_comment = in_comment or _inside(comments, pos)
                 self.res.links.append(link)
-            pieces.append(masked[last:start])
-            pieces.append(" " * (end + 2 - start))
+            if mask:  # (only tags look at the masked text again)
+                pieces.append(masked[last:start])
+                pieces.append(" " * (end + 2 - start))
             last = end + 2
             pos = masked.find("[[", end + 2)
         if not pieces:
@@ -678,7 +681,6 @@ class _Scanner:
         lists: list[tuple[int, int]] = []  # open list items: (content indent, quote depth), innermost last
         last_para = False  # the previous line was paragraph text (so a lazy continuation is possible)
         prev_blank = True
-        last_block_line = 0
         i = 0
         res = self.res
 
@@ -696,8 +698,14 @@ class _Scanner:
 
         while i < n:
             raw = lines[i]
-            lineno = first + i
             i += 1
+            if (not raw or raw.isspace()) and fence is None and comment_seg is None and html_end is None \
+                    and math_depth is None:
+                flush()  # a blank line outside fences, comments, HTML and math only ends the paragraph
+                prev_blank = True
+                last_para = False
+                continue
+            lineno = first + i - 1
             prev_para, last_para = last_para, False
             # container: block quotes / callouts
             depth = 0
@@ -759,7 +767,7 @@ class _Scanner:
                     html_end = None
                 continue
             stripped_all = content.strip()
-            indent = _indent_of(content) if content[:1] in " \t" else 0
+            indent = _indent_of(content) if stripped_all and content[:1] in " \t" else 0  # unused when blank
             if lists and (stripped_all or depth):
                 # leave the list items this line is not inside (CommonMark container rules)
                 while lists:
@@ -951,7 +959,6 @@ class _Scanner:
                 para_lnos.append(lineno)
                 para_cols.append(scol)
             para_last = s
-            last_block_line = lineno
             prev_blank = False
             last_para = True
             if item_line:
@@ -959,7 +966,6 @@ class _Scanner:
         flush()
         if comment_seg is not None:
             self.inline(comment_seg, in_comment=True)
-        del last_block_line
         return res
 
     def _table(self, lines: list[str], i: int, header: list[str], lineno: int, depth: int, scol: int) -> int:
@@ -1103,7 +1109,7 @@ def scan_body(body: str, first_line: int = 1, path: str = "") -> ScanResult:
     """
     scanner = _Scanner(body, first_line, path)
     res = scanner.run()
-    if "%%" in body and "vaultkit-ignore" in body:
+    if "vaultkit-ignore" in body:
         _suppressions(body, first_line, res)
     return res
 
