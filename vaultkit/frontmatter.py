@@ -54,8 +54,37 @@ CoreLoader.add_implicit_resolver(
 )
 
 
-def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
-    text = loader.construct_scalar(node)
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL, _SEQ, _MAP = (_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map"))
+
+#: The implicit resolvers by first character, wildcards appended, as ``BaseResolver.resolve`` reads them.
+_IMPLICIT: dict[str, tuple[tuple[str, re.Pattern], ...]] = {
+    ch: tuple(resolvers) + tuple(CoreLoader.yaml_implicit_resolvers.get(None, []))
+    for ch, resolvers in CoreLoader.yaml_implicit_resolvers.items() if ch is not None
+}
+_WILDCARD = tuple(CoreLoader.yaml_implicit_resolvers.get(None, []))
+
+
+def _resolve(self: CoreLoader, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+    """``BaseResolver.resolve`` without the work CoreLoader never needs (it has no path resolvers).
+
+    libyaml's composer calls it for every node, so it is kept short: one dict
+    look-up by first character, then the few patterns for that character.
+    """
+    if kind is yaml.ScalarNode:
+        if implicit[0]:
+            for tag, regexp in _IMPLICIT.get(value[:1], _WILDCARD):  # type: ignore[index]
+                if regexp.match(value):  # type: ignore[arg-type]
+                    return tag
+        return _STR
+    return _SEQ if kind is yaml.SequenceNode else _MAP
+
+
+if not CoreLoader.yaml_path_resolvers:  # (PyYAML's resolve is needed only for path resolvers)
+    CoreLoader.resolve = _resolve  # type: ignore[method-assign, assignment]
+
+
+def _int_value(text: str) -> int:
     if text.startswith("0o"):
         return int(text[2:], 8)
     if text.startswith("0x"):
@@ -63,17 +92,25 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     return int(text, 10)
 
 
-def _construct_bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
-    return loader.construct_scalar(node).lower() == "true"
-
-
-def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
-    text = loader.construct_scalar(node).lower()
+def _float_value(text: str) -> float:
+    text = text.lower()
     if text.endswith(".inf"):
         return float("-inf") if text.startswith("-") else float("inf")
     if text.endswith(".nan"):
         return float("nan")
     return float(text)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    return _int_value(loader.construct_scalar(node))
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
+    return loader.construct_scalar(node).lower() == "true"
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.Node) -> float:
+    return _float_value(loader.construct_scalar(node))
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
@@ -99,6 +136,65 @@ CoreLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 CoreLoader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
 CoreLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 CoreLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+_MERGE_KEYS = frozenset({_TAG + "merge", _TAG + "value"})
+
+
+#: Deepest nesting :func:`_construct_plain` builds (frontmatter rarely nests 5 deep).
+_PLAIN_DEPTH = 32
+
+
+class _Unusual(Exception):
+    """:func:`_construct_plain` met a node it leaves to PyYAML's constructor."""
+
+
+def _construct_plain(node: yaml.Node, depth: int = 0) -> Any:
+    """Build a node tree made only of plain maps, lists and core scalars, as CoreLoader would.
+
+    A shortcut past PyYAML's generic constructor (its per-node bookkeeping is
+    most of the Python time of a load). It visits nodes in the order that
+    constructor does (depth first: key, then value), so the first duplicate
+    key or bad scalar raises the same error. Raises :class:`_Unusual` on
+    anything else (explicit tags, merge keys, collection keys); the caller
+    then starts over with PyYAML's constructor. Aliases are not looked at:
+    call it only on text without ``*``. Nesting deeper than
+    :data:`_PLAIN_DEPTH` is left to PyYAML too, which may run out of stack
+    there (a reported error) where this function would not.
+    """
+    cls = node.__class__
+    tag = node.tag
+    if cls is yaml.ScalarNode:
+        if tag == _STR:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _INT:
+            return _int_value(node.value)
+        if tag == _BOOL:
+            return node.value.lower() == "true"
+        if tag == _FLOAT:
+            return _float_value(node.value)
+    elif depth >= _PLAIN_DEPTH:
+        raise _Unusual
+    elif cls is yaml.MappingNode and tag == _MAP:
+        for key_node, _value in node.value:
+            # PyYAML merges '<<' keys (and renames '=') before it builds a key; a collection key may be unhashable
+            if key_node.__class__ is not yaml.ScalarNode or key_node.tag in _MERGE_KEYS:
+                raise _Unusual
+        result: dict = {}
+        for key_node, value_node in node.value:
+            key = _construct_plain(key_node)  # (a scalar)
+            if key in result:
+                raise DuplicateKeyError(
+                    "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
+                    key_node.start_mark
+                )
+            result[key] = _construct_plain(value_node, depth + 1)
+        return result
+    elif cls is yaml.SequenceNode and tag == _SEQ:
+        return [_construct_plain(item, depth + 1) for item in node.value]
+    raise _Unusual
 
 
 _LIST_KEYS = frozenset({"tags", "tag", "aliases", "alias", "cssclasses", "cssclass"})
@@ -211,7 +307,14 @@ def load_yaml(text: str) -> YamlResult:
                 error_line=mark.line + 1,
                 error_col=mark.column + 1,
             )
-        data = loader.construct_document(node)
+        data = None
+        if "*" not in text and isinstance(node, yaml.MappingNode):
+            try:
+                data = _construct_plain(node)
+            except (_Unusual, RecursionError):
+                data = None
+        if data is None:
+            data = loader.construct_document(node)
         key_lines: dict[str, int] = {}
         spans: dict[str, list[tuple[int, int]]] = {}
         if isinstance(node, yaml.MappingNode):
