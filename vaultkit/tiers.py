@@ -165,7 +165,28 @@ class TechniqueRow:
         }
 
 
+# Tier tables repeat their cells (the same marks, tiers and names row after row, note after
+# note), so the pure cell readers below keep their results by cell text. The cached values are
+# immutable (str, frozen Tier and Mark); each cache is emptied when it reaches _CACHE_SIZE.
+_CACHE_SIZE = 20_000
+_PLAIN: dict[str, str] = {}
+_DISPLAY: dict[str, str] = {}
+_TIERS: dict[str, "Tier"] = {}
+_MARK_PARTS: dict[str, tuple[tuple[str, int, str], ...]] = {}
+_MARKS: dict[tuple[str, int, str, str], Mark] = {}
+
+
 def _plain(cell: str) -> str:
+    s = _PLAIN.get(cell)
+    if s is None:
+        s = _plain_text(cell)
+        if len(_PLAIN) >= _CACHE_SIZE:
+            _PLAIN.clear()
+        _PLAIN[cell] = s
+    return s
+
+
+def _plain_text(cell: str) -> str:
     s = cell.replace("**", "").replace("__", "").strip()
     if s.startswith("*") and s.endswith("*") and len(s) > 1:
         s = s[1:-1]
@@ -184,10 +205,21 @@ def display_text(cell: str) -> str:
     >>> display_text("[[Folder/RAG#Setup]]")
     'Folder/RAG'
     """
-    s = re.sub(r"<br\s*/?>", " ", cell, flags=re.IGNORECASE)
-    s = _WIKILINK_IN_CELL_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), s)
-    s = _MDLINK_IN_CELL_RE.sub(lambda m: m.group(1).strip(), s)
-    return " ".join(_plain(s).split())
+    text = _DISPLAY.get(cell)
+    if text is None:
+        s = _BR_RE.sub(" ", cell)
+        s = _WIKILINK_IN_CELL_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), s)
+        s = _MDLINK_IN_CELL_RE.sub(lambda m: m.group(1).strip(), s)
+        text = " ".join(_plain(s).split())
+        if len(_DISPLAY) >= _CACHE_SIZE:
+            _DISPLAY.clear()
+        _DISPLAY[cell] = text
+    return text
+
+
+_BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TRAILING_PAREN_RE = re.compile(r"\(([^)]*)\)\s*$")
+_USES_SPLIT_RE = re.compile(r",(?![^()]*\))")  # commas outside parentheses
 
 
 def parse_tier(cell: str) -> Tier:
@@ -208,10 +240,20 @@ def parse_tier(cell: str) -> Tier:
     >>> parse_tier("Consumer (RTX 4070–4090)").note
     'RTX 4070–4090'
     """
+    tier = _TIERS.get(cell)
+    if tier is None:
+        tier = _read_tier(cell)
+        if len(_TIERS) >= _CACHE_SIZE:
+            _TIERS.clear()
+        _TIERS[cell] = tier
+    return tier
+
+
+def _read_tier(cell: str) -> Tier:
     text = _plain(cell)
     m = _TIER_CELL_RE.match(text)
     if not m:
-        pm = re.search(r"\(([^)]*)\)\s*$", text)
+        pm = _TRAILING_PAREN_RE.search(text)
         return Tier(text, None, None, False, pm.group(1).strip() if pm else "")
     low = int(m.group(1))
     high = int(m.group(2)) if m.group(2) else low
@@ -239,11 +281,37 @@ def parse_marks(cell: str, meanings: dict[str, str]) -> list[Mark]:
     >>> [(m.symbol, m.phrase) for m in parse_marks("🟢 throughput ↑, ⚪ consistency ↓", DEFAULT_LEGEND)]
     [('🟢', 'throughput ↑'), ('⚪', 'consistency ↓')]
     """
-    text = _plain(cell)
+    return [_mark(symbol, count, meanings.get(symbol, TRADEOFF_MEANINGS.get(symbol, "")), phrase)
+            for symbol, count, phrase in _mark_parts(cell)]
+
+
+def _mark(symbol: str, count: int, meaning: str, phrase: str) -> Mark:
+    """The one :class:`Mark` with these fields (they are immutable, so rows share them)."""
+    key = (symbol, count, meaning, phrase)
+    mark = _MARKS.get(key)
+    if mark is None:
+        if len(_MARKS) >= _CACHE_SIZE:
+            _MARKS.clear()
+        mark = _MARKS[key] = Mark(symbol, count, meaning, phrase)
+    return mark
+
+
+def _mark_parts(cell: str) -> tuple[tuple[str, int, str], ...]:
+    """``(symbol, count, phrase)`` of each mark in ``cell``, as :func:`parse_marks` reads them."""
+    parts = _MARK_PARTS.get(cell)
+    if parts is None:
+        parts = tuple(_split_marks(_plain(cell)))
+        if len(_MARK_PARTS) >= _CACHE_SIZE:
+            _MARK_PARTS.clear()
+        _MARK_PARTS[cell] = parts
+    return parts
+
+
+def _split_marks(text: str) -> list[tuple[str, int, str]]:
     found = list(_EMOJI_RE.finditer(text))
     if not found:
         return []
-    marks: list[Mark] = []
+    marks: list[tuple[str, int, str]] = []
     i = 0
     while i < len(found):
         m = found[i]
@@ -258,7 +326,7 @@ def parse_marks(cell: str, meanings: dict[str, str]) -> list[Mark]:
         phrase = text[end:nxt].strip().strip(",;+").strip()
         if phrase.endswith(","):
             phrase = phrase[:-1].strip()
-        marks.append(Mark(symbol, count, meanings.get(symbol, TRADEOFF_MEANINGS.get(symbol, "")), phrase))
+        marks.append((symbol, count, phrase))
         i += 1
     return marks
 
@@ -378,6 +446,7 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
             legend.update(parse_legend(h))
         if eff_col is not None:
             legend.update(parse_legend(header[eff_col]))
+        plain_header = [_plain(h) for h in header]
         parsed = [(row, parse_tier(row.cells[tier_col] if tier_col < len(row.cells) else "")) for row in table.rows]
         numeric_table = any(t.low is not None for _, t in parsed)
         seen_tiers: dict[str, int] = {}
@@ -387,9 +456,7 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
                 diags.append(Diagnostic("VK304", f"table row has {len(cells)} cells, the header has {len(header)}",
                                         path, row.line, 0, severity_of("VK304")))
 
-            def cell(i: int | None) -> str:
-                return cells[i] if i is not None and i < len(cells) else ""
-
+            n_cells = len(cells)
             if tier.low is None:
                 if numeric_table:
                     diags.append(Diagnostic("VK301", f"tier '{tier.label}' is not a number", path, row.line, 0,
@@ -400,18 +467,22 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
                                         severity_of("VK302")))
             else:
                 seen_tiers[tier.key] = row.line
-            name = display_text(cell(name_col))
+            name = display_text(cells[name_col] if name_col < n_cells else "")
             if not name:
                 continue
-            eff = parse_marks(cell(eff_col), legend) if eff_col is not None else []
-            trade = parse_marks(cell(trade_col), {**TRADEOFF_MEANINGS, **legend}) if trade_col is not None else []
-            trade = [Mark(m.symbol, m.count, TRADEOFF_MEANINGS.get(m.symbol, m.meaning), m.phrase) for m in trade]
+            eff = parse_marks(cells[eff_col] if eff_col < n_cells else "", legend) if eff_col is not None else []
+            # a tradeoff mark means what TRADEOFF_MEANINGS says, else what the legend says
+            trade = [_mark(symbol, count, TRADEOFF_MEANINGS[symbol] if symbol in TRADEOFF_MEANINGS
+                           else legend.get(symbol, ""), phrase)
+                     for symbol, count, phrase in _mark_parts(cells[trade_col] if trade_col < n_cells else "")
+                     ] if trade_col is not None else []
             for m in eff + trade:
                 if m.symbol not in KNOWN_MARKS and m.symbol not in legend:
                     diags.append(Diagnostic("VK303", f"unknown mark {m.symbol} (not in the legend or the known set)",
                                             path, row.line, 0, severity_of("VK303")))
             cost = min(5, sum(m.count for m in trade if m.symbol == "💰"))
-            uses = [u.strip() for u in re.split(r",(?![^()]*\))", _plain(cell(use_col)))] if use_col is not None else []
+            uses = ([u.strip() for u in _USES_SPLIT_RE.split(_plain(cells[use_col] if use_col < n_cells else ""))]
+                    if use_col is not None else [])
             rows_out.append(
                 TechniqueRow(
                     note=path,
@@ -424,7 +495,7 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
                     effectiveness=eff,
                     tradeoffs=trade,
                     cost=cost,
-                    cells={_plain(h): c for h, c in zip(header, cells)},
+                    cells=dict(zip(plain_header, cells)),
                 )
             )
     return rows_out, diags
