@@ -132,18 +132,31 @@ def find_heading(headings: list[Heading], subpath: str) -> Heading | None:
     >>> find_heading([Heading("B", 2, 1), Heading("A", 1, 2)], "A#B") is None
     True
     """
-    parts = [heading_key(p) for p in subpath.split("#") if p.strip()]
+    return _find_keyed(_top_level_keys(headings), _subpath_keys(subpath))
+
+
+def _top_level_keys(headings: list[Heading]) -> list[tuple[Heading, str]]:
+    """The top-level headings of a note with their :func:`heading_key`."""
+    return [(h, heading_key(h.text)) for h in headings if h.top_level]
+
+
+def _subpath_keys(subpath: str) -> list[str]:
+    """The :func:`heading_key` of each non-blank part of a ``#A#B`` subpath."""
+    return [heading_key(p) for p in subpath.split("#") if p.strip()]
+
+
+def _find_keyed(top: list[tuple[Heading, str]], parts: list[str]) -> Heading | None:
+    """:func:`find_heading` over keys computed beforehand."""
     if not parts:
         return None
-    top = [h for h in headings if h.top_level]
     start = 0
     level = 0
     found: Heading | None = None
     for part in parts:
         found = None
         for idx in range(start, len(top)):
-            h = top[idx]
-            if h.level > level and heading_key(h.text) == part:
+            h, key = top[idx]
+            if h.level > level and key == part:
                 found = h
                 start = idx + 1
                 level = h.level
@@ -168,10 +181,21 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
     """
     index = NameIndex(files)
     block_sets: dict[str, set[str]] = {}
+    heading_sets: dict[str, list[tuple[Heading, str]]] = {}  # a note's top-level headings with their keys
+    subpath_keys: dict[str, list[str]] = {}
+    answers: dict[tuple[str, str], tuple[str | None, list[str]]] = {}  # (target, folder) -> resolve_ex
     for note in notes.values():
         path = note.path
+        folder = posixpath.dirname(path)
         for link in note.links:
-            resolved, cands = index.resolve_ex(link.target, path)
+            target = link.target
+            if target == "":
+                resolved, cands = path, []
+            else:  # resolve_ex depends on the source only through its folder
+                answer = answers.get((target, folder))
+                if answer is None:
+                    answer = answers[target, folder] = index.resolve_ex(target, path)
+                resolved, cands = answer
             link.resolved = resolved
             if cands:
                 link.ambiguous = True
@@ -190,18 +214,25 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
                     Diagnostic("VK102", f"'{link.target}' matches {len(cands)} files; Obsidian picks "
                                f"'{resolved}' (also: {others})", path, link.line, link.col, severity_of("VK102"))
                 )
-            target = notes.get(resolved)
-            if target is None:
+            target_note = notes.get(resolved)
+            if target_note is None:
                 continue
-            if link.heading is not None and find_heading(target.headings, link.heading) is None:
-                note.diagnostics.append(
-                    Diagnostic("VK103", f"heading '#{link.heading}' not found in '{resolved}'",
-                               path, link.line, link.col, severity_of("VK103"))
-                )
+            if link.heading is not None:
+                tops = heading_sets.get(resolved)
+                if tops is None:
+                    tops = heading_sets[resolved] = _top_level_keys(target_note.headings)
+                parts = subpath_keys.get(link.heading)
+                if parts is None:
+                    parts = subpath_keys[link.heading] = _subpath_keys(link.heading)
+                if _find_keyed(tops, parts) is None:
+                    note.diagnostics.append(
+                        Diagnostic("VK103", f"heading '#{link.heading}' not found in '{resolved}'",
+                                   path, link.line, link.col, severity_of("VK103"))
+                    )
             if link.block is not None:
                 ids = block_sets.get(resolved)
                 if ids is None:
-                    ids = block_sets[resolved] = {b.id.lower() for b in target.block_ids}
+                    ids = block_sets[resolved] = {b.id.lower() for b in target_note.block_ids}
                 if link.block.lower() not in ids:
                     note.diagnostics.append(
                         Diagnostic("VK104", f"block '^{link.block}' not found in '{resolved}'",
