@@ -10,6 +10,7 @@ content.
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from typing import Any
 
@@ -21,6 +22,7 @@ from .scan import is_valid_tag, parse_wikilink, scan_body
 __all__ = ["parse_note", "decode_note", "property_list", "LEGACY_KEYS"]
 
 LEGACY_KEYS = {"tag": "tags", "alias": "aliases", "cssclass": "cssclasses"}
+_SPACE_RE = re.compile(r"\s")  # what str.isspace() calls whitespace
 
 
 def _diag(code: str, message: str, path: str, line: int = 0, col: int = 0) -> Diagnostic:
@@ -186,6 +188,19 @@ def mixed_script(tag: str) -> tuple[str, str] | None:
     """
     if tag.isascii():  # one script only (the common case): skip the Unicode name look-ups
         return None
+    if tag in _MIXED:
+        return _MIXED[tag]
+    found = _mixed_script(tag)
+    if len(_MIXED) >= 10_000:
+        _MIXED.clear()
+    _MIXED[tag] = found
+    return found
+
+
+_MIXED: dict[str, tuple[str, str] | None] = {}  # mixed_script of the non-ASCII tags seen (they repeat)
+
+
+def _mixed_script(tag: str) -> tuple[str, str] | None:
     for word in tag.replace("/", "_").replace("-", "_").split("_"):
         scripts: dict[str, list[str]] = {}
         for ch in word:
@@ -222,7 +237,7 @@ def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, 
                 continue
             name = entry.strip()
             name = name[1:] if name.startswith("#") else name
-            spaced = any(ch.isspace() for ch in name)
+            spaced = _SPACE_RE.search(name) is not None
             if spaced and ("\n" in name or last > first):
                 shown = " / ".join(part.strip() for part in name.split("\n") if part.strip())
                 if len(shown) > 80:
@@ -297,7 +312,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         encoding=encoding,
         text=text,
         bom=bom,
-        newline="\r\n" if b"\r\n" in data else ("\r" if b"\r" in data else "\n"),
+        newline="\n" if b"\r" not in data else ("\r\n" if b"\r\n" in data else "\r"),
     )
     if problem:
         note.diagnostics.append(_diag("VK004", problem, path, _first_bad_line(data)))
