@@ -65,6 +65,7 @@ from typing import Any, Iterable
 
 from . import __version__
 from .model import BlockId, Diagnostic, Heading, Link, Note, Table, TableRow, TagUse
+from .model import _pack_utf8, _packed_text, _set_packed_text
 
 __all__ = [
     "NoteCache",
@@ -130,7 +131,9 @@ def _names(cls: type) -> tuple[str, ...]:
 
 _NOTE_FIELDS = _names(Note)
 _TABLE_FIELDS = _names(Table)
-_get_note = operator.attrgetter(*_NOTE_FIELDS)
+# Every field but ``text``, which is taken as the note stores it (UTF-8 bytes when that is
+# smaller, see Note), so that neither the cache nor the process pool decodes it.
+_get_note = operator.attrgetter(*(f for f in _NOTE_FIELDS if f != "text"))
 _get_link = operator.attrgetter(*_names(Link))
 _get_tag = operator.attrgetter(*_names(TagUse))
 _get_heading = operator.attrgetter(*_names(Heading))
@@ -144,7 +147,7 @@ _I_LINKS, _I_TAGS, _I_HEADINGS = _AT["links"], _AT["tag_uses"], _AT["headings"]
 _I_BLOCKS, _I_TABLES, _I_DIAGS = _AT["block_ids"], _AT["tables"], _AT["diagnostics"]
 # ``Note.text`` (the decoded file) is not stored for UTF-8 notes: a hit reads the file again
 # (as fast as loading it from the database, and the cache stays ~2.4x smaller).
-_I_TEXT = _AT.get("text")
+_I_TEXT = _AT["text"]
 
 _MARSHAL = b"M"
 _PICKLE = b"P"
@@ -186,13 +189,14 @@ def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
     True
     """
     values = list(_get_note(note))
+    values.insert(_I_TEXT, _packed_text(note))
     values[_I_LINKS] = [_get_link(x) for x in note.links]
     values[_I_TAGS] = [_get_tag(x) for x in note.tag_uses]
     values[_I_HEADINGS] = [_get_heading(x) for x in note.headings]
     values[_I_BLOCKS] = [_get_block(x) for x in note.block_ids]
     values[_I_TABLES] = [(_get_table(t), [_get_row(r) for r in t.rows]) for t in note.tables]
     values[_I_DIAGS] = [_get_diag(x) for x in note.diagnostics]
-    if not keep_text and _I_TEXT is not None and note.encoding == "utf-8" and values[_I_TEXT]:
+    if not keep_text and note.encoding == "utf-8" and values[_I_TEXT]:
         values[_I_TEXT] = None  # re-read from the file by NoteCache.get
     try:
         return _MARSHAL + marshal.dumps(tuple(values))
@@ -229,7 +233,10 @@ def decode_note(blob: bytes) -> Note:
             values[_I_BLOCKS] = [BlockId(*x) for x in values[_I_BLOCKS]]
             values[_I_TABLES] = [_table(h, rows) for h, rows in values[_I_TABLES]]
             values[_I_DIAGS] = [Diagnostic(*x) for x in values[_I_DIAGS]]
-            return Note(*values)
+            packed, values[_I_TEXT] = values[_I_TEXT], None
+            note = Note(*values)
+            _set_packed_text(note, packed)  # as stored: no decode and re-encode
+            return note
         if tag == _PICKLE:
             note = pickle.loads(payload)
             if isinstance(note, Note):
@@ -291,6 +298,25 @@ def _read_same(path: str | os.PathLike[str], size: int, mtime: int) -> bytes | N
     return data
 
 
+def _utf8_text(data: bytes) -> str | bytes | None:
+    """``Note.text`` of a UTF-8 file, packed as the note stores it; ``None`` if not UTF-8 (now).
+
+    The same text as :func:`vaultkit.parse.decode_note` gives (BOM dropped, ``\\r\\n`` and
+    ``\\r`` made ``\\n``), done on the bytes, so text kept as bytes is not encoded again.
+
+    >>> _utf8_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc"), _utf8_text(b"\\xff") is None
+    ('a\\nb\\nc', True)
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\r" in data:  # CR and LF bytes never occur inside a multi-byte UTF-8 sequence
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    try:
+        return _pack_utf8(data)
+    except UnicodeDecodeError:
+        return None
+
+
 def _remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         try:
@@ -336,7 +362,7 @@ class NoteCache:
         self._timeout = 5.0
         self._db: sqlite3.Connection | None = None
         self._rows: dict[str, tuple[int, int, int, str, int]] = {}
-        self._pending: list[tuple[str, int, int, str, int, bytes]] = []
+        self._pending: list[tuple[str, int, int, str, int, Note]] = []
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -502,27 +528,29 @@ class NoteCache:
         if note.path != rel or note.size != size or note.mtime_ns != mtime:  # row replaced meanwhile
             self.stats["misses"] += 1
             return None
-        if _I_TEXT is not None and note.text is None:
+        if _packed_text(note) is None:
             if data is None:
                 data = _read_same(abspath, size, mtime)
-            if data is None:
+            packed = None if data is None else _utf8_text(data)
+            if packed is None:
                 self.stats["misses"] += 1
                 return None
-            from .parse import decode_note as decode_text
-
-            note.text = decode_text(data)[0]
+            _set_packed_text(note, packed)
         self.stats["hits"] += 1
         return note
 
     def put(self, note: Note) -> None:
-        """Remember a freshly parsed note (encoded now, written by :meth:`close`).
+        """Remember a freshly parsed note, to be encoded and written by :meth:`close`.
 
-        Notes that could not be read (no size and mtime) are not stored.
+        The note must not change until then (resolve links after closing): it
+        is encoded one at a time as it is written, so that the encoded copies
+        of a whole vault are never all held at once. Notes that could not be
+        read (no size and mtime) are not stored.
         """
         if not self.enabled or (note.mtime_ns == 0 and note.size == 0):
             return
         racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS else 0
-        self._pending.append((note.path, note.size, note.mtime_ns, note.sha256, racy, encode_note(note)))
+        self._pending.append((note.path, note.size, note.mtime_ns, note.sha256, racy, note))
 
     def close(self, keep: Iterable[str] | None = None) -> None:
         """Write pending notes, drop rows of notes not in ``keep``, and close.
@@ -550,7 +578,7 @@ class NoteCache:
                     db.executemany(
                         "INSERT OR REPLACE INTO notes(path, size, mtime_ns, sha256, verify, data) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
-                        self._pending,
+                        (row[:5] + (encode_note(row[5]),) for row in self._pending),
                     )
                 db.execute("COMMIT")
                 self.stats["removed"] += len(gone)

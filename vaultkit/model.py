@@ -9,6 +9,7 @@ resolution in :mod:`vaultkit.resolve`.
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +192,26 @@ class Note:
         duplicate key), else ``None``.
     body_line : int
         File line on which the body starts (1 when there is no frontmatter).
+    text : str
+        The decoded file (BOM removed, newlines normalised to ``\\n``), kept so
+        that later passes (technique mentions, FeedbackLoop lines, mojibake)
+        never read the file again. Assign and read it as a ``str`` (also
+        ``Note(path, text=...)``); the note stores it in the smaller of UTF-8
+        bytes and the ``str`` itself. Text with emoji would otherwise cost 4
+        bytes per character (CPython keeps such a ``str`` in UCS-4), about 4x
+        the file. Reading it then decodes it again (about 0.1 ms per 30 KB):
+        read it once per pass over a note, not once per link or line. Pure
+        ASCII text is kept as the ``str``, with nothing to decode. ``None``
+        only in a note decoded from the cache before its text is restored
+        (see :mod:`vaultkit.cache`).
+
+    Examples
+    --------
+    >>> n = Note("A.md", text="Status 🟢 ok\\n")
+    >>> n.text
+    'Status 🟢 ok\\n'
+    >>> n == Note("A.md", text="Status 🟢 ok\\n")
+    True
     """
 
     path: str
@@ -211,10 +232,26 @@ class Note:
     sha256: str = ""
     encoding: str = "utf-8"
     bom: bool = False
-    #: The decoded text (BOM removed, newlines normalised to ``\n``), kept so that later
-    #: passes (technique mentions, FeedbackLoop lines, mojibake) never read the file again.
+    # The slot holds the packed text (see _pack_text); ``Note.text`` is replaced by a property below.
     text: str = field(default="", repr=False)
     newline: str = "\n"
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy.
+        state: dict[str, Any] = {}
+        for name in _NOTE_SLOTS:
+            try:
+                state[name] = _TEXT_SLOT.__get__(self, Note) if name == "text" else getattr(self, name)
+            except AttributeError:  # a slot never set (an instance made without __init__)
+                pass
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            if name == "text":
+                _set_packed_text(self, value)
+            else:
+                setattr(self, name, value)
 
     @property
     def name(self) -> str:
@@ -269,6 +306,137 @@ class Note:
             "block_ids": [{"id": b.id, "line": b.line} for b in self.block_ids],
             "diagnostics": [d.to_dict() for d in sorted(self.diagnostics, key=Diagnostic.sort_key)],
         }
+
+
+# -- Note.text: stored packed, read as str ------------------------------------------------------
+
+_NOTE_SLOTS: tuple[str, ...] = Note.__slots__  # type: ignore[attr-defined]
+_TEXT_SLOT = Note.__dict__["text"]  # the member descriptor of the slot the dataclass made
+
+
+def _pack_text(text: str | None) -> str | bytes | None:
+    """The compact form of a note text: ``str`` if ASCII or not larger, else its UTF-8 bytes.
+
+    >>> _pack_text("abc"), _pack_text("🟢 ok"), _pack_text("é" * 100) == "é" * 100
+    ('abc', b'\\xf0\\x9f\\x9f\\xa2 ok', True)
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise TypeError(f"Note.text must be a str, not {type(text).__name__}")
+    if text.isascii():  # 1 byte per character either way; a str needs no decoding
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    return data if sys.getsizeof(data) < sys.getsizeof(text) else text
+
+
+def _pack_utf8(data: bytes, text: str | None = None) -> str | bytes:
+    """The compact form of a note text given as valid UTF-8 bytes (the file, BOM and ``\\r`` removed).
+
+    Like :func:`_pack_text` but without encoding again: ``data`` is kept when
+    it is the smaller form. Pass ``text`` (``data`` decoded) when it is at
+    hand, as a parser has it, to save decoding too.
+
+    Raises
+    ------
+    UnicodeDecodeError
+        When ``data`` is not valid UTF-8.
+
+    >>> _pack_utf8(b"abc"), _pack_utf8("🟢".encode())
+    ('abc', b'\\xf0\\x9f\\x9f\\xa2')
+    """
+    if text is None:
+        if data.isascii():
+            return data.decode("ascii")
+        text = data.decode("utf-8")
+    elif text.isascii():
+        return text
+    return data if sys.getsizeof(data) < sys.getsizeof(text) else text
+
+
+def _packed_text(note: Note) -> str | bytes | None:
+    """The text as the note stores it (``str``, UTF-8 ``bytes`` or ``None``), without decoding."""
+    return _TEXT_SLOT.__get__(note, Note)
+
+
+def _set_packed_text(note: Note, packed: str | bytes | None) -> None:
+    """Store a value :func:`_packed_text` returned (for the cache and the process pool)."""
+    if packed is not None and not isinstance(packed, (str, bytes)):
+        raise TypeError(f"packed Note.text must be str, bytes or None, not {type(packed).__name__}")
+    _TEXT_SLOT.__set__(note, packed)
+
+
+def _get_text(self: Note) -> str:
+    packed = _TEXT_SLOT.__get__(self, Note)
+    if packed.__class__ is bytes:
+        return packed.decode("utf-8", "surrogatepass")
+    return packed
+
+
+def _set_text(self: Note, value: str) -> None:
+    _TEXT_SLOT.__set__(self, _pack_text(value))
+
+
+Note.text = property(  # type: ignore[assignment,method-assign]
+    _get_text, _set_text,
+    doc="The decoded file text (``str``); stored as UTF-8 bytes when smaller. See :class:`Note`.",
+)
+
+
+#: Longer property values are kept as they are (prose rarely repeats; interning it would only cost).
+_SHARE_MAX_CHARS = 100
+
+
+def _share_strings(note: Note) -> None:
+    """Replace the often repeated strings of ``note`` by their interned copies, in place.
+
+    A vault repeats property names and short values, link targets, tag names,
+    table headers and diagnostic messages in note after note; parsing (or
+    loading from the cache) gives every occurrence its own ``str``. Interned,
+    each is stored once (about 3 % of a loaded vault's memory). Values are
+    unchanged, only which ``str`` object holds them. Called for every note by
+    :func:`vaultkit.pool.load_notes`.
+
+    >>> n = Note("A.md", frontmatter={"".join(["ti", "tle"]): "A"}, tag_uses=[TagUse("".join(["x", "y"]), 1)])
+    >>> _share_strings(n)
+    >>> next(iter(n.frontmatter)) is sys.intern("title"), n.tag_uses[0].name is sys.intern("xy")
+    (True, True)
+    """
+    intern = sys.intern
+    fm = note.frontmatter
+    if fm:  # re-keyed in place: the dict stays the same object, in the same order
+        items = [(intern(k) if k.__class__ is str else k,
+                  intern(v) if v.__class__ is str and len(v) <= _SHARE_MAX_CHARS
+                  else _shared_list(v) if v.__class__ is list else v)
+                 for k, v in fm.items()]
+        fm.clear()
+        fm.update(items)
+    lines = note.frontmatter_lines
+    if lines:
+        items = [(intern(k) if k.__class__ is str else k, v) for k, v in lines.items()]
+        lines.clear()
+        lines.update(items)
+    for link in note.links:
+        if link.target.__class__ is str:
+            link.target = intern(link.target)
+        if link.heading.__class__ is str:
+            link.heading = intern(link.heading)
+    for use in note.tag_uses:
+        if use.name.__class__ is str:
+            object.__setattr__(use, "name", intern(use.name))  # frozen: the value stays equal
+    for table in note.tables:
+        table.header = [intern(h) if h.__class__ is str else h for h in table.header]
+    for diag in note.diagnostics:
+        if diag.message.__class__ is str:
+            object.__setattr__(diag, "message", intern(diag.message))
+
+
+def _shared_list(value: list) -> list:
+    """``value`` with its short strings replaced by interned copies, in place."""
+    for i, item in enumerate(value):
+        if item.__class__ is str and len(item) <= _SHARE_MAX_CHARS:
+            value[i] = sys.intern(item)
+    return value
 
 
 def jsonable(value: Any) -> Any:

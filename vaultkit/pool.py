@@ -4,9 +4,10 @@ Parsing is CPU-bound pure Python, so threads do not help; worker processes
 do, once the vault is large enough to repay starting them and shipping the
 results back. Workers read and parse their share of files and send each note
 back encoded with :func:`vaultkit.cache.encode_note` (marshal, several times
-cheaper to load than a pickled dataclass). The result list is always in the
-order of the input, whatever order the workers finish in, so output is
-identical to parsing in-process.
+cheaper to load than a pickled dataclass); the note text travels as the note
+stores it (UTF-8 bytes for text with emoji, see :class:`~vaultkit.model.Note`).
+The result list is always in the order of the input, whatever order the
+workers finish in, so output is identical to parsing in-process.
 
 Whether the pool is used is decided by :func:`plan_workers`; see
 ``BENCHMARKS.md`` for the measurements behind :data:`MIN_POOL_BYTES`.
@@ -31,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .model import Note
+from .model import Note, _share_strings
 
 __all__ = ["parse_files", "load_notes", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
 
@@ -266,6 +267,8 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         notes[rel] = note
         if store is not None:
             store.put(note)
+    for note in notes.values():  # one str per repeated name across the vault (a few % less memory)
+        _share_strings(note)  # type: ignore[arg-type]
     notice = None
     if store is not None:
         store.close(keep=note_paths.keys())

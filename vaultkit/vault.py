@@ -11,6 +11,7 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -135,7 +136,9 @@ class Vault:
         if self._feedback is None:
             from .feedback import read_feedback
 
-            self._feedback = read_feedback(self, texts={n.path: n.text for n in self.user_notes()})
+            # Texts decoded one at a time, as read_feedback asks for them (a dict of every
+            # decoded text would hold the whole vault as str again: up to 4x its size).
+            self._feedback = read_feedback(self, texts=_NoteTexts(self.user_notes()))
         return self._feedback
 
     def all_diagnostics(self) -> list[Diagnostic]:
@@ -144,6 +147,22 @@ class Vault:
         for note in self.notes.values():
             out.extend(note.diagnostics)
         return sorted(out, key=Diagnostic.sort_key)
+
+
+class _NoteTexts(Mapping[str, str]):
+    """:attr:`Note.text` of ``notes`` by vault path, decoded when looked up (never all at once)."""
+
+    def __init__(self, notes: list[Note]) -> None:
+        self._notes = {n.path: n for n in notes}
+
+    def __getitem__(self, path: str) -> str:
+        return self._notes[path].text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._notes)
+
+    def __len__(self) -> int:
+        return len(self._notes)
 
 
 def _read_note(rel: str, abspath: Path) -> Note:
