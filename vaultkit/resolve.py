@@ -50,7 +50,7 @@ class NameIndex:
         for f in files:
             lf = _key(f)
             self.lower[f] = lf
-            self.by_name.setdefault(posixpath.basename(lf), []).append(f)
+            self.by_name.setdefault(lf[lf.rfind("/") + 1:], []).append(f)  # (posixpath.basename)
 
     def candidates(self, path: str) -> list[str]:
         """Files whose name could answer ``path`` (before the tie-break)."""
@@ -70,11 +70,11 @@ class NameIndex:
         if path == "":
             return source, []
         n = _key(path)
-        base = posixpath.basename(n)
+        base = n[n.rfind("/") + 1:]  # (posixpath.basename)
         cands = self.by_name.get(base) if "." in base else None
         if not cands:
             n = n + ".md"
-            cands = self.by_name.get(posixpath.basename(n))
+            cands = self.by_name.get(base + ".md")
         if not cands:
             return None, []
         if "/" not in n and len(cands) == 1:
@@ -110,8 +110,8 @@ class NameIndex:
         return twins if len(twins) > 1 else []
 
 
-_HEADING_PUNCT = re.compile(r"[!\"#$%&()*+,.:;<=>?@^`{|}~/\[\]\\\n]")
-_WS = re.compile(r"\s+")
+# punctuation becomes a space, then each run of whitespace one space: both at once
+_PUNCT_WS = re.compile(r"[!\"#$%&()*+,.:;<=>?@^`{|}~/\[\]\\\s]+")
 
 
 def heading_key(text: str) -> str:
@@ -120,7 +120,7 @@ def heading_key(text: str) -> str:
     >>> heading_key("Hello, World!") == heading_key("hello world")
     True
     """
-    return _WS.sub(" ", _HEADING_PUNCT.sub(" ", text)).strip().casefold()
+    return _PUNCT_WS.sub(" ", text).strip().casefold()
 
 
 def find_heading(headings: list[Heading], subpath: str) -> Heading | None:
