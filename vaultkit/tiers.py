@@ -52,6 +52,7 @@ _EMOJI_RE = re.compile(
     "(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF\u2705\u274C](?:\uFE0F)?"
     "(?:\u200D[\U0001F000-\U0001FAFF\u2600-\u27BF](?:\uFE0F)?)*)"
 )
+_EMOJI_SPLIT_RE = re.compile("(" + _EMOJI_RE.pattern + ")")
 _LEGEND_RE = re.compile(r"(" + _EMOJI_RE.pattern + r")\s*=\s*([^,;)]+)")
 #: Header words that make a column a tier column on their own (anywhere in the header cell).
 _TIER_HEADER_RE = re.compile(r"(?:^|[^\w])(?:tiers?|rank(?:ing)?|тир\w*|ранг\w*)(?:$|[^\w])", re.IGNORECASE)
@@ -308,26 +309,26 @@ def _mark_parts(cell: str) -> tuple[tuple[str, int, str], ...]:
 
 
 def _split_marks(text: str) -> list[tuple[str, int, str]]:
-    found = list(_EMOJI_RE.finditer(text))
-    if not found:
+    # [text, mark, text, mark, ..., text]: the text after a mark runs to the next mark
+    parts = _EMOJI_SPLIT_RE.split(text)
+    n = len(parts)
+    if n == 1:
         return []
+    if "\ufe0f" in text:
+        parts[1::2] = [p.replace("\ufe0f", "") for p in parts[1::2]]
     marks: list[tuple[str, int, str]] = []
-    i = 0
-    while i < len(found):
-        m = found[i]
-        symbol = m.group(0).replace("\ufe0f", "")
+    k = 1
+    while k < n:
+        symbol = parts[k]
         count = 1
-        end = m.end()
-        while i + 1 < len(found) and found[i + 1].start() == end and found[i + 1].group(0).replace("\ufe0f", "") == symbol:
-            i += 1
+        while k + 2 < n and not parts[k + 1] and parts[k + 2] == symbol:  # the same mark again, adjacent
+            k += 2
             count += 1
-            end = found[i].end()
-        nxt = found[i + 1].start() if i + 1 < len(found) else len(text)
-        phrase = text[end:nxt].strip().strip(",;+").strip()
+        phrase = parts[k + 1].strip().strip(",;+").strip()
         if phrase.endswith(","):
             phrase = phrase[:-1].strip()
         marks.append((symbol, count, phrase))
-        i += 1
+        k += 2
     return marks
 
 
