@@ -725,6 +725,25 @@ class _Scanner:
                     depth = qm.group(0).count(">")
                     content = raw[qm.end():]
                     col0 = qm.end()
+            c = content[:1]
+            if c and c not in _NOT_PLAIN and not c.isspace() and (para is not None or "|" not in content) \
+                    and not lists and fence is None and comment_seg is None and html_end is None \
+                    and math_depth is None:
+                # Plain paragraph text outside lists and open blocks: what the dispatch below would do
+                # for a line that starts no block (the most common kind of line).
+                if para is None:
+                    para = [content]
+                    para_lnos = [lineno]
+                    para_cols = [col0]
+                    para_top = depth == 0
+                else:
+                    para.append(content)
+                    para_lnos.append(lineno)
+                    para_cols.append(col0)
+                para_last = content
+                prev_blank = False
+                last_para = True
+                continue
             if comment_seg is not None:
                 e = raw.find("%%")
                 if e < 0:
@@ -1010,6 +1029,8 @@ class _Scanner:
 
 _ORDERED_START_RE = re.compile(r"1[.)](?:[ \t]|$)")
 _ITEM_STARTS = frozenset({"- ", "* ", "+ "})
+#: First characters of a line (after its quote markers) that may start a block or an indent.
+_NOT_PLAIN = frozenset("-*+0123456789`~$%<#=_^|> \t")
 
 
 def _starts_block(s: str) -> bool:
