@@ -327,3 +327,74 @@ def test_manifest_is_saved_once_per_batch_before_its_files_are_moved(tmp_path, m
     for c in canvases:
         assert (tmp_path / c.path).read_text(encoding="utf-8") == c.text
     assert temps(tmp_path) == []
+
+
+# ----------------------------------------------------------------- replaced files are freed on other threads
+
+
+def open_fds() -> set[int]:
+    return {int(n) for n in os.listdir("/proc/self/fd")} if os.path.isdir("/proc/self/fd") else set()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Windows cannot rename over an open file")
+@pytest.mark.parametrize("slow", [True, False])
+def test_replaced_and_removed_files_are_held_open_until_freed_and_all_closed(tmp_path, monkeypatch, slow):
+    monkeypatch.setattr(writer._Closer, "SLOW", 0.0 if slow else 60.0)
+    apply(tmp_path, OUT, plan(60))
+    closed: list[int] = []
+    real_close = writer._Closer.close
+
+    def close(self, fd: int) -> None:
+        closed.append(os.fstat(fd).st_nlink)  # 0: the file was replaced or removed while held
+        real_close(self, fd)
+
+    monkeypatch.setattr(writer._Closer, "close", close)
+    before = open_fds()
+    new = plan(50, "B")
+    r = apply(tmp_path, OUT, new)
+    assert r.summary() == "created 0, updated 50, removed 10, unchanged 0, skipped 0"
+    assert closed == [0] * 60
+    assert open_fds() == before  # every descriptor closed when apply returns
+    assert not [t for t in __import__("threading").enumerate() if t.name == "vaultkit-close"]
+    expect(tmp_path, new)
+    assert temps(tmp_path) == []
+
+
+def test_a_file_changed_before_its_replacement_is_not_held(tmp_path, monkeypatch):
+    apply(tmp_path, OUT, plan(20))
+    closed: list[int] = []
+    monkeypatch.setattr(writer._Closer, "close", lambda self, fd: (closed.append(fd), os.close(fd)))
+    victim = tmp_path / OUT / "Note 4.md"
+    monkeypatch.setattr(writer, "_before_replace",
+                        lambda t: t.write_bytes(b"mine\n") if t == victim else None)
+    before = open_fds()
+    r = apply(tmp_path, OUT, plan(20, "B"))
+    assert actions(r)[f"{OUT}/Note 4.md"] == "skipped-changed-on-disk" and r.updated == 19
+    assert len(closed) == (19 if os.name == "posix" else 0)
+    assert open_fds() == before
+    assert victim.read_bytes() == b"mine\n"
+
+
+@pytest.mark.parametrize("slow", [True, False])
+def test_closer_uses_threads_only_when_closing_is_slow(tmp_path, monkeypatch, slow):
+    monkeypatch.setattr(writer._Closer, "SLOW", 0.0 if slow else 60.0)
+    marker = tmp_path / "held"
+    marker.write_bytes(b"x")
+
+    def holding() -> int:
+        fd_dir = "/proc/self/fd"
+        if not os.path.isdir(fd_dir):
+            return 0
+        return sum(1 for n in os.listdir(fd_dir) if os.path.realpath(f"{fd_dir}/{n}") == str(marker))
+
+    fds = [os.open(marker, os.O_RDONLY) for _ in range(100)]
+    closer = writer._Closer()
+    closer.close(fds[0])  # the first close is timed and done at once
+    assert closer.queue is None and closer.threaded is slow
+    for fd in fds[1:]:
+        closer.close(fd)
+    assert (closer.queue is not None and len(closer.threads) == writer._Closer.THREADS) is slow
+    assert len(closer.pending) < writer._Closer.CHUNK
+    closer.join()
+    assert closer.queue is None and closer.threads == [] and closer.pending == []
+    assert holding() == 0

@@ -67,6 +67,7 @@ import re
 import secrets
 import stat
 import sys
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -594,6 +595,13 @@ _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 def _read(path: str | Path) -> tuple[bytes, _Seen]:
     """Bytes of a regular file (never through a symlink) and what it looked like."""
+    fd, data, seen = _read_open(path)
+    os.close(fd)
+    return data, seen
+
+
+def _read_open(path: str | Path) -> tuple[int, bytes, _Seen]:
+    """Like :func:`_read`, and the file descriptor, still open."""
     fd = os.open(path, _READ_FLAGS)
     try:
         st = os.fstat(fd)
@@ -605,19 +613,114 @@ def _read(path: str | Path) -> tuple[bytes, _Seen]:
             if not chunk:
                 break
             chunks.append(chunk)
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
     data = b"".join(chunks)
-    return data, _Seen(st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+    return fd, data, _Seen(st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
 
 
 def _unchanged_since(path: str | Path, seen: _Seen) -> bool:
     """Whether the file is still the one read: same inode, size, mtime and SHA-256."""
-    try:
-        _data, now = _read(path)
-    except OSError:  # gone, a folder, or a symlink now
+    fd = _unchanged_open(path, seen)
+    if fd is None:
         return False
-    return now == seen
+    os.close(fd)
+    return True
+
+
+def _unchanged_open(path: str | Path, seen: _Seen) -> int | None:
+    """:func:`_unchanged_since`, giving the checked file's descriptor (open), or ``None`` when it changed.
+
+    Holding it open while the file is replaced or removed keeps its inode
+    alive, so the rename or unlink does not wait for its blocks to be freed;
+    a :class:`_Closer` frees them later, several at a time.
+    """
+    try:
+        fd, _data, now = _read_open(path)
+    except OSError:  # gone, a folder, or a symlink now
+        return None
+    if now != seen:
+        os.close(fd)
+        return None
+    return fd
+
+
+#: Whether a file may be replaced or removed while vaultkit holds it open
+#: (not on Windows, where an open file cannot be renamed over).
+_HOLD_OPEN = os.name == "posix"
+
+
+class _Closer:
+    """Closes the descriptors of files just replaced or removed, on a few threads when that is slow.
+
+    Closing the last reference to a replaced file frees its blocks, which on a
+    busy journaling file system waits for the journal (milliseconds each);
+    several threads share those waits. Descriptors are closed at once and
+    timed until the moving average of those closes is slow; from then on they
+    go to :attr:`THREADS` threads, :attr:`CHUNK` at a time (a few hundred
+    open at most). On a fast file system no thread is started. :meth:`join`
+    ends the threads (every descriptor is closed then).
+    """
+
+    SLOW = 0.0005  # seconds: closes this slow on average are waiting for the disk
+    THREADS = 8
+    CHUNK = 16
+
+    def __init__(self) -> None:
+        self.average = 0.0  # moving average of the time a close takes, while closing at once
+        self.threaded = False
+        self.pending: list[int] = []
+        self.queue = None
+        self.threads: list = []
+
+    def close(self, fd: int) -> None:
+        if not self.threaded:
+            t = time.perf_counter()
+            os.close(fd)
+            self.average += (time.perf_counter() - t - self.average) / 4
+            self.threaded = self.average > self.SLOW
+            return
+        self.pending.append(fd)
+        if len(self.pending) >= self.CHUNK:
+            self._hand_off()
+
+    def _hand_off(self) -> None:
+        if self.queue is None:
+            import queue
+            import threading
+
+            self.queue = queue.Queue(maxsize=2)
+            self.threads = [threading.Thread(target=self._work, name="vaultkit-close", daemon=True)
+                            for _ in range(self.THREADS)]
+            for t in self.threads:
+                t.start()
+        chunk, self.pending = self.pending, []
+        self.queue.put(chunk)
+
+    def _work(self) -> None:
+        while True:
+            chunk = self.queue.get()
+            if chunk is None:
+                return
+            for fd in chunk:
+                try:
+                    os.close(fd)
+                except OSError:  # pragma: no cover - nothing to do about it
+                    pass
+
+    def join(self) -> None:
+        """Close every descriptor still waiting and end the threads."""
+        if self.pending:
+            self._hand_off()
+        if self.queue is None:
+            return
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join()
+        self.queue = None
+        self.threads = []
 
 
 def _unlink_quietly(path: str) -> None:
@@ -635,6 +738,7 @@ _BATCH_FILES = 1000
 _SYNCFS_MIN = 16
 _UNSET = object()
 _syncfs_fn: object = _UNSET
+_LINUX = sys.platform.startswith("linux")
 
 
 def _syncfs() -> Callable[[int], int] | None:
@@ -646,7 +750,7 @@ def _syncfs() -> Callable[[int], int] | None:
     global _syncfs_fn
     if _syncfs_fn is _UNSET:
         fn = None
-        if sys.platform.startswith("linux"):
+        if _LINUX:
             try:
                 import ctypes
 
@@ -714,6 +818,11 @@ class _Writer:
     leaves every target old or new; temp files of a killed run are removed by
     the next run's prune. Single writes (regions, :func:`replace_user_file`)
     use :meth:`write`: temp file, ``fsync``, re-check, replace.
+
+    On POSIX, a file replaced by the batch or removed by the prune stays open
+    from its re-check until after the rename or unlink, and :attr:`closer`
+    closes it on a few threads: that last close frees the old blocks, which
+    on a busy journaling file system takes milliseconds per file.
     """
 
     def __init__(self, mode: WriteMode, root: Path | str = ".") -> None:
@@ -722,6 +831,7 @@ class _Writer:
         self.dirs: set[str] = set()
         self.real_dirs: dict[str, str] = {}
         self.listings: dict[str, dict[str, str]] = {}
+        self.fresh: set[str] = set()  # folders missing when first listed (see names_in)
         self.manifest: _Manifest | None = None
         self.digests: dict[str, str] = {}
         self.ready_dirs: dict[str, int] = {}  # folder known to exist this run → its st_dev
@@ -729,13 +839,21 @@ class _Writer:
         self.sync_mode: str | None = None  # "syncfs" or "fsync" once a batch reached _SYNCFS_MIN
         self.dev_fds: dict[int, int | None] = {}  # st_dev → folder fd opened before staging (syncfs errors)
         self.fs_types: dict[int, str] | None = None
+        self.closer = _Closer() if _HOLD_OPEN else None  # for the batch and prune; write() closes at once
 
     def names_in(self, folder: str) -> dict[str, str]:
-        """Case-folded name → name of the entries of ``folder``, cached for the run."""
+        """Case-folded name → name of the entries of ``folder``, cached for the run.
+
+        A folder missing when first listed goes into :attr:`fresh`: the files
+        this run puts there are added to its listing as they are staged.
+        """
         names = self.listings.get(folder)
         if names is None:
             try:
                 names = {_key(n): n for n in os.listdir(folder)}
+            except FileNotFoundError:
+                names = {}
+                self.fresh.add(folder)
             except OSError:
                 names = {}
             self.listings[folder] = names
@@ -791,9 +909,14 @@ class _Writer:
             raise
         return tmp, fd
 
-    def _commit(self, target: str, tmp: str, seen: _Seen | None) -> bool:
-        """Move the synced temp file into place after the re-check; ``False`` when the file changed."""
+    def _commit(self, target: str, tmp: str, seen: _Seen | None, closer: _Closer | None = None) -> bool:
+        """Move the synced temp file into place after the re-check; ``False`` when the file changed.
+
+        With a ``closer``, the replaced file stays open (checked, then
+        replaced) and the closer closes it.
+        """
         moved = False
+        held: int | None = None
         try:
             if _before_replace is not None:
                 _before_replace(Path(target))
@@ -808,8 +931,13 @@ class _Writer:
                     os.replace(tmp, target)
                     moved = True
             else:
-                if not _unchanged_since(target, seen):
-                    return False
+                if closer is None:
+                    if not _unchanged_since(target, seen):
+                        return False
+                else:
+                    held = _unchanged_open(target, seen)
+                    if held is None:
+                        return False
                 os.replace(tmp, target)
                 moved = True
             self.dirs.add(os.path.dirname(target))
@@ -817,6 +945,8 @@ class _Writer:
         finally:
             if not moved:
                 _unlink_quietly(tmp)
+            if held is not None:
+                closer.close(held)
 
     def write(self, target: str | Path, data: bytes, seen: _Seen | None, file_mode: int | None = None) -> bool:
         """Atomically put ``data`` at ``target``; ``False`` when the file changed under us.
@@ -849,7 +979,7 @@ class _Writer:
         file cannot be put in place. Raises ``OSError`` when the temp file
         cannot be written (nothing is left behind then).
         """
-        if self.sync_mode != "fsync" and dev not in self.dev_fds:
+        if self.sync_mode != "fsync" and _LINUX and dev not in self.dev_fds:
             # opened before the temp files are written, so syncfs reports their write-back errors
             try:
                 self.dev_fds[dev] = os.open(os.path.dirname(target), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -963,7 +1093,7 @@ class _Writer:
                     continue
                 item.done = True  # _commit removes the temp file whatever happens
                 try:
-                    ok = self._commit(item.target, item.tmp, item.seen)
+                    ok = self._commit(item.target, item.tmp, item.seen, self.closer)
                 except OSError as exc:
                     item.outcome.action = "error"
                     item.outcome.message = f"cannot write: {exc}"
@@ -996,9 +1126,18 @@ class _Writer:
         """Delete ``target`` if it is still the file read; ``False`` when it changed."""
         if _before_replace is not None:
             _before_replace(Path(target))
-        if not _unchanged_since(target, seen):
-            return False
-        os.unlink(target)
+        if self.closer is None:
+            if not _unchanged_since(target, seen):
+                return False
+            os.unlink(target)
+        else:
+            held = _unchanged_open(target, seen)
+            if held is None:
+                return False
+            try:
+                os.unlink(target)
+            finally:
+                self.closer.close(held)
         self.dirs.add(str(target.parent))
         return True
 
@@ -1280,6 +1419,8 @@ def apply(
             w.sync_dirs()
     finally:
         w.discard()  # an aborted run (KeyboardInterrupt…) leaves no temp file
+        if w.closer is not None:
+            w.closer.join()
         if lock_fd is not None:
             os.close(lock_fd)
     return report
@@ -1414,15 +1555,18 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         text = _normalize(pf.text)
         digest = _sha(text)
         w.digests[rel] = digest
-    names = w.names_in(parent)  # one listing per folder: a name not in it needs no lstat
-    twin = names.get(_key(parts[-1]))
     try:
-        st = None if twin is None else os.lstat(target)
+        if parent in w.fresh and _key(parts[-1]) not in w.listings[parent]:
+            st = None  # a folder that was missing: only this run's files are in it, so no lstat
+        else:
+            st = os.lstat(target)
     except FileNotFoundError:
         st = None
     except OSError as exc:
         return FileOutcome(rel, "error", f"cannot inspect: {exc}")
     if st is None:
+        names = w.names_in(parent)
+        twin = names.get(_key(parts[-1]))
         if twin is not None and twin != parts[-1]:
             return FileOutcome(rel, "skipped-taken", f"'{twin}' is already in that folder; names that differ only "
                                                      "in case would make links ambiguous (and clash on Windows/macOS)")
@@ -1505,10 +1649,12 @@ class _LeftOutput(Exception):
 
 def _stage_in(w: _Writer, parent: str, out_real: str, target: str, data: bytes, seen: _Seen | None,
               file_mode: int | None, outcome: FileOutcome, changed: str, dev: int) -> None:
-    """:meth:`_Writer.stage`, re-creating the folder (once) if it vanished since it was checked."""
+    """:meth:`_Writer.stage`; for a new file, re-creates the folder (once) if it vanished since it was checked."""
     try:
         w.stage(target, data, seen, file_mode, outcome, changed, dev)
     except FileNotFoundError:
+        if seen is not None:  # the file to update went with its folder
+            raise
         w.forget_dir(parent)
         dev = w.ensure_dir(parent)
         if not _within(w.realdir(parent), out_real):
