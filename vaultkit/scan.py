@@ -744,6 +744,23 @@ class _Scanner:
                 prev_blank = False
                 last_para = True
                 continue
+            if c0 in "-*+" and raw[1:2] == " " and raw[2:3] not in " \t-*_" and fence is None \
+                    and comment_seg is None and html_end is None and math_depth is None:
+                item = raw[2:].lstrip()
+                if item and item[0] not in _NOT_PLAIN and "|" not in item:
+                    # '- text' at the margin outside open blocks: it closes every open list item, opens one
+                    # and holds one line of text (what the dispatch below does with it, in short)
+                    lists.clear()
+                    flush()
+                    lists.append((2, 0))
+                    para = [item]
+                    para_lnos = [lineno]
+                    para_cols = [len(raw) - len(item)]
+                    para_last = item
+                    flush()
+                    prev_blank = False
+                    last_para = True
+                    continue
             if comment_seg is not None:
                 e = raw.find("%%")
                 if e < 0:
