@@ -48,12 +48,12 @@ TRADEOFF_MEANINGS = {
 }
 KNOWN_MARKS = frozenset(DEFAULT_LEGEND) | frozenset(TRADEOFF_MEANINGS) | {"✅"}
 
-_EMOJI_RE = re.compile(
+_EMOJI = (
     "(?:[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF\u2705\u274C](?:\uFE0F)?"
     "(?:\u200D[\U0001F000-\U0001FAFF\u2600-\u27BF](?:\uFE0F)?)*)"
 )
-_EMOJI_SPLIT_RE = re.compile("(" + _EMOJI_RE.pattern + ")")
-_LEGEND_RE = re.compile(r"(" + _EMOJI_RE.pattern + r")\s*=\s*([^,;)]+)")
+_EMOJI_SPLIT_RE = re.compile("(" + _EMOJI + ")")  # split() keeps the marks
+_LEGEND_RE = re.compile(r"(" + _EMOJI + r")\s*=\s*([^,;)]+)")
 #: Header words that make a column a tier column on their own (anywhere in the header cell).
 _TIER_HEADER_RE = re.compile(r"(?:^|[^\w])(?:tiers?|rank(?:ing)?|тир\w*|ранг\w*)(?:$|[^\w])", re.IGNORECASE)
 #: Header texts of a first column that ranks only when its cells are tier numbers.
