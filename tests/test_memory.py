@@ -158,3 +158,19 @@ def test_shared_strings_change_no_value() -> None:
     assert list(note.frontmatter) == ["tags", "category"]
     assert note.links[0].target is sys.intern("B")
     assert note.tag_uses and all(isinstance(u, TagUse) for u in note.tag_uses)
+
+
+def test_repeated_names_are_shared_whichever_way_notes_are_loaded(tmp_path: Path) -> None:
+    for name in ("A.md", "B.md"):
+        (tmp_path / name).write_text("---\ncategory: Maths 🟢\n---\n[[Target Note]] #shared-tag\n", encoding="utf-8")
+        os.utime(tmp_path / name, ns=(OLD, OLD))
+    items = [(name, tmp_path / name) for name in ("A.md", "B.md")]
+    for notes in (parse_files(items, workers=1), parse_files(items, workers=2),
+                  list(Vault.load(tmp_path, cache=True).notes.values()),
+                  list(Vault.load(tmp_path, cache=True).notes.values())):  # parsed, pooled, cached, cache hits
+        a, b = notes
+        assert a.links[0].target is b.links[0].target
+        assert a.tag_uses[0].name is b.tag_uses[0].name
+        assert next(iter(a.frontmatter)) is next(iter(b.frontmatter))
+        assert a.frontmatter["category"] is b.frontmatter["category"]
+

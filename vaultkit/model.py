@@ -394,8 +394,9 @@ def _share_strings(note: Note) -> None:
     table headers and diagnostic messages in note after note; parsing (or
     loading from the cache) gives every occurrence its own ``str``. Interned,
     each is stored once (about 3 % of a loaded vault's memory). Values are
-    unchanged, only which ``str`` object holds them. Called for every note by
-    :func:`vaultkit.pool.load_notes`.
+    unchanged, only which ``str`` object holds them. Called for every note
+    parsed by :func:`vaultkit.pool.parse_files`; notes loaded from the cache
+    or sent by a worker process get interned strings from :mod:`marshal`.
 
     >>> n = Note("A.md", frontmatter={"".join(["ti", "tle"]): "A"}, tag_uses=[TagUse("".join(["x", "y"]), 1)])
     >>> _share_strings(n)

@@ -117,7 +117,11 @@ def idle_workers(cpus: int) -> int:
 def _read(rel: str, path: Path) -> Note:
     from .vault import _read_note  # the one place that reads a note file
 
-    return _read_note(rel, path)
+    note = _read_note(rel, path)
+    # One str per repeated name across the vault (a few % less memory). Interned strings stay
+    # interned through marshal, so notes from a worker or from the cache arrive that way too.
+    _share_strings(note)
+    return note
 
 
 def _worker_init() -> None:
@@ -267,8 +271,6 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         notes[rel] = note
         if store is not None:
             store.put(note)
-    for note in notes.values():  # one str per repeated name across the vault (a few % less memory)
-        _share_strings(note)  # type: ignore[arg-type]
     notice = None
     if store is not None:
         store.close(keep=note_paths.keys())
