@@ -490,11 +490,14 @@ class _Scanner:
 
     # ----------------------------------------------------------------- inline
     def inline(self, seg: _Segment, in_comment: bool = False, text: str | None = None) -> None:
-        """Find links and tags in one inline run (``text``: ``seg.text()`` when the caller has it)."""
+        """Find links and tags in one inline run.
+
+        A caller that passes ``text`` (``seg.text()``) has checked that it holds ``[``, ``#`` or ``%``.
+        """
         if text is None:
             text = seg.text()
-        if "[" not in text and "#" not in text and "%" not in text:
-            return
+            if "[" not in text and "#" not in text and "%" not in text:
+                return
         masked = text
         comments: list[tuple[int, int]] = []
         if "`" in text or "$" in text or "<" in text or "%" in text or "\\" in text:  # _SPECIAL_RE, faster
@@ -513,7 +516,7 @@ class _Scanner:
                 )
                 if link is not None:
                     link.embed = embed
-                    link.in_comment = in_comment or _inside(comments, start)
+                    link.in_comment = in_comment or (_inside(comments, start) if comments else False)
                     self.res.links.append(link)
                 dest_start = m.start(2)
                 pieces.append(masked[last:dest_start])
@@ -527,7 +530,7 @@ class _Scanner:
         if "#" in masked:
             for name, offset in find_tags(masked):
                 line, _col = seg.where(offset)
-                self.res.tags.append(TagUse(name, line, "body", in_comment or _inside(comments, offset)))
+                self.res.tags.append(TagUse(name, line, "body", in_comment or (_inside(comments, offset) if comments else False)))
 
     def _wikilinks(self, masked: str, text: str, seg: _Segment, comments: list, in_comment: bool,
                    mask: bool = True) -> str:
@@ -556,7 +559,7 @@ class _Scanner:
                 )
             else:
                 link = parse_wikilink(real_inner, embed=embed, line=line, col=col)
-                link.in_comment = in_comment or _inside(comments, pos)
+                link.in_comment = in_comment or (_inside(comments, pos) if comments else False)
                 self.res.links.append(link)
             if mask:  # (only tags look at the masked text again)
                 pieces.append(masked[last:start])
