@@ -389,12 +389,25 @@ def test_closer_uses_threads_only_when_closing_is_slow(tmp_path, monkeypatch, sl
 
     fds = [os.open(marker, os.O_RDONLY) for _ in range(100)]
     closer = writer._Closer()
-    closer.close(fds[0])  # the first close is timed and done at once
+    first = writer._Closer.SLOW_ENOUGH
+    for fd in fds[:first]:  # timed and closed at once
+        closer.close(fd)
     assert closer.queue is None and closer.threaded is slow
-    for fd in fds[1:]:
+    for fd in fds[first:]:
         closer.close(fd)
     assert (closer.queue is not None and len(closer.threads) == writer._Closer.THREADS) is slow
     assert len(closer.pending) < writer._Closer.CHUNK
     closer.join()
     assert closer.queue is None and closer.threads == [] and closer.pending == []
     assert holding() == 0
+
+
+def test_closer_ignores_a_lone_slow_close(monkeypatch):
+    closer = writer._Closer()
+    ticks = iter([0.0, 0.010] + [1.0, 1.0] * 20)  # one close of 10 ms, then instant ones
+    monkeypatch.setattr(writer._Closer, "clock", staticmethod(lambda: next(ticks)))
+    for _ in range(20):
+        r, w = os.pipe()
+        os.close(w)
+        closer.close(r)
+    assert closer.recent.count(True) == 0 and not closer.threaded and closer.queue is None

@@ -657,18 +657,22 @@ class _Closer:
     Closing the last reference to a replaced file frees its blocks, which on a
     busy journaling file system waits for the journal (milliseconds each);
     several threads share those waits. Descriptors are closed at once and
-    timed until the moving average of those closes is slow; from then on they
-    go to :attr:`THREADS` threads, :attr:`CHUNK` at a time (a few hundred
-    open at most). On a fast file system no thread is started. :meth:`join`
-    ends the threads (every descriptor is closed then).
+    timed until most of the last few closes were slow (a lone slow one is the
+    process being preempted); from then on they go to :attr:`THREADS`
+    threads, :attr:`CHUNK` at a time (a few hundred open at most). On a fast
+    file system no thread is started. :meth:`join` ends the threads (every
+    descriptor is closed then).
     """
 
-    SLOW = 0.0005  # seconds: closes this slow on average are waiting for the disk
+    SLOW = 0.0005  # seconds: a close this slow is waiting for the disk
+    RECENT = 8  # of the last RECENT closes…
+    SLOW_ENOUGH = 5  # …this many slow ones start the threads
     THREADS = 8
     CHUNK = 16
+    clock = staticmethod(time.perf_counter)
 
     def __init__(self) -> None:
-        self.average = 0.0  # moving average of the time a close takes, while closing at once
+        self.recent: list[bool] = []  # whether each of the last closes (done at once) was slow
         self.threaded = False
         self.pending: list[int] = []
         self.queue = None
@@ -676,10 +680,12 @@ class _Closer:
 
     def close(self, fd: int) -> None:
         if not self.threaded:
-            t = time.perf_counter()
+            t = self.clock()
             os.close(fd)
-            self.average += (time.perf_counter() - t - self.average) / 4
-            self.threaded = self.average > self.SLOW
+            self.recent.append(self.clock() - t > self.SLOW)
+            if len(self.recent) > self.RECENT:
+                del self.recent[0]
+            self.threaded = sum(self.recent) >= self.SLOW_ENOUGH
             return
         self.pending.append(fd)
         if len(self.pending) >= self.CHUNK:
