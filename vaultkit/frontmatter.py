@@ -273,13 +273,14 @@ class YamlResult:
     item_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
 
-def load_yaml(text: str) -> YamlResult:
+def load_yaml(text: str | bytes) -> YamlResult:
     """Load one YAML document as Obsidian would, never raising on bad input.
 
     Parameters
     ----------
-    text : str
-        YAML source (no ``---`` fences).
+    text : str or bytes
+        YAML source (no ``---`` fences). Bytes must be the UTF-8 encoding of
+        the text (libyaml reads that in any case; bytes spare the copy).
 
     Returns
     -------
@@ -299,7 +300,8 @@ def load_yaml(text: str) -> YamlResult:
         node = loader.get_single_node()
         if node is None:
             return YamlResult(data=None)
-        if "*" in text and _expanded_size(node) > MAX_EXPANDED_VALUES:
+        aliases = (b"*" if text.__class__ is bytes else "*") in text
+        if aliases and _expanded_size(node) > MAX_EXPANDED_VALUES:
             mark = node.start_mark
             return YamlResult(
                 error=f"aliases expand to more than {MAX_EXPANDED_VALUES:,} values (an alias bomb?)",
@@ -308,7 +310,7 @@ def load_yaml(text: str) -> YamlResult:
                 error_col=mark.column + 1,
             )
         data = None
-        if "*" not in text and isinstance(node, yaml.MappingNode):
+        if not aliases and isinstance(node, yaml.MappingNode):
             try:
                 data = _construct_plain(node)
             except (_Unusual, RecursionError):
@@ -383,16 +385,40 @@ def split_frontmatter(text: str) -> FrontmatterBlock | None:
     >>> split_frontmatter("---\\n---\\nBody").body
     'Body'
     """
+    parts = _frontmatter_parts(text)
+    if parts is None:
+        return None
+    yaml_text, body, body_line, close_line, trailing = parts
+    return FrontmatterBlock(yaml_text, body, body_line, close_line, trailing)  # type: ignore[arg-type]
+
+
+def _close_offset(text: str | bytes) -> int:
+    """Offset of the closing ``---`` line of a text (str, or its UTF-8 bytes) that opens with ``---``, or -1."""
+    if isinstance(text, str):
+        if text.startswith("---", 4):
+            return 4
+        close = text.find("\n---", 3)
+    else:
+        if text.startswith(b"---", 4):
+            return 4
+        close = text.find(b"\n---", 3)
+    return close + 1 if close >= 0 else -1
+
+
+def _frontmatter_parts(text: str, utf8: bytes | None = None) -> tuple[str | bytes, str, int, int, str] | None:
+    """The fields of :func:`split_frontmatter`'s block: ``(yaml, body, body_line, close_line, close_trailing)``.
+
+    Given ``utf8``, the UTF-8 encoding of ``text`` (the parser has the file's
+    bytes, and they are the text as it is when there is no BOM, no ``\\r`` and
+    no bad byte), ``yaml`` is their slice: what :func:`load_yaml` would encode
+    the YAML text to, without the copies.
+    """
     if not text.startswith("---\n"):
         return None
     start = 4
-    if text.startswith("---", start):
-        close = start
-    else:
-        close = text.find("\n---", start - 1)
-        if close < 0:
-            return None
-        close += 1
+    close = _close_offset(text)
+    if close < 0:
+        return None
     line_end = text.find("\n", close)
     if line_end < 0:
         line_end = len(text)
@@ -400,13 +426,15 @@ def split_frontmatter(text: str) -> FrontmatterBlock | None:
     else:
         body = text[line_end + 1 :]
     trailing = text[close + 3 : line_end]
-    yaml_text = text[start:close]
-    close_line = text.count("\n", 0, close) + 1
-    block = FrontmatterBlock(
-        yaml=yaml_text, body=body, body_line=close_line + 1, close_line=close_line, close_trailing=trailing
-    )
+    yaml_text: str | bytes
+    if utf8 is None:
+        yaml_text = text[start:close]
+        close_line = text.count("\n", 0, close) + 1
+    else:  # the same block in bytes ('---' and newlines are single bytes in UTF-8)
+        close_b = _close_offset(utf8)
+        yaml_text = utf8[start:close_b]
+        close_line = utf8.count(b"\n", 0, close_b) + 1
     if trailing:
         # The indexer keeps the rest of the closing line as body text.
-        block.body = trailing + ("\n" + body if line_end < len(text) else "")
-        block.body_line = close_line
-    return block
+        return yaml_text, trailing + ("\n" + body if line_end < len(text) else ""), close_line, close_line, trailing
+    return yaml_text, body, close_line + 1, close_line, trailing

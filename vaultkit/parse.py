@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any
 
 from .codes import severity_of
-from .frontmatter import load_yaml, split_frontmatter
+from .frontmatter import _frontmatter_parts, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
 from .scan import is_valid_tag, parse_wikilink, scan_body
 
@@ -212,7 +212,7 @@ def _mixed_script(tag: str) -> tuple[str, str] | None:
     return None
 
 
-def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, int],
+def _read_properties(note: Note, fm: dict, yaml_text: str | bytes, key_lines: dict[str, int],
                      item_spans: dict[str, list[tuple[int, int]]]) -> None:
     path = note.path
     # tags
@@ -274,6 +274,8 @@ def _read_properties(note: Note, fm: dict, yaml_text: str, key_lines: dict[str, 
                       path, key_lines.get(key, 2))
             )
     # links in properties: whole "[[...]]" strings at any depth
+    if isinstance(yaml_text, bytes):  # (UTF-8, see parse_note)
+        yaml_text = yaml_text.decode("utf-8") if b"[[" in yaml_text else ""
     lines = _LinkLines(yaml_text, 2) if "[[" in yaml_text else None
     if lines is not None:
         for key, value in fm.items():
@@ -304,6 +306,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
     (['x', 'y'], [('frontmatter', 'B', 3), ('wikilink', 'C', 5)])
     """
     text, encoding, bom, problem = decode_note(data)
+    has_cr = b"\r" in data
     note = Note(
         path=path,
         size=len(data),
@@ -312,7 +315,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         encoding=encoding,
         text=text,
         bom=bom,
-        newline="\n" if b"\r" not in data else ("\r\n" if b"\r\n" in data else "\r"),
+        newline=("\r\n" if b"\r\n" in data else "\r") if has_cr else "\n",
     )
     if problem:
         note.diagnostics.append(_diag("VK004", problem, path, _first_bad_line(data)))
@@ -320,15 +323,16 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         note.diagnostics.append(_diag("VK005", "file starts with a UTF-8 byte-order mark", path, 1, 1))
     body = text
     body_line = 1
-    block = split_frontmatter(text)
+    # the file's bytes are the text as it is unless a BOM, a CR or a bad byte was dealt with:
+    # then the YAML goes to libyaml as those bytes (what it would encode the text to anyway)
+    block = _frontmatter_parts(text, None if bom or has_cr or problem else data)
     if block is not None:
-        body = block.body
-        body_line = block.body_line
-        if block.close_trailing:
+        yaml_source, body, body_line, close_line, trailing = block
+        if trailing:
             note.diagnostics.append(
-                _diag("VK007", "text after the closing '---' of the frontmatter", path, block.close_line)
+                _diag("VK007", "text after the closing '---' of the frontmatter", path, close_line)
             )
-        result = load_yaml(block.yaml)
+        result = load_yaml(yaml_source)
         if result.error is not None:
             code = "VK003" if result.error_kind == "duplicate" else "VK001"
             line = result.error_line + 1 if result.error_line else 1
@@ -343,7 +347,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         else:
             note.frontmatter = result.data
             note.frontmatter_lines = {k: v + 1 for k, v in result.key_lines.items()}
-            _read_properties(note, result.data, block.yaml, note.frontmatter_lines, result.item_spans)
+            _read_properties(note, result.data, yaml_source, note.frontmatter_lines, result.item_spans)
     note.body_line = body_line
     scan = scan_body(body, body_line, path)
     note.links.extend(scan.links)
