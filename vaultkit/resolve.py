@@ -132,21 +132,17 @@ def find_heading(headings: list[Heading], subpath: str) -> Heading | None:
     >>> find_heading([Heading("B", 2, 1), Heading("A", 1, 2)], "A#B") is None
     True
     """
-    return _find_keyed(_top_level_keys(headings), _subpath_keys(subpath))
+    top = [h for h in headings if h.top_level]
+    return _find_keyed(top, [heading_key(h.text) for h in top], _subpath_keys(subpath))
 
 
-def _top_level_keys(headings: list[Heading]) -> list[tuple[Heading, str]]:
-    """The top-level headings of a note with their :func:`heading_key`."""
-    return [(h, heading_key(h.text)) for h in headings if h.top_level]
-
-
-def _subpath_keys(subpath: str) -> list[str]:
+def _subpath_keys(subpath: str) -> tuple[str, ...]:
     """The :func:`heading_key` of each non-blank part of a ``#A#B`` subpath."""
-    return [heading_key(p) for p in subpath.split("#") if p.strip()]
+    return tuple(heading_key(p) for p in subpath.split("#") if p.strip())
 
 
-def _find_keyed(top: list[tuple[Heading, str]], parts: list[str]) -> Heading | None:
-    """:func:`find_heading` over keys computed beforehand."""
+def _find_keyed(top: list[Heading], keys: list[str], parts: tuple[str, ...]) -> Heading | None:
+    """:func:`find_heading` over the top-level headings and their keys, computed beforehand."""
     if not parts:
         return None
     start = 0
@@ -155,8 +151,8 @@ def _find_keyed(top: list[tuple[Heading, str]], parts: list[str]) -> Heading | N
     for part in parts:
         found = None
         for idx in range(start, len(top)):
-            h, key = top[idx]
-            if h.level > level and key == part:
+            h = top[idx]
+            if h.level > level and keys[idx] == part:
                 found = h
                 start = idx + 1
                 level = h.level
@@ -181,21 +177,30 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
     """
     index = NameIndex(files)
     block_sets: dict[str, set[str]] = {}
-    heading_sets: dict[str, list[tuple[Heading, str]]] = {}  # a note's top-level headings with their keys
-    subpath_keys: dict[str, list[str]] = {}
-    answers: dict[tuple[str, str], tuple[str | None, list[str]]] = {}  # (target, folder) -> resolve_ex
+    # Kept for the whole pass, so kept lean: few container objects for the cyclic GC to count and walk.
+    heading_sets: dict[str, tuple[list[Heading], list[str]]] = {}  # a note's top-level headings, their keys
+    subpath_keys: dict[str, tuple[str, ...]] = {}
+    answers: dict[str, dict] = {}  # folder -> target -> resolved path (or (path, candidates) when ambiguous)
+    no_cands: list[str] = []  # (shared, never changed)
     for note in notes.values():
         path = note.path
         folder = posixpath.dirname(path)
+        in_folder = answers.get(folder)
+        if in_folder is None:
+            in_folder = answers[folder] = {}
         for link in note.links:
             target = link.target
             if target == "":
-                resolved, cands = path, []
+                resolved, cands = path, no_cands
             else:  # resolve_ex depends on the source only through its folder
-                answer = answers.get((target, folder))
-                if answer is None:
-                    answer = answers[target, folder] = index.resolve_ex(target, path)
-                resolved, cands = answer
+                answer = in_folder.get(target, in_folder)  # (the dict itself: not resolved yet)
+                if answer is in_folder:
+                    resolved, cands = index.resolve_ex(target, path)
+                    in_folder[target] = (resolved, cands) if cands else resolved
+                elif answer.__class__ is tuple:
+                    resolved, cands = answer
+                else:
+                    resolved, cands = answer, no_cands
             link.resolved = resolved
             if cands:
                 link.ambiguous = True
@@ -220,11 +225,12 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
             if link.heading is not None:
                 tops = heading_sets.get(resolved)
                 if tops is None:
-                    tops = heading_sets[resolved] = _top_level_keys(target_note.headings)
+                    top = [h for h in target_note.headings if h.top_level]
+                    tops = heading_sets[resolved] = (top, [heading_key(h.text) for h in top])
                 parts = subpath_keys.get(link.heading)
                 if parts is None:
                     parts = subpath_keys[link.heading] = _subpath_keys(link.heading)
-                if _find_keyed(tops, parts) is None:
+                if _find_keyed(tops[0], tops[1], parts) is None:
                     note.diagnostics.append(
                         Diagnostic("VK103", f"heading '#{link.heading}' not found in '{resolved}'",
                                    path, link.line, link.col, severity_of("VK103"))
