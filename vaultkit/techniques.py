@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .tiers import Mark, TechniqueRow, technique_key
 
@@ -225,13 +225,27 @@ def _row_order(r: TechniqueRow) -> tuple:
     return (r.tier.low is None, r.tier.low if r.tier.low is not None else 0, r.note, r.table, r.row)
 
 
-def _keys_of(name: str) -> set[str]:
-    keys = {technique_key(name)}
-    for a in technique_aliases(name):
-        k = technique_key(a)
+def _keys_of(name: str, key: Callable[[str], str] = technique_key,
+             aliases: Callable[[str], list[str]] = technique_aliases) -> set[str]:
+    keys = {key(name)}
+    for a in aliases(name):
+        k = key(a)
         if len(k) >= 2:
             keys.add(k)
     return {k for k in keys if k}
+
+
+def _memo(fn: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``fn`` with its results kept for the duration of one call of :func:`merge_rows` (names repeat)."""
+    seen: dict[str, Any] = {}
+
+    def get(s: str) -> Any:
+        v = seen.get(s)
+        if v is None:
+            v = seen[s] = fn(s)
+        return v
+
+    return get
 
 
 def merge_rows(rows: Iterable[TechniqueRow]) -> list[Technique]:
@@ -250,11 +264,12 @@ def merge_rows(rows: Iterable[TechniqueRow]) -> list[Technique]:
     >>> [(t.key, t.tier, t.notes) for t in ts]
     [('retrievalaugmentedgeneration', 1, ['a.md', 'b.md']), ('loraqlora', 3, ['a.md', 'b.md'])]
     """
+    key, aliases_of = _memo(technique_key), _memo(technique_aliases)
     groups: list[dict[str, Any]] = []  # {"rows": [...], "keys": set, "tables": set}
     by_key: dict[str, list[int]] = {}
     for r in sorted(rows, key=_row_order):
-        keys = _keys_of(r.name)
-        primary = technique_key(r.name)
+        keys = _keys_of(r.name, key, aliases_of)
+        primary = key(r.name)
         table = (r.note, r.table)
         target: int | None = None
         best: tuple[int, int] | None = None
@@ -287,11 +302,11 @@ def merge_rows(rows: Iterable[TechniqueRow]) -> list[Technique]:
         first = rs[0]
         aliases: list[str] = []
         for r in rs:
-            for a in [r.name, *technique_aliases(r.name)]:
+            for a in [r.name, *aliases_of(r.name)]:
                 if a != first.name and a not in aliases:
                     aliases.append(a)
         tiers = [r.tier.low for r in rs if r.tier.low is not None]
-        out.append(Technique(key=technique_key(first.name), name=first.name, aliases=aliases, rows=rs,
+        out.append(Technique(key=key(first.name), name=first.name, aliases=aliases, rows=rs,
                              tier=min(tiers) if tiers else None))
     # keys must be unique even when two unmerged groups normalise alike (same table, same name)
     seen: dict[str, int] = {}
@@ -349,6 +364,204 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return emit(root)
 
 
+def _names_of(techniques: list[Technique]) -> dict[str, list[tuple[Technique, str]]]:
+    """The names to look for (lower-cased, spaces collapsed), each with the techniques it names and how."""
+    by_name: dict[str, list[tuple[Technique, str]]] = {}
+    for t in techniques:
+        for written in t.match_names():
+            n = _EDGE_RE.sub("", written)
+            if len(n) >= 3 or _is_acronym(n):
+                lst = by_name.setdefault(" ".join(n.lower().split()), [])
+                if all(x is not t for x, _ in lst):
+                    lst.append((t, "name" if written == t.name else "alias"))
+    return by_name
+
+
+def _ascii_word(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+_UNI_WORD = re.compile(r"\w").match  # a Unicode word character at a position (what (?<!\w) / (?!\w) test)
+# Every byte but an ASCII word character becomes a space: non-ASCII characters are no word
+# characters for the ASCII names' \b either (the text is encoded one byte per character).
+_SPACE_NON_WORD = bytes(c if c < 128 and (chr(c).isalnum() or c == 95) else 32 for c in range(256))
+# Every UTF-8 lead byte of a non-ASCII character becomes \x01: one literal starts every anchor.
+_LEAD_AS_ONE = bytes(1 if c >= 0xC0 else c for c in range(256))
+
+
+def _bytes_trie(words: Iterable[bytes]) -> bytes:
+    """:func:`_trie_pattern` over byte strings (as a bytes pattern)."""
+    return _trie_pattern(w.decode("latin-1") for w in words).encode("latin-1")
+
+
+class _Scanner:
+    """Compiled searches for one set of lower-cased names, reused while the names stay the same.
+
+    They find exactly what the plain searches find — ``\\b<trie>\\b`` (ASCII mode) for the ASCII
+    names, leftmost, longest, not overlapping; ``(?<!\\w)<name>(?!\\w)`` once per other name — in
+    less time: Python's regex engine is slow when it has to try a match at every position.
+
+    ASCII names are searched in a copy of the text, one byte per character with a space in front,
+    in which everything but an ASCII word character is a space. There ``" <trie of the names,
+    spaced alike>\\b"`` starts with a literal, which the engine finds fast, and is tried only after
+    a space. A candidate whose text is a name is that name (a longer name matching there would
+    match the spaced trie too); else the longest name that its text starts with, ending at a word's
+    end, is looked up. The search goes on where the name found ends, or after the candidate. A text
+    that is mostly not ASCII (Cyrillic prose, say) is mostly spaces there: the plain search, which
+    fails fast between two non-word characters, is faster for it.
+
+    Other names (Cyrillic …) are searched one by one with ``str.find`` and the same word bounds,
+    but only those that occur in the text at all: a substring test per name when the names are few
+    and the text is mostly not ASCII, else one search of the UTF-8 text for the names' anchors
+    (each name from its first non-ASCII character on; every UTF-8 lead byte made ``\\x01``, so the
+    pattern starts with a literal and is tried only at non-ASCII characters).
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        ascii_names = [n for n in names if n.isascii()]
+        self.others = [n for n in names if not n.isascii()]
+        self.ascii_names = set(ascii_names)
+        self.spaced: re.Pattern[bytes] | None = None
+        self._plain: re.Pattern[str] | None = None
+        # (a name from _names_of starts and ends with a word character; else only the plain search is right)
+        if ascii_names and all(_ascii_word(n[0]) and _ascii_word(n[-1]) for n in ascii_names):
+            spaced = {n.encode("ascii").translate(_SPACE_NON_WORD) for n in ascii_names}
+            self.spaced = re.compile(b" " + _bytes_trie(spaced) + rb"\b")
+        anchors: dict[bytes, set[str]] = {}
+        for n in self.others:
+            first = next(i for i, ch in enumerate(n) if not ch.isascii())
+            anchors.setdefault(n[first:].encode("utf-8", "surrogatepass").translate(_LEAD_AS_ONE), set()).add(n)
+        #: the names that may occur where an anchor matches: its own and those of the anchors it starts with
+        self.named = {a: set().union(*(anchors[a[:i]] for i in range(1, len(a) + 1) if a[:i] in anchors))
+                      for a in anchors}
+        self.anchor = re.compile(_bytes_trie(anchors) if anchors else b"(?!)")
+
+    @property
+    def plain(self) -> re.Pattern[str]:
+        """``\\b<trie>\\b`` in ASCII mode, the search that the others reproduce (compiled when first used)."""
+        if self._plain is None:
+            self._plain = re.compile(r"\b" + _trie_pattern(self.ascii_names) + r"\b", re.ASCII)
+        return self._plain
+
+    def scan(self, lower: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
+        """``(start, end, name)`` of the ASCII names (as ``\\b<trie>\\b`` finds them), then of the other names."""
+        one_byte = lower.encode("ascii", "replace")  # a "?" for every other character
+        odd = one_byte.count(b"?")  # (an upper bound: a "?" counts too)
+        if not self.ascii_names:
+            found: list[tuple[int, int, str]] = []
+        elif self.spaced is not None and odd * 4 < len(one_byte):
+            # spaced[i + 1] is lower[i]; a match (s, e) there is the candidate (s, e - 1) of lower
+            found = self._spaced_hits(lower, b" " + one_byte.translate(_SPACE_NON_WORD))
+        else:  # mostly not ASCII (Cyrillic prose, say): the plain search, which fails fast there, is faster
+            found = [(m.start(), m.end(), m.group()) for m in self.plain.finditer(lower)]
+        return found, (self._other_hits(lower, odd) if self.others and not lower.isascii() else [])
+
+    def _spaced_hits(self, lower: str, spaced: bytes) -> list[tuple[int, int, str]]:
+        out: list[tuple[int, int, str]] = []
+        names, rx = self.ascii_names, self.spaced
+        assert rx is not None
+        found = rx.finditer(spaced)
+        c = next(found, None)
+        while c is not None:
+            start, end = c.start(), c.end() - 1
+            name = lower[start:end]
+            if name in names:  # the usual case: the search goes on after it
+                out.append((start, end, name))
+                c = next(found, None)
+                continue
+            for k in range(end - 1, start, -1):  # a shorter name, up to a word's end
+                if spaced[k] != 32 and spaced[k + 1] == 32 and lower[start:k] in names:
+                    out.append((start, k, lower[start:k]))
+                    found = rx.finditer(spaced, k)
+                    break
+            else:
+                found = rx.finditer(spaced, start + 1)
+            c = next(found, None)
+        return out
+
+    def _other_hits(self, lower: str, odd: int) -> list[tuple[int, int, str]]:
+        """``(start, end, name)`` of each other name in order, names in order (``odd``: non-ASCII characters)."""
+        chars = len(lower)  # the cheaper way, in instructions (roughly): a substring test costs 2 a character,
+        if len(self.others) * 2 * chars < 10 * chars + 400 * odd:  # the search 10, and 400 a non-ASCII one
+            present = {n for n in self.others if n in lower}
+        else:  # one search, tried at each non-ASCII character
+            data = lower.encode("utf-8", "surrogatepass").translate(_LEAD_AS_ONE)
+            present = set()
+            search = self.anchor.search
+            m = search(data)
+            while m is not None:
+                present |= self.named[m.group()]
+                m = search(data, m.start() + 1)
+        out: list[tuple[int, int, str]] = []
+        for n in self.others:
+            if n not in present:
+                continue
+            size = len(n)
+            i = lower.find(n)
+            while i >= 0:
+                end = i + size
+                if (i and _UNI_WORD(lower, i - 1)) or _UNI_WORD(lower, end):  # not a whole word
+                    i = lower.find(n, i + 1)
+                else:
+                    out.append((i, end, n))
+                    i = lower.find(n, end)
+        return out
+
+
+_SCANNERS: dict[tuple[str, ...], _Scanner] = {}
+
+
+def _scanner(names: tuple[str, ...]) -> _Scanner:
+    sc = _SCANNERS.get(names)
+    if sc is None:
+        if len(_SCANNERS) >= 4:
+            _SCANNERS.pop(next(iter(_SCANNERS)))
+        sc = _SCANNERS[names] = _Scanner(names)
+    return sc
+
+
+# Characters that ``_TIER_MENTION_RE`` (IGNORECASE) takes for a letter of "tier" / "тир" although
+# their str.lower() is not that letter; without them, a match starts where ``lower`` has the word.
+_TIER_ODD = ("\u0130", "\u0131", "\u1c84", "\u1c85")
+
+
+def _tier_matches(text: str, lower: str) -> Iterable[re.Match[str]]:
+    """``_TIER_MENTION_RE.finditer(text)``, tried only where ``lower`` has "tier", "тир" or "tир"."""
+    if any(ch in text for ch in _TIER_ODD):
+        yield from _TIER_MENTION_RE.finditer(text)
+        return
+    starts: list[int] = []
+    for word in ("tier", "тир", "tир"):
+        i = lower.find(word)
+        while i >= 0:
+            starts.append(i)
+            i = lower.find(word, i + 1)
+    starts.sort()
+    end = 0
+    for s in starts:
+        if s < end:  # inside the last match (cannot happen with these words; as finditer would)
+            continue
+        m = _TIER_MENTION_RE.match(text, s)
+        if m is not None:
+            yield m
+            end = m.end()
+
+
+def _skip_lines(note: "Note") -> list[tuple[int, int]]:
+    """Line ranges of the note's tables (first, last), sorted and merged."""
+    spans = sorted((tb.line, tb.rows[-1].line if tb.rows else tb.line + 1) for tb in note.tables)
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if a > b:
+            continue
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
 def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str]]) -> list[Mention]:
     """Mentions of ``techniques`` in the texts of ``notes`` (pairs of note and its file text).
 
@@ -357,6 +570,19 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
     are not mentions: the lines of a note's tables are skipped. ``Tier N``
     counts only for the techniques that a tier table of the same note puts in
     tier ``N``.
+
+    Parameters
+    ----------
+    techniques : list of Technique
+        What to look for (:func:`merge_rows`).
+    notes : iterable of (Note, str)
+        The notes and their texts.
+
+    Returns
+    -------
+    list of Mention
+        Per note in the given order, one mention per technique (first line,
+        count, how, the text as written), sorted by technique key.
 
     Examples
     --------
@@ -368,22 +594,11 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
     >>> [(m.note, m.line, m.count, m.via) for m in find_mentions(ts, [(Note("t.md"), text)])]
     [('t.md', 2, 3, 'alias')]
     """
-    by_name: dict[str, list[tuple[Technique, str]]] = {}
-    for t in techniques:
-        for written in t.match_names():
-            n = _EDGE_RE.sub("", written)
-            if len(n) >= 3 or _is_acronym(n):
-                lst = by_name.setdefault(" ".join(n.lower().split()), [])
-                if all(x is not t for x, _ in lst):
-                    lst.append((t, "name" if written == t.name else "alias"))
+    by_name = _names_of(techniques)
     if not by_name:
         return []
-    # ASCII names: one trie-shaped pattern scans each text once; \b in ASCII mode (not look-arounds,
-    # not Unicode classes) keeps the scan fast, and lets "RAG" count in "RAG-ом" too.
-    ascii_names = [n for n in by_name if n.isascii()]
-    pattern = re.compile(r"\b" + _trie_pattern(ascii_names) + r"\b", re.ASCII) if ascii_names else None
-    # other names (Cyrillic …) are few: a substring test first, then a Unicode whole-word search
-    others = [(n, re.compile(r"(?<!\w)" + re.escape(n) + r"(?!\w)")) for n in by_name if not n.isascii()]
+    scanner = _scanner(tuple(by_name))
+    targets = {n: [(t.key, via) for t, via in lst] for n, lst in by_name.items()}
     own: dict[str, dict[int, list[Technique]]] = {}
     for t in techniques:
         for r in t.rows:
@@ -398,62 +613,115 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
         lower = text.lower()
         if len(lower) != len(text):  # a rare character changed length: offsets must stay aligned
             lower = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-        hits: list[tuple[int, int, str, list[tuple[Technique, str]]]] = []
-        if pattern is not None:
-            hits = [(m.start(), m.end(), text[m.start():m.end()], by_name[m.group(0)]) for m in pattern.finditer(lower)]
-        for n, rx in others:
-            if n in lower:
-                hits.extend((m.start(), m.end(), text[m.start():m.end()], by_name[n]) for m in rx.finditer(lower))
+        # (start, end, name or targets): the ASCII names (in order, not overlapping), then the other
+        # names, then "Tier N"; sorted by start, longest first, when the last two add any
+        hits: list[tuple[int, int, Any]]
+        hits, others = scanner.scan(lower)
+        ordered = not others
+        hits += others
         tiers_here = own.get(note.path)
         if tiers_here and ("tier" in lower or "тир" in lower):
-            for m in _TIER_MENTION_RE.finditer(text):
+            for m in _tier_matches(text, lower):
                 ts = tiers_here.get(int(m.group(1)), [])
                 if ts:
-                    hits.append((m.start(), m.end(), m.group(0), [(t, "tier") for t in ts]))
+                    hits.append((m.start(), m.end(), [(t.key, "tier") for t in ts]))
+                    ordered = False
         if not hits:
             continue
-        hits.sort(key=lambda h: (h[0], -h[1]))
-        skip = [(tb.line, tb.rows[-1].line if tb.rows else tb.line + 1) for tb in note.tables]
+        if not ordered:
+            hits.sort(key=lambda h: (h[0], -h[1]))
+        skip = _skip_lines(note) if note.tables else []
+        si, nskip = 0, len(skip)
+        path = note.path
         found: dict[str, Mention] = {}
         line, prev, taken_end = 1, 0, -1
-        for start, end, written, targets in hits:
+        for start, end, what in hits:
             if start < taken_end:
                 continue  # inside a longer name found at an earlier or the same position
             taken_end = end
             line += text.count("\n", prev, start)
             prev = start
-            if any(a <= line <= b for a, b in skip):
-                continue
-            for t, via in targets:
-                m0 = found.get(t.key)
+            if si < nskip:  # lines only grow: walk the table ranges along
+                while si < nskip and skip[si][1] < line:
+                    si += 1
+                if si < nskip and skip[si][0] <= line:
+                    continue
+            for key, via in targets[what] if what.__class__ is str else what:
+                m0 = found.get(key)
                 if m0 is None:
-                    found[t.key] = Mention(note.path, t.key, line, 1, via, written)
+                    found[key] = Mention(path, key, line, 1, via, text[start:end])
                 else:
                     m0.count += 1
         out.extend(found[k] for k in sorted(found))
     return out
 
 
-# Mentions cost one scan of every note's text: keep the last result per vault object, so that the
-# generator's build_techniques() and the graph do not scan twice. Keyed by id(vault) (a Vault is not
-# hashable) with a fingerprint of the notes and the names; dropped when the vault is collected.
-_MENTION_CACHE: dict[int, tuple[tuple, list[Mention]]] = {}
+# Merging rows and finding mentions are done once per vault object: the generator's build_techniques()
+# and the graph's (build_techniques(mentions=False), then vault_mentions()) share the work. Each cache
+# is keyed by id(vault) (a Vault is not hashable), holds a fingerprint of what the result is read
+# from, is dropped when the vault is collected, and hands out new objects each time (callers fill and
+# change them).
+_MERGE_CACHE: dict[int, tuple[tuple, list[tuple]]] = {}
+_MENTION_CACHE: dict[int, tuple[tuple, tuple[list, ...]]] = {}
+
+
+def _cache_for(cache: dict[int, Any], vault: "Vault") -> Any:
+    if id(vault) not in cache:
+        weakref.finalize(vault, cache.pop, id(vault), None)
+    return cache.get(id(vault))
+
+
+def _vault_techniques(vault: "Vault") -> list[Technique]:
+    """:func:`merge_rows` of the vault's rows, merged once per vault object while the rows stay the same."""
+    rows = vault.techniques
+    # the rows themselves (kept alive by the cache, so ids are not reused) and what merging reads of them
+    fingerprint = tuple((id(r), r.note, r.table, r.row, r.line, r.name, r.tier.low, r.tier.high) for r in rows)
+    hit = _cache_for(_MERGE_CACHE, vault)
+    if hit is None or hit[0] != fingerprint:
+        merged = merge_rows(rows)
+        hit = _MERGE_CACHE[id(vault)] = (fingerprint, [(t.key, t.name, tuple(t.aliases), tuple(t.rows), t.tier)
+                                                        for t in merged])
+    return [Technique(key=k, name=n, aliases=list(a), rows=list(rs), tier=tier) for k, n, a, rs, tier in hit[1]]
 
 
 def vault_mentions(vault: "Vault", techniques: list[Technique]) -> list[Mention]:
-    """:func:`find_mentions` over the user notes of ``vault`` (cached per vault object and content)."""
+    """:func:`find_mentions` over the user notes of ``vault`` (cached per vault object and content).
+
+    Parameters
+    ----------
+    vault : Vault
+        A loaded vault; only its user notes are read.
+    techniques : list of Technique
+        What to look for (:func:`build_techniques` with ``mentions=False``).
+
+    Returns
+    -------
+    list of Mention
+        New objects on every call, also when the scan is not repeated.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from vaultkit.vault import Vault
+    >>> v = Vault.load(Path(__file__).resolve().parent.parent / "vault")
+    >>> ts = build_techniques(v, mentions=False)
+    >>> first, again = vault_mentions(v, ts), vault_mentions(v, ts)
+    >>> first == again and first[0] is not again[0]
+    True
+    """
     notes = vault.user_notes()
     fingerprint = (tuple((n.path, n.sha256, n.size, n.mtime_ns) for n in notes),
-                   tuple((t.key, tuple(t.match_names()), tuple((r.note, r.line) for r in t.rows))
+                   tuple((t.key, t.name, tuple(t.aliases), tuple((r.note, r.line, r.tier.low, r.tier.high)
+                                                                  for r in t.rows))
                          for t in techniques))
-    hit = _MENTION_CACHE.get(id(vault))
+    hit = _cache_for(_MENTION_CACHE, vault)
     if hit is not None and hit[0] == fingerprint:
-        return [Mention(m.note, m.technique, m.line, m.count, m.via, m.text) for m in hit[1]]
+        return list(map(Mention, *hit[1]))
     found = find_mentions(techniques, ((n, note_text(vault, n)) for n in notes))
-    if id(vault) not in _MENTION_CACHE:
-        weakref.finalize(vault, _MENTION_CACHE.pop, id(vault), None)
-    _MENTION_CACHE[id(vault)] = (fingerprint, found)
-    return [Mention(m.note, m.technique, m.line, m.count, m.via, m.text) for m in found]
+    # kept as six columns: a few objects for the garbage collector to visit, not one per mention
+    _MENTION_CACHE[id(vault)] = (fingerprint, tuple([getattr(m, a) for m in found]
+                                                    for a in ("note", "technique", "line", "count", "via", "text")))
+    return found
 
 
 def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique]:
@@ -464,8 +732,9 @@ def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique
     vault : Vault
         A loaded vault (its ``techniques`` rows; generated notes are never read).
     mentions : bool
-        Also scan the user's notes and fill :attr:`Technique.mentions` (the scan
-        is cached per vault, so the graph built afterwards does not repeat it).
+        Also scan the user's notes and fill :attr:`Technique.mentions`. Both the
+        merge and the scan are cached per vault object (and content), so the
+        graph built afterwards repeats neither.
 
     Returns
     -------
@@ -479,7 +748,7 @@ def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique
     >>> [(t.tier, t.name) for t in ts][:2]
     [(1, 'Model Scaling (GPT-3→4→Qwen→Gemini)'), (2, 'Instruction Fine-Tuning (sFT)')]
     """
-    techniques = merge_rows(vault.techniques)
+    techniques = _vault_techniques(vault)
     if mentions and techniques:
         by_key = {t.key: t for t in techniques}
         for m in vault_mentions(vault, techniques):
