@@ -46,7 +46,7 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     # A vault parses into millions of small objects that form no reference cycles: the default
-    # collector would walk them again and again (measured: ~15 % of a cold sync). Collect less often;
+    # collector would walk them again and again (1k vault: plan_generation 7.9 -> 6.4-6.7 s CPU). Collect less often;
     # load_vault() also freezes the loaded vault out of the collector's reach.
     gc.set_threshold(50_000, 20, 20)
     try:
