@@ -8,6 +8,7 @@ and tradeoff marks (💰 cost level, ❌ 🔧 📉 🧩 🧠 💡 🧨 risks) wi
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -168,23 +169,9 @@ class TechniqueRow:
 
 # Tier tables repeat their cells (the same marks, tiers and names row after row, note after
 # note), so the pure cell readers below keep their results by cell text. The cached values are
-# immutable (str, frozen Tier and Mark); each cache is emptied when it reaches _CACHE_SIZE.
+# immutable (str, frozen Tier and Mark), so callers may share them.
 _CACHE_SIZE = 20_000
-_PLAIN: dict[str, str] = {}
-_DISPLAY: dict[str, str] = {}
-_TIERS: dict[str, "Tier"] = {}
-_MARK_PARTS: dict[str, tuple[tuple[str, int, str], ...]] = {}
-_MARKS: dict[tuple[str, int, str, str], Mark] = {}
-
-
-def _plain(cell: str) -> str:
-    s = _PLAIN.get(cell)
-    if s is None:
-        s = _plain_text(cell)
-        if len(_PLAIN) >= _CACHE_SIZE:
-            _PLAIN.clear()
-        _PLAIN[cell] = s
-    return s
+_cached = functools.lru_cache(maxsize=_CACHE_SIZE)
 
 
 def _plain_text(cell: str) -> str:
@@ -194,6 +181,7 @@ def _plain_text(cell: str) -> str:
     return s.replace("\\|", "|").strip()
 
 
+_plain = _cached(_plain_text)
 _WIKILINK_IN_CELL_RE = re.compile(r"!?\[\[([^\[\]|#^]*)(?:[#^][^\[\]|]*)?(?:\\?\|([^\[\]]*))?\]\]")
 _MDLINK_IN_CELL_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
@@ -206,16 +194,15 @@ def display_text(cell: str) -> str:
     >>> display_text("[[Folder/RAG#Setup]]")
     'Folder/RAG'
     """
-    text = _DISPLAY.get(cell)
-    if text is None:
-        s = _BR_RE.sub(" ", cell)
-        s = _WIKILINK_IN_CELL_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), s)
-        s = _MDLINK_IN_CELL_RE.sub(lambda m: m.group(1).strip(), s)
-        text = " ".join(_plain(s).split())
-        if len(_DISPLAY) >= _CACHE_SIZE:
-            _DISPLAY.clear()
-        _DISPLAY[cell] = text
-    return text
+    return _display_text(cell)
+
+
+@_cached
+def _display_text(cell: str) -> str:
+    s = _BR_RE.sub(" ", cell)
+    s = _WIKILINK_IN_CELL_RE.sub(lambda m: (m.group(2) or m.group(1)).strip(), s)
+    s = _MDLINK_IN_CELL_RE.sub(lambda m: m.group(1).strip(), s)
+    return " ".join(_plain(s).split())
 
 
 _BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -241,15 +228,10 @@ def parse_tier(cell: str) -> Tier:
     >>> parse_tier("Consumer (RTX 4070–4090)").note
     'RTX 4070–4090'
     """
-    tier = _TIERS.get(cell)
-    if tier is None:
-        tier = _read_tier(cell)
-        if len(_TIERS) >= _CACHE_SIZE:
-            _TIERS.clear()
-        _TIERS[cell] = tier
-    return tier
+    return _read_tier(cell)
 
 
+@_cached
 def _read_tier(cell: str) -> Tier:
     text = _plain(cell)
     m = _TIER_CELL_RE.match(text)
@@ -286,26 +268,16 @@ def parse_marks(cell: str, meanings: dict[str, str]) -> list[Mark]:
             for symbol, count, phrase in _mark_parts(cell)]
 
 
+@_cached
 def _mark(symbol: str, count: int, meaning: str, phrase: str) -> Mark:
     """The one :class:`Mark` with these fields (they are immutable, so rows share them)."""
-    key = (symbol, count, meaning, phrase)
-    mark = _MARKS.get(key)
-    if mark is None:
-        if len(_MARKS) >= _CACHE_SIZE:
-            _MARKS.clear()
-        mark = _MARKS[key] = Mark(symbol, count, meaning, phrase)
-    return mark
+    return Mark(symbol, count, meaning, phrase)
 
 
+@_cached
 def _mark_parts(cell: str) -> tuple[tuple[str, int, str], ...]:
     """``(symbol, count, phrase)`` of each mark in ``cell``, as :func:`parse_marks` reads them."""
-    parts = _MARK_PARTS.get(cell)
-    if parts is None:
-        parts = tuple(_split_marks(_plain(cell)))
-        if len(_MARK_PARTS) >= _CACHE_SIZE:
-            _MARK_PARTS.clear()
-        _MARK_PARTS[cell] = parts
-    return parts
+    return tuple(_split_marks(_plain(cell)))
 
 
 def _split_marks(text: str) -> list[tuple[str, int, str]]:
