@@ -599,9 +599,10 @@ def _regions(vault: "Vault", techs: list["Technique"], tiers: list[int], tech_pa
     }
     made: dict[str, str] = {}
     for note in vault.user_notes():
-        if "%% vaultkit:begin" not in note.text:
+        text = note.text  # decoded on each access (Note keeps UTF-8 bytes)
+        if "%% vaultkit:begin" not in text:
             continue
-        for name in dict.fromkeys(_REGION_BEGIN_RE.findall(note.text)):
+        for name in dict.fromkeys(_REGION_BEGIN_RE.findall(text)):
             if name not in makers:
                 plan.notices.append(f"{note.path}: unknown region '{name}' left alone "
                                     f"(known: {', '.join(REGION_NAMES)})")
