@@ -105,6 +105,7 @@ def _tuples(mentions: list[Mention]) -> list[tuple]:
 def _same(techniques: list[Technique], notes: list[tuple[Note, str]]) -> list[tuple]:
     fast = _tuples(find_mentions(techniques, notes))
     assert fast == _tuples(_reference(techniques, notes))
+    assert _tuples(find_mentions(techniques, notes, by_find=True)) == fast  # names looked up one by one
     return fast
 
 
@@ -251,10 +252,11 @@ def test_random_texts_match_the_reference() -> None:
 def test_scanner_without_word_edges_falls_back_to_the_plain_search() -> None:
     # names from find_mentions always start and end with a word character; others take the plain path
     scanner = T._Scanner(["-x-", "ab"])
-    assert scanner.spaced is None
+    assert not scanner.word_bounded
     text = "a -x- ab x-x-"
     plain = re.compile(r"\b" + T._trie_pattern(["-x-", "ab"]) + r"\b", re.ASCII)
     assert scanner.scan(text) == ([(m.start(), m.end(), m.group()) for m in plain.finditer(text)], [])
+    assert scanner.scan(text, by_find=True) == scanner.scan(text)
 
 
 def test_vault_mentions_are_cached_and_copied() -> None:
@@ -294,7 +296,7 @@ def test_many_other_names_searched_at_once() -> None:
             return self.rx.search(*args)
 
     scanner = T._Scanner(T._names_of(ts))
-    scanner.anchor = Spy(scanner.anchor)  # type: ignore[assignment]
+    scanner._anchor = Spy(scanner.anchor)  # type: ignore[assignment]
     T._SCANNERS[tuple(T._names_of(ts))] = scanner
     try:
         notes = [(Note("own.md"), mixed), (Note("b.md"), russian), (Note("c.md"), russian.upper()),

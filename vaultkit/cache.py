@@ -104,7 +104,10 @@ CREATE TABLE IF NOT EXISTS notes (
     verify INTEGER NOT NULL DEFAULT 0,
     data BLOB NOT NULL
 )"""
-_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + _NOTES_TABLE + ";"
+# Results derived from many notes (technique mentions, ...), one row per kind; see NoteCache.get_memo.
+_MEMOS_TABLE = "CREATE TABLE IF NOT EXISTS memos (kind TEXT PRIMARY KEY, code TEXT NOT NULL, data BLOB NOT NULL)"
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + _NOTES_TABLE + ";\n"
+           + _MEMOS_TABLE + ";")
 
 # SQLite primary result codes after which the file is left alone (not treated as corrupt).
 _TRANSIENT = {3, 5, 6, 8, 10, 13, 14, 23}  # PERM, BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN, AUTH
@@ -429,6 +432,7 @@ class NoteCache:
             db.execute("BEGIN IMMEDIATE")
             db.execute("DROP TABLE notes")  # its columns may differ in another version
             db.execute("DELETE FROM meta")
+            db.execute("DELETE FROM memos")
             db.execute(_NOTES_TABLE)
             db.execute("INSERT INTO meta(key, value) VALUES ('version', ?)", (want,))
             db.execute("COMMIT")
@@ -476,7 +480,7 @@ class NoteCache:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def get(self, rel: str, abspath: str | os.PathLike[str]) -> Note | None:
+    def get(self, rel: str, abspath: str | os.PathLike[str], *, partial_ok: bool = False) -> Note | None:
         """The cached note for ``rel`` when the file at ``abspath`` is unchanged.
 
         Parameters
@@ -485,6 +489,9 @@ class NoteCache:
             Vault path of the note.
         abspath : path-like
             The file on disk (stat-ed to compare size and mtime).
+        partial_ok : bool
+            Whether a :attr:`~vaultkit.model.Note.partial` note will do (else
+            a cached partial note is a miss).
 
         Returns
         -------
@@ -525,7 +532,8 @@ class NoteCache:
         except ValueError:
             self.stats["misses"] += 1
             return None
-        if note.path != rel or note.size != size or note.mtime_ns != mtime:  # row replaced meanwhile
+        # a row replaced meanwhile, or only the frontmatter of a generated note when a whole note is wanted
+        if note.path != rel or note.size != size or note.mtime_ns != mtime or (note.partial and not partial_ok):
             self.stats["misses"] += 1
             return None
         if _packed_text(note) is None:
@@ -596,6 +604,45 @@ class NoteCache:
             self._close_db()
 
     # -- free-form state for callers ---------------------------------------------------------
+
+    def get_memo(self, kind: str) -> Any | None:
+        """What :meth:`put_memo` stored under ``kind``, if this very code stored it, else ``None``.
+
+        Memos hold results computed from many notes (the technique mentions
+        of each note, say) so that a later run recomputes only what changed;
+        each consumer checks its own inputs. Any change to vaultkit's code
+        (:func:`code_version`) drops them.
+        """
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT code, data FROM memos WHERE kind=?", (kind,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or row[0] != code_version():
+            return None
+        try:
+            return marshal.loads(row[1])
+        except (EOFError, ValueError, TypeError):
+            return None
+
+    def put_memo(self, kind: str, value: Any) -> None:
+        """Store ``value`` (made of what :mod:`marshal` writes: str, int, tuples, lists, dicts …) under ``kind``.
+
+        Silently does nothing when the cache is disabled, locked or the value
+        cannot be marshalled: a memo only saves time.
+        """
+        if self._db is None:
+            return
+        try:
+            data = marshal.dumps(value)
+        except ValueError:
+            return
+        try:
+            self._db.execute("INSERT OR REPLACE INTO memos(kind, code, data) VALUES (?, ?, ?)",
+                             (kind, code_version(), data))
+        except sqlite3.Error as exc:
+            self.notice = self.notice or f"cache not updated: {exc}"
 
     def get_meta(self, key: str) -> str | None:
         """A value stored with :meth:`set_meta` (``None`` when absent or the cache is disabled)."""

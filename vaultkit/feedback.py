@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+import hashlib
 import heapq
 import re
 import unicodedata
@@ -303,6 +304,14 @@ class TitleIndex:
                 if k:
                     self.alias_key.setdefault(k, note.path)
         self._keys = sorted(self.titles)
+        self._fingerprint: str | None = None
+
+    def fingerprint(self) -> str:
+        """A hash of every key and the note it names: equal indexes answer every name alike."""
+        if self._fingerprint is None:
+            self._fingerprint = hashlib.sha256(repr((sorted(self.by_key.items()), sorted(self.titles.items()),
+                                                     sorted(self.alias_key.items()))).encode()).hexdigest()
+        return self._fingerprint
 
     def resolve(self, name: str) -> str | None:
         """Vault path of the note called ``name`` (title, file name, then alias), else ``None``."""
@@ -527,17 +536,43 @@ def read_feedback(vault: "Vault", texts: dict[str, str] | None = None) -> list[F
     """
     notes = vault.user_notes()
     index = TitleIndex(notes)
+    # An earlier run's loops are reused for unchanged files while every title and alias is the same.
+    prev = vault.previous_memo(FEEDBACK_MEMO)
+    reuse: dict = prev[1] if isinstance(prev, tuple) and len(prev) == 2 and prev[0] == index.fingerprint() else {}
+    memo: dict[str, tuple] = {}
     out: list[FeedbackLoop] = []
     for note in notes:
         fm = note.frontmatter if isinstance(note.frontmatter, dict) else None
         if not fm or (FEEDBACK_KEY not in fm and EMERGENCE_KEY not in fm):
             continue
-        raw = texts.get(note.path) if texts is not None else None
-        if raw is None and texts is None:
-            from .techniques import note_text
+        old = reuse.get(note.path)
+        if old is not None and note.sha256 and old[0] == note.sha256:
+            loop = _loop_from_memo(note.path, old[1])
+        else:
+            raw = texts.get(note.path) if texts is not None else None
+            if raw is None and texts is None:
+                from .techniques import note_text
 
-            raw = note_text(vault, note)
-        loop = read_note_feedback(note, index, raw)
+                raw = note_text(vault, note)
+            loop = read_note_feedback(note, index, raw)
+        memo[note.path] = (note.sha256, None if loop is None else _loop_to_memo(loop))
         if loop is not None:
             out.append(loop)
+    vault.memo_updates[FEEDBACK_MEMO] = (index.fingerprint(), memo)
     return out
+
+
+#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` under which read_feedback keeps each note's loop.
+FEEDBACK_MEMO = "feedback"
+
+
+def _loop_to_memo(loop: FeedbackLoop) -> tuple:
+    return ([(r.name, r.kind, r.line, r.target) for r in loop.related],
+            list(loop.emergence.scores), dict(loop.emergence.by_dimension))
+
+
+def _loop_from_memo(path: str, value: tuple | None) -> FeedbackLoop | None:
+    if value is None:
+        return None
+    related, scores, by_dimension = value
+    return FeedbackLoop(path, [Related(*r) for r in related], Emergence(list(scores), dict(by_dimension)))

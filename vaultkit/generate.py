@@ -628,19 +628,30 @@ def _feedback_section(vault: "Vault") -> list[str]:
                  f"({100.0 * missing / named:.1f} %) match no note yet. Most named first:")
     lines.append("")
     index = TitleIndex(vault.user_notes())
+    # near matches are reused from an earlier run while every title is the same (difflib is slow)
+    prev = vault.previous_memo(SUGGEST_MEMO)
+    known: dict = prev[1] if isinstance(prev, tuple) and len(prev) == 2 and prev[0] == index.fingerprint() else {}
+    suggested: dict[str, list[str]] = {}
     ranked = sorted(wanted.items(), key=lambda kv: (-len({p for _, p in kv[1]}), kv[0]))
     for _key, uses in ranked[:100]:
         name = uses[0][0].replace("`", "'")
         srcs = sorted({p for _, p in uses})
         shown = ", ".join(note_link(p, vault.notes[p].title) for p in srcs[:3])
         more = f" and {len(srcs) - 3} more" if len(srcs) > 3 else ""
-        hint = index.suggest(uses[0][0])
+        hint = known.get(uses[0][0])
+        if hint is None:
+            hint = index.suggest(uses[0][0])
+        suggested[uses[0][0]] = hint
         near = f" — near: {', '.join(note_link(h, vault.notes[h].title) for h in hint)}" if hint else ""
         lines.append(f"- `{name}` — named by {shown}{more}{near}")
     if len(ranked) > 100:
         lines.append(f"- … and {len(ranked) - 100} more names")
     lines.append("")
+    vault.memo_updates[SUGGEST_MEMO] = (index.fingerprint(), suggested)
     return lines
+
+
+SUGGEST_MEMO = "suggest"
 
 
 def _section_number(tag: str) -> int:

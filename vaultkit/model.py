@@ -204,6 +204,13 @@ class Note:
         ASCII text is kept as the ``str``, with nothing to decode. ``None``
         only in a note decoded from the cache before its text is restored
         (see :mod:`vaultkit.cache`).
+    partial : bool
+        Only the frontmatter was read: the body was not scanned, so ``links``,
+        ``tag_uses``, ``aliases``, ``headings``, ``block_ids``, ``tables`` and
+        ``suppressions`` are empty. Only generated notes are read this way, and
+        only when asked (``Vault.load(..., parse_generated=False)``, what
+        ``vaultkit sync`` does); :func:`vaultkit.parse.complete_note` makes such
+        a note whole.
 
     Examples
     --------
@@ -235,6 +242,7 @@ class Note:
     # The slot holds the packed text (see _pack_text); ``Note.text`` is replaced by a property below.
     text: str = field(default="", repr=False)
     newline: str = "\n"
+    partial: bool = False
 
     def __getstate__(self) -> dict[str, Any]:
         # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy.

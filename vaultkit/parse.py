@@ -9,6 +9,7 @@ content.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import unicodedata
@@ -19,10 +20,11 @@ from .frontmatter import _frontmatter_parts, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
 from .scan import is_valid_tag, parse_wikilink, scan_body
 
-__all__ = ["parse_note", "decode_note", "property_list", "LEGACY_KEYS"]
+__all__ = ["parse_note", "complete_note", "decode_note", "property_list", "LEGACY_KEYS"]
 
 LEGACY_KEYS = {"tag": "tags", "alias": "aliases", "cssclass": "cssclasses"}
 _SPACE_RE = re.compile(r"\s")  # what str.isspace() calls whitespace
+_NOTE_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Note))
 
 
 def _diag(code: str, message: str, path: str, line: int = 0, col: int = 0) -> Diagnostic:
@@ -60,6 +62,27 @@ def decode_note(data: bytes) -> tuple[str, str, bool, str | None]:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text, encoding, bom, problem
+
+
+def complete_note(note: Note) -> None:
+    """Scan the body of a :attr:`~vaultkit.model.Note.partial` note, in place.
+
+    Afterwards the note equals what :func:`parse_note` gives for the file (its
+    links unresolved). A note that is not partial is left as it is.
+
+    Examples
+    --------
+    >>> n = parse_note("G.md", b"---\\nvaultkit: {}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
+    >>> complete_note(n)
+    >>> n.partial, [h.text for h in n.headings], [l.target for l in n.links]
+    (False, ['H'], ['C'])
+    """
+    if not note.partial:
+        return
+    # A note is partial only when its file is plain UTF-8 with \n newlines: the text is the bytes.
+    full = parse_note(note.path, note.text.encode("utf-8"), mtime_ns=note.mtime_ns)
+    for name in _NOTE_FIELD_NAMES:
+        setattr(note, name, getattr(full, name))
 
 
 def _first_bad_line(data: bytes) -> int:
@@ -282,7 +305,7 @@ def _read_properties(note: Note, fm: dict, yaml_text: str | bytes, key_lines: di
             _frontmatter_links(value, str(key), key_lines.get(str(key), 2), note.links, lines)
 
 
-def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
+def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | None = None) -> Note:
     """Parse one note.
 
     Parameters
@@ -293,6 +316,11 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         The file's bytes, read once.
     mtime_ns : int
         Modification time, recorded for the cache and the writer.
+    partial_if : str, optional
+        A property name: when the frontmatter is a mapping that holds it and the
+        file is plain UTF-8 (no BOM, no CR, no bad byte), only the frontmatter
+        is read and the note comes back :attr:`~vaultkit.model.Note.partial`
+        (vaultkit's own generated notes, which ``sync`` needs only by name).
 
     Returns
     -------
@@ -304,6 +332,9 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
     >>> n = parse_note("A.md", b"---\\ntags: [x]\\nup: '[[B]]'\\n---\\nSee [[C#H]] #y\\n")
     >>> n.tags, [(l.kind, l.target, l.line) for l in n.links]
     (['x', 'y'], [('frontmatter', 'B', 3), ('wikilink', 'C', 5)])
+    >>> p = parse_note("G.md", b"---\\nvaultkit: {}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
+    >>> p.partial, p.links, p.headings
+    (True, [], [])
     """
     text, encoding, bom, problem = decode_note(data)
     has_cr = b"\r" in data
@@ -347,6 +378,10 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0) -> Note:
         else:
             note.frontmatter = result.data
             note.frontmatter_lines = {k: v + 1 for k, v in result.key_lines.items()}
+            if partial_if is not None and partial_if in result.data and not (bom or has_cr or problem):
+                note.body_line = body_line
+                note.partial = True
+                return note
             _read_properties(note, result.data, yaml_source, note.frontmatter_lines, result.item_spans)
     note.body_line = body_line
     scan = scan_body(body, body_line, path)

@@ -114,10 +114,11 @@ def idle_workers(cpus: int) -> int:
     return max(1, min(cpus, 1 + int(idle + 1 - MIN_IDLE_CPU)))
 
 
-def _read(rel: str, path: Path) -> Note:
-    from .vault import _read_note  # the one place that reads a note file
+def _read(rel: str, path: Path, partial_under: str | None = None) -> Note:
+    from .vault import GENERATOR_KEY, _read_note  # the one place that reads a note file
 
-    note = _read_note(rel, path)
+    partial = partial_under is not None and rel.startswith(partial_under)
+    note = _read_note(rel, path, partial_if=GENERATOR_KEY if partial else None)
     # One str per repeated name across the vault (a few % less memory). Interned strings stay
     # interned through marshal, so notes from a worker or from the cache arrive that way too.
     _share_strings(note)
@@ -128,10 +129,10 @@ def _worker_init() -> None:
     gc.disable()  # short-lived workers: the cyclic collector only costs time here
 
 
-def _parse_chunk(chunk: list[tuple[str, str]]) -> list[bytes]:
+def _parse_chunk(chunk: list[tuple[str, str]], partial_under: str | None = None) -> list[bytes]:
     from .cache import encode_note
 
-    return [encode_note(_read(rel, Path(path)), keep_text=True) for rel, path in chunk]
+    return [encode_note(_read(rel, Path(path), partial_under), keep_text=True) for rel, path in chunk]
 
 
 def _chunks(items: Sequence[tuple[str, Path]], sizes: list[int], target: int) -> list[list[tuple[str, str]]]:
@@ -162,7 +163,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None,
-                progress: Callable[[int], None] | None = None) -> list[Note]:
+                progress: Callable[[int], None] | None = None, partial_under: str | None = None) -> list[Note]:
     """Read and parse notes, in parallel when the batch is large enough.
 
     Parameters
@@ -174,6 +175,10 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
         parses in this process.
     progress : callable, optional
         Called with the number of notes just finished (for a progress bar).
+    partial_under : str, optional
+        A folder prefix (``"_vaultkit/"``): generated notes there (marked with
+        :data:`vaultkit.vault.GENERATOR_KEY`) are read only up to their
+        frontmatter (:attr:`~vaultkit.model.Note.partial`).
 
     Returns
     -------
@@ -185,7 +190,7 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
     items = list(items)
     count, _total = plan_workers(items, workers=workers)
     if count <= 1:
-        return _in_process(items, progress)
+        return _in_process(items, progress, partial_under)
     from .cache import decode_note
 
     sizes = []
@@ -200,19 +205,20 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
     notes: list[Note] = []
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
-            for blobs in ex.map(_parse_chunk, chunks):
+            for blobs in ex.map(_parse_chunk, chunks, [partial_under] * len(chunks)):
                 notes.extend(decode_note(b) for b in blobs)
                 if progress is not None:
                     progress(len(blobs))
     except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool): stay correct
-        return _in_process(items, progress)
+        return _in_process(items, progress, partial_under)
     return notes
 
 
-def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] | None) -> list[Note]:
+def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] | None,
+                partial_under: str | None = None) -> list[Note]:
     out = []
     for i, (rel, path) in enumerate(items, 1):
-        out.append(_read(rel, path))
+        out.append(_read(rel, path, partial_under))
         if progress is not None and i % 64 == 0:
             progress(64)
     if progress is not None and len(items) % 64:
@@ -222,7 +228,7 @@ def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] |
 
 def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cache: bool = True,
                workers: int | None = None, progress: Callable[[int], None] | None = None,
-               ) -> tuple[dict[str, Note], str | None]:
+               partial_under: str | None = None) -> tuple[dict[str, Note], str | None]:
     """Every note of a vault: from the cache when unchanged, else parsed (in a pool when large).
 
     This is the parse step of :meth:`vaultkit.Vault.load` with the cache and
@@ -241,6 +247,9 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         See :func:`plan_workers`.
     progress : callable, optional
         Called with counts of notes done (hits and parsed alike).
+    partial_under : str, optional
+        See :func:`parse_files`; a cached partial note is used only with it,
+        a cached whole note always.
 
     Returns
     -------
@@ -257,7 +266,8 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         store = NoteCache.open(root)
     hits = 0
     for rel, path in note_paths.items():
-        note = store.get(rel, path) if store is not None else None
+        note = store.get(rel, path, partial_ok=partial_under is not None and rel.startswith(partial_under)) \
+            if store is not None else None
         notes[rel] = note
         if note is None:
             misses.append((rel, path))
@@ -267,7 +277,8 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
                 progress(256)
     if progress is not None and hits % 256:
         progress(hits % 256)
-    for (rel, _path), note in zip(misses, parse_files(misses, workers=workers, progress=progress)):
+    parsed = parse_files(misses, workers=workers, progress=progress, partial_under=partial_under)
+    for (rel, _path), note in zip(misses, parsed):
         notes[rel] = note
         if store is not None:
             store.put(note)

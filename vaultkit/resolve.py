@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from .codes import severity_of
 from .model import Diagnostic, Heading, Link, Note
+from .parse import complete_note
 
 __all__ = ["NameIndex", "resolve_vault", "heading_key", "find_heading"]
 
@@ -168,7 +169,9 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
     Fills ``Link.resolved`` (vault path or ``None``), ``Link.ambiguous`` and
     ``Link.candidates``; appends ``VK101`` unresolved, ``VK102`` ambiguous,
     ``VK103`` missing heading and ``VK104`` missing block diagnostics (links
-    inside ``%%`` comments are resolved but not reported).
+    inside ``%%`` comments are resolved but not reported). A
+    :attr:`~vaultkit.model.Note.partial` note that a link names a heading or
+    block of is read whole first (:func:`vaultkit.parse.complete_note`).
 
     Returns
     -------
@@ -182,8 +185,10 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
     subpath_keys: dict[str, tuple[str, ...]] = {}
     answers: dict[str, dict] = {}  # folder -> target -> resolved path (or (path, candidates) when ambiguous)
     no_cands: list[str] = []  # (shared, never changed)
-    for note in notes.values():
+
+    def resolve_note(note: Note) -> None:
         path = note.path
+        visited.add(path)
         folder = posixpath.dirname(path)
         in_folder = answers.get(folder)
         if in_folder is None:
@@ -222,6 +227,10 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
             target_note = notes.get(resolved)
             if target_note is None:
                 continue
+            if target_note.partial and (link.heading is not None or link.block is not None):
+                complete_note(target_note)  # a generated note read only by name: read it whole now
+                if resolved in visited:
+                    pending.append(target_note)  # its links were passed over while it was partial
             if link.heading is not None:
                 tops = heading_sets.get(resolved)
                 if tops is None:
@@ -244,4 +253,11 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
                         Diagnostic("VK104", f"block '^{link.block}' not found in '{resolved}'",
                                    path, link.line, link.col, severity_of("VK104"))
                     )
+
+    visited: set[str] = set()
+    pending: list[Note] = []
+    for note in notes.values():
+        resolve_note(note)
+    while pending:
+        resolve_note(pending.pop())
     return index

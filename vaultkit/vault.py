@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Config, load_config
 from .discover import discover
@@ -53,6 +53,12 @@ class Vault:
         Rows of every tier table in the user's notes, in note order.
     index : NameIndex
         The name index the links were resolved with.
+    cached : bool
+        Loaded with the cache: :meth:`previous_memo` reads what an earlier run
+        stored, :meth:`save_memos` stores :attr:`memo_updates` for the next.
+    memo_updates : dict of str to object
+        Results derived from many notes that a later run may reuse, by kind
+        (filled by e.g. :func:`vaultkit.techniques.vault_mentions`).
     """
 
     root: Path
@@ -63,12 +69,15 @@ class Vault:
     techniques: list[TechniqueRow] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     cache_notice: str | None = None
+    cached: bool = False
+    memo_updates: dict[str, Any] = field(default_factory=dict)
     _graph: "nx.MultiDiGraph | None" = None
     _feedback: "list[FeedbackLoop] | None" = None
 
     @classmethod
     def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
-             cache: bool = False, progress: "Callable[[int], None] | None" = None) -> "Vault":
+             cache: bool = False, progress: "Callable[[int], None] | None" = None,
+             parse_generated: bool = True) -> "Vault":
         """Read and parse every note of the vault at ``root``.
 
         Parameters
@@ -82,6 +91,13 @@ class Vault:
             and mtime are unchanged.
         progress : callable, optional
             Called with the number of notes just loaded (for a progress bar).
+        parse_generated : bool
+            ``False`` reads vaultkit's generated notes in the output folder only
+            up to their frontmatter (:attr:`~vaultkit.model.Note.partial`): all
+            ``sync`` needs of them, at a fraction of the cost. A user link to a
+            heading or block of one still gets it read whole. Links, tags and
+            diagnostics of generated notes are then missing: lint and the graph
+            load with the default.
 
         Returns
         -------
@@ -102,14 +118,41 @@ class Vault:
         files, note_paths = discover(root, config.exclude)
         from .pool import load_notes  # cache hits, then one (pooled when large) parse of the misses
 
-        notes, notice = load_notes(root, note_paths, cache=cache, progress=progress)
+        partial_under = None if parse_generated else config.output.strip("/") + "/"
+        notes, notice = load_notes(root, note_paths, cache=cache, progress=progress, partial_under=partial_under)
         index = resolve_vault(notes, files)
-        vault = cls(root=root, config=config, files=files, notes=notes, index=index, cache_notice=notice)
+        vault = cls(root=root, config=config, files=files, notes=notes, index=index, cache_notice=notice,
+                    cached=cache)
         for note in vault.user_notes():
             rows, diags = read_tier_tables(note)
             vault.techniques.extend(rows)
             note.diagnostics.extend(diags)
         return vault
+
+    def previous_memo(self, kind: str) -> Any | None:
+        """What :meth:`save_memos` stored under ``kind`` in an earlier run of this code (``None`` without the cache)."""
+        if not self.cached:
+            return None
+        from .cache import NoteCache
+
+        store = NoteCache.open(self.root)
+        try:
+            return store.get_memo(kind)
+        finally:
+            store.close()
+
+    def save_memos(self) -> None:
+        """Store :attr:`memo_updates` in the vault's cache (nothing without the cache); never raises on a bad cache."""
+        if not self.cached or not self.memo_updates:
+            return
+        from .cache import NoteCache
+
+        store = NoteCache.open(self.root)
+        try:
+            for kind, value in self.memo_updates.items():
+                store.put_memo(kind, value)
+        finally:
+            store.close()
 
     def is_generated(self, note: Note) -> bool:
         """Whether ``note`` is one vaultkit generated (it sits in the output folder and carries the marker)."""
@@ -165,8 +208,11 @@ class _NoteTexts(Mapping[str, str]):
         return len(self._notes)
 
 
-def _read_note(rel: str, abspath: Path) -> Note:
-    """Read one file once and parse it; an unreadable file becomes a note with a diagnostic."""
+def _read_note(rel: str, abspath: Path, *, partial_if: str | None = None) -> Note:
+    """Read one file once and parse it; an unreadable file becomes a note with a diagnostic.
+
+    ``partial_if``: see :func:`vaultkit.parse.parse_note`.
+    """
     try:
         with open(abspath, "rb") as fh:
             data = fh.read()
@@ -175,4 +221,4 @@ def _read_note(rel: str, abspath: Path) -> Note:
         note = Note(path=rel)
         note.diagnostics.append(Diagnostic("VK004", f"cannot read file: {exc.strerror or exc}", rel, 0, 0, "error"))
         return note
-    return parse_note(rel, data, mtime_ns=st.st_mtime_ns)
+    return parse_note(rel, data, mtime_ns=st.st_mtime_ns, partial_if=partial_if)

@@ -25,12 +25,13 @@ def fail(exc: Exception) -> "click.ClickException":
     return VaultkitClickError(str(exc))
 
 
-def load_vault(path: Path, *, cache: bool = False, quiet: bool = False):
+def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True):
     """``Vault.load`` with :class:`VaultkitError` turned into a click error.
 
     Shows a progress bar on stderr while notes are parsed (only on a terminal,
     only for runs longer than a moment, never with ``quiet``), and the
-    cache's notice (a rebuilt cache) as a warning on stderr.
+    cache's notice (a rebuilt cache) as a warning on stderr. ``parse_generated``:
+    see :meth:`vaultkit.vault.Vault.load`.
     """
     from ..progress import Progress
     from ..vault import Vault
@@ -38,7 +39,7 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False):
     try:
         gc.unfreeze()  # the vault of a previous run (--watch) can be collected again
         with Progress(0, "reading notes", quiet=quiet) as bar:
-            vault = Vault.load(path, cache=cache, progress=bar.advance)
+            vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated)
         gc.freeze()  # the vault lives until the command ends: keep the cyclic collector off it
         if vault.cache_notice and not quiet:
             click.echo(f"warning: {vault.cache_notice}", err=True)

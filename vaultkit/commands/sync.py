@@ -22,13 +22,15 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     from ..generate import plan_generation
     from ..writer import PlannedFile, PlannedRegion, WriteMode, apply
 
-    vault = load_vault(vault_path, cache=cache, quiet=quiet)
+    # Generated notes are needed only by name (and headings, read when a link names one).
+    vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
     plan = plan_generation(vault)
     mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
             "dry-run": WriteMode.DRY_RUN}[mode_name]
     files = [PlannedFile(path, text) for path, text in plan.files.items()]
     regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
     report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force)
+    vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     return vault, plan, report
 
 

@@ -1,0 +1,126 @@
+"""Results reused between runs (technique mentions, FeedbackLoop reads, near matches) never change the output.
+
+After each edit a sync that reuses the previous run's memos must write exactly
+what a sync without any cache writes (``--check --no-cache`` finds nothing to do).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vaultkit.cache import NoteCache
+from vaultkit.commands.sync import run_sync
+from vaultkit.feedback import FEEDBACK_MEMO
+from vaultkit.generate import SUGGEST_MEMO
+from vaultkit.techniques import MENTIONS_MEMO, build_techniques
+from vaultkit.vault import Vault
+
+from .conftest import EUGENE, SAMPLE_VAULT, need
+
+
+def _assert_up_to_date(root: Path) -> None:
+    _, _, report = run_sync(root, mode_name="check", cache=False)
+    assert not report.changed, [o.path for o in report.outcomes if o.action != "unchanged"]
+
+
+def _edit(path: Path, old: str | None, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    if old is None:
+        text += new
+    else:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("src", [SAMPLE_VAULT, EUGENE], ids=["sample", "eugene"])
+def test_reused_results_write_what_a_fresh_run_writes(tmp_path: Path, src: Path) -> None:
+    root = tmp_path / "v"
+    shutil.copytree(need(src), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    store = NoteCache.open(root)
+    try:
+        kinds = {kind for kind in (MENTIONS_MEMO, FEEDBACK_MEMO, SUGGEST_MEMO) if store.get_memo(kind) is not None}
+    finally:
+        store.close()
+    assert MENTIONS_MEMO in kinds
+    _assert_up_to_date(root)
+
+    vault = Vault.load(root)
+    techs = build_techniques(vault)
+    ranked = root / techs[0].rows[0].note  # a note with a tier table
+    others = [n for n in vault.user_notes() if n.path != techs[0].rows[0].note]
+    other = root / (others[0].path if others else techs[0].rows[0].note)
+    name = techs[-1].name
+    edits = [
+        # a new mention of a technique in another note
+        (other, None, f"\n\nWe tried {name} last week.\n"),
+        # a new title (every title-based answer may change)
+        (other, None, "") if others and others[0].frontmatter is None else
+        (other, "---\n", "---\ntitle: Renamed for the test\n"),
+        # the tier table itself: a technique renamed (the names looked for change)
+        (ranked, techs[0].rows[0].name, techs[0].rows[0].name + " Mk II"),
+    ]
+    for path, old, new in edits:
+        _edit(path, old, new)
+        run_sync(root)  # reuses what the previous run stored
+        _assert_up_to_date(root)
+    # a FeedbackLoop naming wanted notes, in a note with frontmatter
+    fm_note = next((n for n in Vault.load(root).user_notes() if isinstance(n.frontmatter, dict)), None)
+    if fm_note is not None:
+        p = root / fm_note.path
+        _edit(p, "---\n", "---\nFeedbackLoop: \"Related Note 1: Some Wanted Note. Related Note 2: Another Missing One\"\n")
+        run_sync(root)
+        _assert_up_to_date(root)
+        _edit(p, "Another Missing One", "Anothr Missing One")
+        run_sync(root)
+        _assert_up_to_date(root)
+
+
+def test_memos_are_dropped_with_other_code(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.cache as cache_mod
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    store = NoteCache.open(root)
+    assert store.get_memo(MENTIONS_MEMO) is not None
+    monkeypatch.setattr(cache_mod, "_code_memo", "another version of vaultkit")
+    assert store.get_memo(MENTIONS_MEMO) is None
+    store.put_memo("x", {1: object()})  # not marshallable: ignored, no error
+    assert store.get_memo("x") is None
+    store.close()
+
+
+def test_no_memos_without_the_cache(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    vault, _, _ = run_sync(root, cache=False)
+    assert vault.previous_memo(MENTIONS_MEMO) is None
+    assert not (root / ".vaultkit").exists()
+
+
+def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.techniques as T
+
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    scanned: list[str] = []
+    real = T.find_mentions
+
+    def spy(techniques, notes, **kw):
+        notes = list(notes)
+        scanned.extend(n.path for n, _ in notes)
+        return real(techniques, notes, **kw)
+
+    monkeypatch.setattr(T, "find_mentions", spy)
+    build_techniques(Vault.load(root, cache=True))
+    assert scanned == []
+    note = next(n for n in Vault.load(root).user_notes() if n.path.endswith(".md"))
+    _edit(root / note.path, None, "\nOne more line.\n")
+    build_techniques(Vault.load(root, cache=True))
+    assert scanned == [note.path]

@@ -1,0 +1,133 @@
+"""Generated notes read only up to their frontmatter (``Vault.load(parse_generated=False)``, what sync does).
+
+The partial read must change nothing sync relies on: which notes are generated,
+every user note (links, resolution, diagnostics), and the planned output. A
+user link into a heading or block of a generated note gets that note read whole.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import pytest
+
+from vaultkit.generate import plan_generation
+from vaultkit.model import Note
+from vaultkit.parse import complete_note, parse_note
+from vaultkit.vault import GENERATOR_KEY, Vault
+
+from .conftest import CASES, EUGENE, SAMPLE_VAULT, need
+
+FIELDS = [f.name for f in dataclasses.fields(Note)]
+
+
+def _same(a: Note, b: Note) -> None:
+    for name in FIELDS:
+        assert getattr(a, name) == getattr(b, name), (a.path, name)
+
+
+def _note_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.md") if ".vaultkit" not in p.parts)
+
+
+def _roots() -> list[Path]:
+    roots = [SAMPLE_VAULT, need(EUGENE)]
+    roots += sorted(p / "vault" for p in need(CASES).iterdir() if (p / "vault").is_dir())
+    return roots
+
+
+@pytest.mark.parametrize("root", _roots(), ids=lambda p: p.parent.name if p.name == "vault" else p.name)
+def test_complete_note_equals_a_full_parse(root: Path) -> None:
+    """For every note: partial read + complete_note == parse_note; a partial note is never a user note."""
+    for path in _note_files(root):
+        data = path.read_bytes()
+        rel = path.relative_to(root).as_posix()
+        full = parse_note(rel, data, mtime_ns=7)
+        part = parse_note(rel, data, mtime_ns=7, partial_if=GENERATOR_KEY)
+        if part.partial:
+            assert isinstance(full.frontmatter, dict) and GENERATOR_KEY in full.frontmatter
+            assert part.frontmatter == full.frontmatter and part.links == [] and part.headings == []
+            complete_note(part)
+            assert not part.partial
+        _same(part, full)
+
+
+def test_partial_needs_marker_and_plain_utf8() -> None:
+    marked = b"---\nvaultkit: {generator: vaultkit}\n---\n# H\n[[A]] #t\n"
+    assert parse_note("G.md", marked, partial_if=GENERATOR_KEY).partial
+    assert not parse_note("G.md", marked).partial  # not asked
+    assert not parse_note("G.md", b"---\ntitle: x\n---\n[[A]]\n", partial_if=GENERATOR_KEY).partial
+    # files whose text is not their bytes are read whole (complete_note re-parses the text)
+    for odd in (b"\xef\xbb\xbf" + marked, marked.replace(b"\n", b"\r\n"), marked + b"caf\xe9\n"):
+        note = parse_note("G.md", odd, partial_if=GENERATOR_KEY)
+        assert not note.partial and [link.target for link in note.links] == ["A"]
+    # broken YAML: no properties, so not generated: read whole
+    broken = b"---\nvaultkit: {generator: [\n---\n[[A]]\n"
+    assert not parse_note("G.md", broken, partial_if=GENERATOR_KEY).partial
+
+
+def _synced(tmp_path: Path, src: Path) -> Path:
+    from vaultkit.commands.sync import run_sync
+
+    dest = tmp_path / "v"
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(dest, cache=False)
+    return dest
+
+
+def _user_view(vault: Vault) -> list:
+    """Everything sync reads of the user notes, after resolution."""
+    out = []
+    for note in vault.user_notes():
+        out.append((note.path, [(lk.target, lk.resolved, lk.ambiguous, lk.line) for lk in note.links],
+                    sorted(note.diagnostics, key=lambda d: d.sort_key())))
+    return out
+
+
+@pytest.mark.parametrize("src", [SAMPLE_VAULT, EUGENE], ids=["sample", "eugene"])
+def test_partial_load_plans_the_same(tmp_path: Path, src: Path) -> None:
+    root = _synced(tmp_path, need(src))
+    full = Vault.load(root)
+    part = Vault.load(root, parse_generated=False)
+    generated = sorted(p for p, n in full.notes.items() if full.is_generated(n))
+    assert generated and sorted(p for p, n in part.notes.items() if part.is_generated(n)) == generated
+    assert all(part.notes[p].partial for p in generated if p.endswith(".md"))
+    assert _user_view(part) == _user_view(full)
+    a, b = plan_generation(full), plan_generation(part)
+    assert a.files == b.files and a.regions == b.regions and a.notices == b.notices
+
+
+def test_user_link_into_a_generated_heading(tmp_path: Path) -> None:
+    """Links to headings and blocks of generated notes are checked against the whole note, before and
+    after the linking note in path order (a generated note completed after its own turn gets its links
+    resolved too)."""
+    root = _synced(tmp_path, SAMPLE_VAULT)
+    index = next(p for p in (root / "_vaultkit").glob("*.md") if p.stem == "Vault index")
+    heading = next(line[2:].strip() for line in index.read_text().splitlines() if line.startswith("## "))
+    for name in ("AAA first.md", "zzz last.md"):
+        (root / name).write_text(f"[[Vault index#{heading}]] [[Vault index#No such heading]] [[Vault index#^nope]]\n")
+    full = Vault.load(root)
+    part = Vault.load(root, parse_generated=False)
+    for name in ("AAA first.md", "zzz last.md"):
+        codes = sorted(d.code for d in part.notes[name].diagnostics)
+        assert codes == ["VK103", "VK104"]
+        assert codes == sorted(d.code for d in full.notes[name].diagnostics)
+    done = part.notes[index.relative_to(root).as_posix()]
+    assert not done.partial and done.links  # read whole, its own links resolved
+    assert [lk.resolved for lk in done.links] == [lk.resolved for lk in full.notes[done.path].links]
+    assert sorted(done.diagnostics, key=lambda d: d.sort_key()) == \
+        sorted(full.notes[done.path].diagnostics, key=lambda d: d.sort_key())
+
+
+def test_cached_partial_note_is_not_served_whole(tmp_path: Path) -> None:
+    root = _synced(tmp_path, SAMPLE_VAULT)
+    Vault.load(root, cache=True, parse_generated=False)  # caches the partial notes
+    full = Vault.load(root, cache=True)  # lint, graph: whole notes
+    fresh = Vault.load(root)
+    assert not any(n.partial for n in full.notes.values())
+    for path, note in fresh.notes.items():
+        assert full.notes[path].links == note.links and full.notes[path].headings == note.headings
+    again = Vault.load(root, cache=True, parse_generated=False)  # whole notes from the cache do too
+    assert not any(n.partial for n in again.notes.values())
