@@ -23,7 +23,7 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -141,6 +141,10 @@ NOTE_W = 320
 NOTE_H = 60
 NOTE_GAP = 20
 SIDE_GAP = 160
+#: The canvas draws ``mentions`` edges only from this many notes per technique (those that
+#: name it most often): every note that names a technique would make a canvas nobody can read
+#: (74,550 edges, 12 MB at 1,000 synthetic notes; 470 MB at 10,000). ``ranks`` edges are all drawn.
+CANVAS_MENTIONS_PER_TECHNIQUE = 3
 #: canvas preset colours: "4" green, "3" yellow, "2" orange, "1" red, "5" cyan, "6" purple
 _TIER_COLORS = ("4", "4", "5", "5", "3", "3", "2", "2", "1", "1", "6")
 
@@ -178,6 +182,13 @@ class LadderTechnique:
     tiers: list[str]
     ranked_by: set[str]
     mentioned_by: set[str]
+    mention_counts: dict[str, int] = field(default_factory=dict)
+
+    def top_mentions(self, limit: int) -> list[str]:
+        """Up to ``limit`` notes that mention it without ranking it: most mentions first, then by path."""
+        others = [p for p in self.mentioned_by if p not in self.ranked_by]
+        others.sort(key=lambda p: (-self.mention_counts.get(p, 1), p))
+        return others[:limit]
 
 
 @dataclass
@@ -205,10 +216,14 @@ class Ladder:
             in_tier = [v for _, v, k in g.out_edges(n, data="kind") if k == "in-tier"]
             ranks: set[str] = set()
             ments: set[str] = set()
-            for u, _, k in g.in_edges(n, data="kind"):
+            counts: dict[str, int] = {}
+            for u, _, d in g.in_edges(n, data=True):
+                k = d.get("kind")
                 if k in ("ranks", "mentions") and g.nodes[u].get("kind") == "note":
                     (ranks if k == "ranks" else ments).add(u)
-            techs.append(LadderTechnique(n, a, in_tier, ranks, ments))
+                    if k == "mentions":
+                        counts[u] = counts.get(u, 0) + int(d.get("count", 1))
+            techs.append(LadderTechnique(n, a, in_tier, ranks, ments, counts))
         return cls(tiers, techs)
 
     @classmethod
@@ -238,7 +253,8 @@ class Ladder:
                     if tid not in in_tier:
                         in_tier.append(tid)
             ments = {p for p in t.mentions if user_paths is None or p in user_paths}
-            techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments))
+            counts = {p: t.mentions[p].count for p in ments}
+            techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments, counts))
         return cls(tiers, techs)
 
     def reach(self, top: int | None = None) -> list[dict[str, Any]]:
@@ -254,6 +270,10 @@ class Ladder:
 
 def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     """Lay out the tiers, techniques and the notes that rank or mention them as a JSON Canvas 1.0 dict.
+
+    Every note that ranks a technique is joined to it; of the notes that only
+    mention it, the :data:`CANVAS_MENTIONS_PER_TECHNIQUE` that name it most
+    often (ties by path) are.
 
     Every technique sits in the group of its best tier (text tiers last);
     groups come before their cards in ``nodes`` so Obsidian draws them below.
@@ -312,7 +332,7 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
     ranks_by_note: dict[str, dict[str, bool]] = {}  # note -> technique id -> ranks (else only mentions)
     for members in by_group.values():
         for t in members:
-            for u in t.mentioned_by:
+            for u in t.top_mentions(CANVAS_MENTIONS_PER_TECHNIQUE):
                 ranks_by_note.setdefault(u, {})[t.id] = False
             for u in t.ranked_by:
                 ranks_by_note.setdefault(u, {})[t.id] = True

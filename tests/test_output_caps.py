@@ -1,0 +1,72 @@
+"""Generated output stays readable when a technique is named in many notes.
+
+Every note that ranks or links to a technique is shown; of the notes that only
+name it, the technique note lists the ``MENTIONS_LISTED`` that name it most and
+the canvas joins the ``CANVAS_MENTIONS_PER_TECHNIQUE`` that name it most.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vaultkit.commands.sync import run_sync
+from vaultkit.export import CANVAS_MENTIONS_PER_TECHNIQUE, canvas_from_graph, validate_canvas
+from vaultkit.generate import MENTIONS_LISTED
+from vaultkit.vault import Vault
+
+NAME = "Quantum Widget Tuning"
+MANY = MENTIONS_LISTED + 7
+
+
+def _vault(tmp_path: Path) -> Path:
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "Ranking.md").write_text(
+        f"# Ranking\n\n| Tier | Class/Method | Real-World Use | Effectiveness | Tradeoffs |\n"
+        f"|---|---|---|---|---|\n| 1 | {NAME} | labs | 🟢 | 💰 |\n| 2 | Other Method Entirely | x | ⚪ | 🔧 |\n",
+        encoding="utf-8")
+    for i in range(MANY):
+        times = 1 + (i * 7) % 5  # 1 to 5 mentions
+        body = " ".join([f"We used {NAME} here."] * times)
+        (root / f"Note {i:02d}.md").write_text(f"# Note {i}\n\n{body}\n", encoding="utf-8")
+    # a note that links to the technique note (listed whatever it mentions)
+    (root / "Linker.md").write_text(f"See [[{NAME}]].\n", encoding="utf-8")
+    return root
+
+
+def _expected_top(root: Path, limit: int) -> list[str]:
+    counts = []
+    for i in range(MANY):
+        counts.append((-(1 + (i * 7) % 5), f"Note {i:02d}.md"))
+    return [p for _, p in sorted(counts)[:limit]]
+
+
+def test_technique_note_lists_the_notes_naming_it_most(tmp_path: Path) -> None:
+    root = _vault(tmp_path)
+    run_sync(root, cache=False)
+    text = (root / "_vaultkit" / "Techniques" / f"{NAME}.md").read_text(encoding="utf-8")
+    section = text.split("## Notes that link to it", 1)[1]
+    listed = [line for line in section.splitlines() if line.startswith("- [[")]
+    named = [line for line in listed if "mentions it" in line and "links to it" not in line]
+    assert len(named) == MENTIONS_LISTED
+    top = _expected_top(root, MENTIONS_LISTED)
+    assert sorted(line.split("[[", 1)[1].split("|")[0].split("]]")[0] + ".md" for line in named) == sorted(top)
+    assert any("[[Ranking" in line and "ranks it" in line for line in listed)
+    assert any("[[Linker" in line and "links to it" in line for line in listed)
+    assert f"- … and {MANY - MENTIONS_LISTED} more notes mention it" in section
+
+
+def test_canvas_joins_the_notes_naming_it_most(tmp_path: Path) -> None:
+    root = _vault(tmp_path)
+    run_sync(root, cache=False)
+    doc = json.loads((root / "_vaultkit" / "Knowledge graph.canvas").read_text(encoding="utf-8"))
+    validate_canvas(doc)
+    files = {n["id"]: n["file"] for n in doc["nodes"] if n["type"] == "file"}
+    mentions = [files[e["fromNode"]] for e in doc["edges"] if e["label"] == "mentions"]
+    ranks = [files[e["fromNode"]] for e in doc["edges"] if e["label"] == "ranks"]
+    assert sorted(mentions) == sorted(_expected_top(root, CANVAS_MENTIONS_PER_TECHNIQUE))
+    assert ranks == ["Ranking.md", "Ranking.md"]  # both techniques it ranks
+    assert set(files.values()) == set(mentions) | set(ranks)  # no note without an edge
+    # the graph's own canvas draws the same
+    assert canvas_from_graph(Vault.load(root).graph) == doc
