@@ -96,6 +96,9 @@ _GENERIC = frozenset(
     "information exchange transformation nature of the relationship semantic pathway".split("  ")
 )
 
+#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` under which read_feedback keeps each note's loop.
+FEEDBACK_MEMO = "feedback"
+
 
 def name_key(name: str) -> str:
     """Match key of a title or file name: NFKC, casefolded, letters and digits separated by one space.
@@ -561,9 +564,6 @@ def read_feedback(vault: "Vault", texts: dict[str, str] | None = None) -> list[F
     vault.memo_updates[FEEDBACK_MEMO] = (index.fingerprint(), memo)
     return out
 
-
-#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` under which read_feedback keeps each note's loop.
-FEEDBACK_MEMO = "feedback"
 
 
 def _loop_to_memo(loop: FeedbackLoop) -> tuple:

@@ -57,6 +57,8 @@ TECHNIQUES_DIR = "Techniques"
 #: notes that only name it (those naming it most): beyond that the list is noise, and at
 #: 10,000 synthetic notes the technique notes grew to 387 MB, more than the vault itself.
 MENTIONS_LISTED = 25
+#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding the near matches of wanted names.
+SUGGEST_MEMO = "suggest"
 
 #: Points each effectiveness mark adds to a technique's value (per repetition).
 EFFECTIVENESS_VALUE = {"🟢": 2.0, "✅": 2.0, "🟡": 1.0, "⚪": 1.0, "🟠": 0.5, "🔴": -1.0}
@@ -662,9 +664,6 @@ def _feedback_section(vault: "Vault") -> list[str]:
     lines.append("")
     vault.memo_updates[SUGGEST_MEMO] = (index.fingerprint(), suggested)
     return lines
-
-
-SUGGEST_MEMO = "suggest"
 
 
 def _section_number(tag: str) -> int:
