@@ -728,3 +728,67 @@ def test_symlinks_never_lead_into_obsidian_git_or_trash(tmp_path):
 def test_output_given_as_path(tmp_path):
     r = apply(tmp_path, Path(OUT) / "sub", [PlannedFile(f"{OUT}/sub/a.md", note("a"))])
     assert actions(r) == {f"{OUT}/sub/a.md": "created"}
+
+
+# ----------------------------------------------------------------- files known to be up to date
+
+
+def _reads(monkeypatch) -> list[str]:
+    seen: list[str] = []
+    real = writer._read
+
+    def spy(path):
+        seen.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(writer, "_read", spy)
+    return seen
+
+
+def test_known_up_to_date_files_are_not_read_again(tmp_path, monkeypatch):
+    files = [PlannedFile(f"{OUT}/A.md", note("A")), PlannedFile(f"{OUT}/G.canvas", '{"nodes": []}\n')]
+    apply(tmp_path, OUT, files)
+    monkeypatch.setattr(writer, "_RECENT_NS", -10**18)  # the files were just written: trust them anyway
+    r1 = apply(tmp_path, OUT, files)
+    assert set(r1.verified) == {f"{OUT}/A.md", f"{OUT}/G.canvas"} and r1.unchanged == 2
+    reads = _reads(monkeypatch)
+    before = snapshot(tmp_path)
+    r2 = apply(tmp_path, OUT, files, known=r1.verified)
+    assert actions(r2) == {f"{OUT}/A.md": "unchanged", f"{OUT}/G.canvas": "unchanged"}
+    assert "A.md" not in reads and "G.canvas" not in reads
+    assert r2.verified == r1.verified and snapshot(tmp_path) == before
+    # a new planned text is compared with the file, whatever was known
+    r3 = apply(tmp_path, OUT, [PlannedFile(f"{OUT}/A.md", note("A", "more\n")), files[1]], known=r1.verified)
+    assert actions(r3) == {f"{OUT}/A.md": "updated", f"{OUT}/G.canvas": "unchanged"}
+
+
+def test_known_file_edited_since_is_read_and_kept(tmp_path, monkeypatch):
+    p = f"{OUT}/A.md"
+    files = [PlannedFile(p, note("A", "gen\n"))]
+    apply(tmp_path, OUT, files)
+    monkeypatch.setattr(writer, "_RECENT_NS", -10**18)
+    known = apply(tmp_path, OUT, files).verified
+    f = tmp_path / p
+    st = f.stat()
+    f.write_bytes(f.read_bytes().replace(b"gen\n", b"GEN\n"))  # same size, mtime put back: ctime still moves
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = apply(tmp_path, OUT, files, known=known)
+    assert actions(r) == {p: "skipped-edited"} and p not in r.verified
+    assert b"GEN" in f.read_bytes()
+
+
+def test_known_canvas_given_to_the_user_stays_theirs(tmp_path, monkeypatch):
+    p = f"{OUT}/G.canvas"
+    files = [PlannedFile(p, '{"nodes": []}\n')]
+    apply(tmp_path, OUT, files)
+    monkeypatch.setattr(writer, "_RECENT_NS", -10**18)
+    known = apply(tmp_path, OUT, files).verified
+    (tmp_path / OUT / writer.MANIFEST_NAME).unlink()  # the user takes the non-Markdown files over
+    r = apply(tmp_path, OUT, files, known=known)
+    assert actions(r) == {p: "skipped-taken"}
+
+
+def test_recently_changed_files_are_not_recorded(tmp_path):
+    files = [PlannedFile(f"{OUT}/A.md", note("A"))]
+    apply(tmp_path, OUT, files)
+    assert apply(tmp_path, OUT, files).verified == {}  # written a moment ago

@@ -198,6 +198,9 @@ class WriteReport:
 
     outcomes: list[FileOutcome] = field(default_factory=list)
     mode: WriteMode = WriteMode.WRITE
+    #: Generated files found up to date, by vault path: ``(content hash, size, mtime_ns, ctime_ns,
+    #: inode)``. Pass it as ``apply(known=...)`` next time to skip reading them while they stay so.
+    verified: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
 
     def _count(self, action: str) -> int:
         return sum(1 for o in self.outcomes if o.action == action)
@@ -846,6 +849,8 @@ class _Writer:
         self.dev_fds: dict[int, int | None] = {}  # st_dev → folder fd opened before staging (syncfs errors)
         self.fs_types: dict[int, str] | None = None
         self.closer = _Closer() if _HOLD_OPEN else None  # for the batch and prune; write() closes at once
+        self.known: dict[str, tuple] = {}  # see apply(known=...)
+        self.verified: dict[str, tuple[str, int, int, int, int]] = {}
 
     def names_in(self, folder: str) -> dict[str, str]:
         """Case-folded name → name of the entries of ``folder``, cached for the run.
@@ -1321,6 +1326,7 @@ def apply(
     mode: WriteMode = WriteMode.WRITE,
     force: bool = False,
     prune: bool = True,
+    known: "dict[str, tuple] | None" = None,
 ) -> WriteReport:
     """Bring the generated notes and regions of a vault up to date, safely.
 
@@ -1341,6 +1347,11 @@ def apply(
         Never overrides a taken path, a change on disk or bad markers.
     prune : bool
         Remove unmodified generated notes in ``output`` that are no longer planned.
+    known : dict, optional
+        :attr:`WriteReport.verified` of an earlier run: a planned file whose
+        planned text has the hash recorded there, and whose size, mtime,
+        ctime and inode are still the recorded ones, is ``unchanged`` without
+        being read (its bytes cannot have changed without changing its ctime).
 
     Returns
     -------
@@ -1367,7 +1378,8 @@ def apply(
     if _hidden_inside(out_real, root_real):
         raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, inside a hidden folder")
     w = _Writer(mode, root)
-    report = WriteReport(mode=mode)
+    w.known = dict(known or {})
+    report = WriteReport(mode=mode, verified=w.verified)
     lock_fd = None
     if w.writing and (files or prune):
         if os.path.lexists(out_path) and not os.path.isdir(out_path):
@@ -1534,6 +1546,18 @@ def _manifest_owner(w: _Writer, rel: str, raw: str) -> str:
     return "clean" if _sha(_normalize(raw)) in allowed else "edited"
 
 
+#: A file changed this recently is not recorded as up to date: a second write within the file
+#: system's timestamp granularity (a few ms on ext4) could keep its size, mtime and ctime.
+_RECENT_NS = 2_000_000_000
+
+
+def _unchanged(w: _Writer, rel: str, looks: tuple[str, int, int, int, int]) -> FileOutcome:
+    """An up-to-date planned file, recorded for the next run unless it changed only just now."""
+    if time.time_ns() - max(looks[2], looks[3]) > _RECENT_NS:
+        w.verified[rel] = looks
+    return FileOutcome(rel, "unchanged", "")
+
+
 def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: PlannedFile,
               force: bool) -> FileOutcome:
     rel = pf.path
@@ -1598,6 +1622,11 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "skipped-taken", "the path is a symbolic link; left alone")
     if not stat.S_ISREG(st.st_mode):
         return FileOutcome(rel, "skipped-taken", "the path is a folder or special file; left alone")
+    looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    # found up to date by an earlier run and not touched since (a non-note file: still in the manifest)
+    if w.known.get(rel) == looks and (note or digest in (w.manifest.allowed(rel) or ())):
+        w.verified[rel] = looks
+        return FileOutcome(rel, "unchanged", "")
     try:
         data, seen = _read(target)
     except OSError as exc:
@@ -1610,7 +1639,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     if not note:
         owner = _manifest_owner(w, rel, current)
         if owner == "clean" and _sha(current) == digest:
-            return FileOutcome(rel, "unchanged", "")
+            return _unchanged(w, rel, looks)
         if owner == "user":
             return FileOutcome(rel, "skipped-taken", f"a file vaultkit did not generate (not in {MANIFEST_NAME}) "
                                                      "holds this path; left alone")
@@ -1620,7 +1649,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
             current_hash = _sha(stripped)
             owner = "clean" if current_hash == marker[1] else "edited"
             if owner == "clean" and current_hash == digest:
-                return FileOutcome(rel, "unchanged", "")
+                return _unchanged(w, rel, looks)
         else:
             owner = ownership(current)
     if owner == "user":
@@ -1631,7 +1660,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     new_raw = text if nl == "\n" else text.replace("\n", nl)
     new_data = _encode(new_raw, bom)
     if new_data == data:
-        return FileOutcome(rel, "unchanged", "")
+        return _unchanged(w, rel, looks)
     outcome = FileOutcome(rel, "updated", "overwrote hand edits because of --force" if owner == "edited" else "")
     if w.mode is WriteMode.DIFF:
         outcome.diff = _diff(rel, raw, new_raw)

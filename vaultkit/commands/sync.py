@@ -11,6 +11,7 @@ from .common import fail, load_vault, vault_argument
 
 _STAMP_KEY = "sync.stamp"
 _SUMMARY_KEY = "sync.summary"
+_WRITER_MEMO = "writer"
 
 
 def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False, cache: bool = True,
@@ -29,7 +30,11 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
             "dry-run": WriteMode.DRY_RUN}[mode_name]
     files = [PlannedFile(path, text) for path, text in plan.files.items()]
     regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
-    report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force)
+    # generated files this vault's last run found up to date are not read again while untouched
+    known = vault.previous_memo(_WRITER_MEMO)
+    report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
+                   known=known if isinstance(known, dict) else None)
+    vault.memo_updates[_WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     return vault, plan, report
 
