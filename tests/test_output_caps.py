@@ -70,3 +70,24 @@ def test_canvas_joins_the_notes_naming_it_most(tmp_path: Path) -> None:
     assert set(files.values()) == set(mentions) | set(ranks)  # no note without an edge
     # the graph's own canvas draws the same
     assert canvas_from_graph(Vault.load(root).graph) == doc
+
+
+def test_plan_and_write_report_progress(tmp_path: Path) -> None:
+    """Long stages report (stage, done, total) for the command's progress bar."""
+    from vaultkit.generate import plan_generation
+    from vaultkit.writer import PlannedFile, apply
+
+    root = _vault(tmp_path)
+    seen: list[tuple[str, int, int]] = []
+
+    def spy(stage: str, done: int, total: int) -> None:
+        seen.append((stage, done, total))
+
+    vault = Vault.load(root)
+    plan = plan_generation(vault, progress=spy)
+    apply(root, "_vaultkit", [PlannedFile(p, t) for p, t in plan.files.items()], progress=spy)
+    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
+    assert stages == ["finding mentions", "planning technique notes", "writing notes"]
+    assert all(0 <= done < total for _, done, total in seen)
+    assert [t for s, _, t in seen if s == "finding mentions"][0] == len(vault.user_notes())
+    assert [t for s, _, t in seen if s == "writing notes"][0] == len(plan.files)

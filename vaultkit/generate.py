@@ -21,7 +21,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
@@ -267,13 +267,16 @@ def _tier_label(tech: "Technique") -> str:
 
 
 # --------------------------------------------------------------------------- planning
-def plan_generation(vault: "Vault") -> Plan:
+def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] | None" = None) -> Plan:
     """Plan every generated note of ``vault``.
 
     Parameters
     ----------
     vault : Vault
         A loaded vault.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` while mentions are found
+        and technique notes are planned (the long stages of a large vault).
 
     Returns
     -------
@@ -304,14 +307,16 @@ def plan_generation(vault: "Vault") -> Plan:
 
     index_path = allocate(INDEX_NAME, out)
     cost_path = allocate(COST_VALUE_NAME, out)
-    techs = build_techniques(vault)
+    techs = build_techniques(vault, progress=progress)
     tiers = sorted({t.tier for t in techs if t.tier is not None})
     tier_path = {n: allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
     tech_path = {t.key: allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
 
     planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, f"{out}/{CANVAS_NAME}"]
     future, backlinks = _future_links(vault, planned, generated)
-    for tech in techs:
+    for done, tech in enumerate(techs):
+        if progress is not None and done % 64 == 0:
+            progress("planning technique notes", done, len(techs))
         path = tech_path[tech.key]
         plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, [])))
     for pos, n in enumerate(tiers):

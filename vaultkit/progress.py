@@ -25,7 +25,7 @@ import sys
 import time
 from typing import TextIO
 
-__all__ = ["Progress", "DELAY", "INTERVAL"]
+__all__ = ["Progress", "Stages", "DELAY", "INTERVAL"]
 
 #: Seconds a run must last before the bar appears (short runs never flash a bar).
 DELAY = 0.3
@@ -122,6 +122,49 @@ class Progress:
         self.enabled = False
 
     def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Stages:
+    """One :class:`Progress` bar after another, for library code that reports ``(stage, done, total)``.
+
+    Call it with a stage's label, the steps done so far and its total: a new
+    label erases the previous bar and starts a new one (drawn, as always, only
+    on a terminal and once the stage has lasted :data:`DELAY` seconds).
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> with Stages(stream=out, force=True, delay=0) as stages:
+    ...     stages("planning", 1, 2); stages("writing", 1, 1)
+    >>> "writing [" in out.getvalue()
+    True
+    """
+
+    def __init__(self, *, stream: TextIO | None = None, quiet: bool = False, force: bool = False,
+                 delay: float = DELAY) -> None:
+        self._options = {"stream": stream, "quiet": quiet, "force": force, "delay": delay}
+        self._bar: Progress | None = None
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        bar = self._bar
+        if bar is None or bar.label != label:
+            if bar is not None:
+                bar.close()
+            bar = self._bar = Progress(total, label, **self._options)  # type: ignore[arg-type]
+        bar.set_total(total)
+        bar.advance(done - bar.done)
+
+    def close(self) -> None:
+        """Erase the current bar."""
+        if self._bar is not None:
+            self._bar.close()
+
+    def __enter__(self) -> "Stages":
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,7 @@ import operator
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .tiers import Mark, TechniqueRow, technique_key
 
@@ -736,7 +736,8 @@ def _vault_techniques(vault: "Vault") -> list[Technique]:
     return [Technique(key=k, name=n, aliases=list(a), rows=list(rs), tier=tier) for k, n, a, rs, tier in hit[1]]
 
 
-def vault_mentions(vault: "Vault", techniques: list[Technique]) -> list[Mention]:
+def vault_mentions(vault: "Vault", techniques: list[Technique],
+                   progress: "Callable[[str, int, int], None] | None" = None) -> list[Mention]:
     """:func:`find_mentions` over the user notes of ``vault`` (cached per vault object and content).
 
     Parameters
@@ -769,7 +770,7 @@ def vault_mentions(vault: "Vault", techniques: list[Technique]) -> list[Mention]
     hit = _cache_for(_MENTION_CACHE, vault)
     if hit is not None and hit[0] == fingerprint:
         return list(map(Mention, *hit[1]))
-    found = _mentions_with_memo(vault, techniques, notes)
+    found = _mentions_with_memo(vault, techniques, notes, progress)
     # kept as six columns: a few objects for the garbage collector to visit, not one per mention
     _MENTION_CACHE[id(vault)] = (fingerprint, tuple([getattr(m, a) for m in found]
                                                     for a in ("note", "technique", "line", "count", "via", "text")))
@@ -781,7 +782,8 @@ MENTIONS_MEMO = "mentions"
 FIND_BELOW_BYTES = 300_000
 
 
-def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list["Note"]) -> list[Mention]:
+def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list["Note"],
+                        progress: "Callable[[str, int, int], None] | None" = None) -> list[Mention]:
     """:func:`find_mentions` over ``notes``, reusing an earlier run's results for unchanged notes.
 
     What a note mentions depends only on its file (its SHA-256), on the names
@@ -811,7 +813,14 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
         # str.find per name costs ~0.6 ns a character per name, compiling the searches ~0.2 ms a name:
         # finding is cheaper below ~300,000 characters, whatever the number of names (measured, 3,400 names)
         by_find = sum(n.size for n in misses) < FIND_BELOW_BYTES
-        for m in find_mentions(techniques, ((n, note_text(vault, n)) for n in misses), by_find=by_find):
+
+        def texts() -> Iterator[tuple["Note", str]]:
+            for i, n in enumerate(misses):
+                if progress is not None and i % 16 == 0:
+                    progress("finding mentions", i, len(misses))
+                yield n, note_text(vault, n)
+
+        for m in find_mentions(techniques, texts(), by_find=by_find):
             fresh.setdefault(m.note, []).append(m)
     missed = {n.path for n in misses}
     out: list[Mention] = []
@@ -831,7 +840,8 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
     return out
 
 
-def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique]:
+def build_techniques(vault: "Vault", *, mentions: bool = True,
+                     progress: "Callable[[str, int, int], None] | None" = None) -> list[Technique]:
     """Every technique of the vault's tier tables, sorted by (tier, name), with their mentions.
 
     Parameters
@@ -842,6 +852,8 @@ def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique
         Also scan the user's notes and fill :attr:`Technique.mentions`. Both the
         merge and the scan are cached per vault object (and content), so the
         graph built afterwards repeats neither.
+    progress : callable, optional
+        Called as ``progress("finding mentions", notes done, notes to scan)``.
 
     Returns
     -------
@@ -858,6 +870,6 @@ def build_techniques(vault: "Vault", *, mentions: bool = True) -> list[Technique
     techniques = _vault_techniques(vault)
     if mentions and techniques:
         by_key = {t.key: t for t in techniques}
-        for m in vault_mentions(vault, techniques):
+        for m in vault_mentions(vault, techniques, progress):
             by_key[m.technique].mentions[m.note] = m
     return techniques

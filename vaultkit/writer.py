@@ -1327,6 +1327,7 @@ def apply(
     force: bool = False,
     prune: bool = True,
     known: "dict[str, tuple] | None" = None,
+    progress: "Callable[[str, int, int], None] | None" = None,
 ) -> WriteReport:
     """Bring the generated notes and regions of a vault up to date, safely.
 
@@ -1352,6 +1353,8 @@ def apply(
         planned text has the hash recorded there, and whose size, mtime,
         ctime and inode are still the recorded ones, is ``unchanged`` without
         being read (its bytes cannot have changed without changing its ctime).
+    progress : callable, optional
+        Called as ``progress("writing notes", files done, files planned)``.
 
     Returns
     -------
@@ -1407,7 +1410,9 @@ def apply(
             planned[pf.path] = pf
         if prune and os.path.isdir(out_path):
             _prune(w, report, root, root_real, out_path, out_real, planned, planned_keys, force)
-        for pf in files:
+        for done, pf in enumerate(files):
+            if progress is not None and done % 64 == 0:
+                progress("writing notes", done, len(files))
             if planned.get(pf.path) is not pf:
                 continue
             report.outcomes.append(_one_file(w, root, out_parts, out_real, pf, force))

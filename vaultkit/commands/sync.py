@@ -21,19 +21,22 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     Returns ``(vault, plan, report)``; raises :class:`~vaultkit.errors.VaultkitError` subclasses.
     """
     from ..generate import plan_generation
+    from ..progress import Stages
     from ..writer import PlannedFile, PlannedRegion, WriteMode, apply
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
-    plan = plan_generation(vault)
+    with Stages(quiet=quiet) as stages:
+        plan = plan_generation(vault, progress=stages)
     mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
             "dry-run": WriteMode.DRY_RUN}[mode_name]
     files = [PlannedFile(path, text) for path, text in plan.files.items()]
     regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
     # generated files this vault's last run found up to date are not read again while untouched
     known = vault.previous_memo(_WRITER_MEMO)
-    report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
-                   known=known if isinstance(known, dict) else None)
+    with Stages(quiet=quiet) as stages:
+        report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
+                       known=known if isinstance(known, dict) else None, progress=stages)
     vault.memo_updates[_WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     return vault, plan, report
