@@ -20,9 +20,11 @@ flowchart TD
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import json
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -182,13 +184,31 @@ class LadderTechnique:
     tiers: list[str]
     ranked_by: set[str]
     mentioned_by: set[str]
-    mention_counts: dict[str, int] = field(default_factory=dict)
+    mention_counts: "Mapping[str, int]" = field(default_factory=dict)
 
     def top_mentions(self, limit: int) -> list[str]:
         """Up to ``limit`` notes that mention it without ranking it: most mentions first, then by path."""
-        others = [p for p in self.mentioned_by if p not in self.ranked_by]
-        others.sort(key=lambda p: (-self.mention_counts.get(p, 1), p))
-        return others[:limit]
+        counts, ranked = self.mention_counts, self.ranked_by
+        return heapq.nsmallest(limit, (p for p in self.mentioned_by if p not in ranked),
+                               key=lambda p: (-counts.get(p, 1), p))
+
+
+class _MentionCounts(Mapping[str, int]):
+    """``{note: count}`` read straight from a technique's mentions (no dict built per technique)."""
+
+    __slots__ = ("_mentions",)
+
+    def __init__(self, mentions: "dict[str, Any]") -> None:
+        self._mentions = mentions
+
+    def __getitem__(self, note: str) -> int:
+        return self._mentions[note].count
+
+    def __iter__(self) -> "Iterator[str]":
+        return iter(self._mentions)
+
+    def __len__(self) -> int:
+        return len(self._mentions)
 
 
 @dataclass
@@ -253,8 +273,8 @@ class Ladder:
                     if tid not in in_tier:
                         in_tier.append(tid)
             ments = {p for p in t.mentions if user_paths is None or p in user_paths}
-            counts = {p: t.mentions[p].count for p in ments}
-            techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments, counts))
+            techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments,
+                                         _MentionCounts(t.mentions)))
         return cls(tiers, techs)
 
     def reach(self, top: int | None = None) -> list[dict[str, Any]]:

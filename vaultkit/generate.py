@@ -17,6 +17,7 @@ without ``.md`` (``[[Folder/Note|Note]]``), which Obsidian resolves exactly
 from __future__ import annotations
 
 import functools
+import heapq
 import json
 import re
 from collections import Counter, defaultdict
@@ -406,8 +407,8 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
     linking = {p for p, _ln in backlinks}
     # Every note that ranks it or links to it; of those that only name it, the ones that name it most.
     only_named = [m for p, m in tech.mentions.items() if p not in reasons and p not in linking]
-    only_named.sort(key=lambda m: (-m.count, m.note))
-    listed = {m.note for m in only_named[:MENTIONS_LISTED]} | linking
+    top = heapq.nsmallest(MENTIONS_LISTED, only_named, key=lambda m: (-m.count, m.note))
+    listed = {m.note for m in top} | linking
     for p, mention in tech.mentions.items():
         if p not in reasons and p in listed:
             reasons[p].append(f"mentions it (line {mention.line})")

@@ -769,11 +769,10 @@ def vault_mentions(vault: "Vault", techniques: list[Technique],
                          for t in techniques))
     hit = _cache_for(_MENTION_CACHE, vault)
     if hit is not None and hit[0] == fingerprint:
-        return list(map(Mention, *hit[1]))
+        return [Mention(path, *row) for path, (_sha, _own, rows) in hit[1].items() for row in rows]
     found = _mentions_with_memo(vault, techniques, notes, progress)
-    # kept as six columns: a few objects for the garbage collector to visit, not one per mention
-    _MENTION_CACHE[id(vault)] = (fingerprint, tuple([getattr(m, a) for m in found]
-                                                    for a in ("note", "technique", "line", "count", "via", "text")))
+    # the rows per note that the memo keeps anyway (tuples, never changed) make the copies for a second call
+    _MENTION_CACHE[id(vault)] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1])
     return found
 
 
