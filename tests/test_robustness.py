@@ -76,3 +76,31 @@ def test_generated_frontmatter_reads_back_exactly(props: dict) -> None:
     block = split_frontmatter(_dump_frontmatter(props) + "body")
     assert block is not None and block.body == "body"
     assert load_yaml(block.yaml).data == props
+
+
+def test_file_names_that_are_not_utf8_are_left_out_with_a_diagnostic(tmp_path) -> None:
+    """A name with undecodable bytes (possible on Linux) never crashes sync or lint (helper's report)."""
+    import os
+    import shutil
+
+    import pytest
+
+    from .conftest import SAMPLE_VAULT
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    try:
+        (root / os.fsdecode(b"Caf\xe9.md")).write_text("# x\n", encoding="utf-8")
+        (root / os.fsdecode(b"D\xe9r")).mkdir()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    (root / os.fsdecode(b"D\xe9r") / "in.md").write_text("[[Caf]]\n", encoding="utf-8")
+    vault = Vault.load(root)
+    assert sorted((d.code, d.path) for d in vault.diagnostics) == [("VK004", "Caf\\xe9.md"), ("VK004", "D\\xe9r/")]
+    assert all(n.path.encode("utf-8") for n in vault.notes.values())
+    runner = CliRunner()
+    for args in (["sync", str(root)], ["sync", str(root), "--no-cache"], ["lint", str(root), "--format", "json"]):
+        result = runner.invoke(cli, args)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.output)
+        assert "Traceback" not in result.output
+    assert "file name is not valid UTF-8" in runner.invoke(cli, ["lint", str(root), "--select", "VK004"]).output

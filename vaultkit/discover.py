@@ -82,7 +82,8 @@ def disk_path(root: Path, rel: str) -> Path:
     return current
 
 
-def discover(root: Path, exclude: list[str] | None = None) -> tuple[list[str], dict[str, Path]]:
+def discover(root: Path, exclude: list[str] | None = None, *,
+             bad_names: list[str] | None = None) -> tuple[list[str], dict[str, Path]]:
     """List the vault's files.
 
     Parameters
@@ -91,6 +92,10 @@ def discover(root: Path, exclude: list[str] | None = None) -> tuple[list[str], d
         Vault folder.
     exclude : list of str, optional
         Glob patterns of vault paths to leave out.
+    bad_names : list of str, optional
+        Receives the vault path (undecodable bytes shown as ``\\xNN``) of
+        every file or folder whose name is not valid UTF-8: such files are
+        left out (no link can name them, and no text can hold their path).
 
     Returns
     -------
@@ -114,6 +119,13 @@ def discover(root: Path, exclude: list[str] | None = None) -> tuple[list[str], d
                 continue
             rel = prefix + name
             if not rel.isascii():
+                try:
+                    name.encode("utf-8")
+                except UnicodeEncodeError:  # undecodable bytes in the name (os.fsdecode's surrogates)
+                    if bad_names is not None:
+                        shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+                        bad_names.append(prefix + shown + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+                    continue
                 rel = unicodedata.normalize("NFC", rel)
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)

@@ -115,7 +115,8 @@ class Vault:
             raise VaultNotFoundError(f"vault folder not found: {root}")
         if config is None:
             config = load_config(root)
-        files, note_paths = discover(root, config.exclude)
+        bad_names: list[str] = []
+        files, note_paths = discover(root, config.exclude, bad_names=bad_names)
         from .pool import load_notes  # cache hits, then one (pooled when large) parse of the misses
 
         partial_under = None if parse_generated else config.output.strip("/") + "/"
@@ -123,6 +124,9 @@ class Vault:
         index = resolve_vault(notes, files)
         vault = cls(root=root, config=config, files=files, notes=notes, index=index, cache_notice=notice,
                     cached=cache)
+        for shown in bad_names:
+            vault.diagnostics.append(Diagnostic("VK004", "file name is not valid UTF-8: left out (rename it)",
+                                                shown, 0, 0, "error"))
         for note in vault.user_notes():
             rows, diags = read_tier_tables(note)
             vault.techniques.extend(rows)

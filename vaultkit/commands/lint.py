@@ -87,7 +87,8 @@ def _shown_root(root: Path) -> str:
         rel = os.path.relpath(root)
     except ValueError:  # pragma: no cover - another drive on Windows
         return root.as_posix()
-    return Path(rel).as_posix() if not rel.startswith("..") or len(rel) < len(str(root)) else root.as_posix()
+    # (a '../' path would make the output depend on where the command runs: absolute instead)
+    return Path(rel).as_posix() if rel != ".." and not rel.startswith("../") else Path(os.path.abspath(root)).as_posix()
 
 
 @click.command("lint")

@@ -47,7 +47,7 @@ def summary_line(vault, plan, report) -> str:
     user = vault.user_notes()
     links = [link for note in user for link in note.links if not link.in_comment]
     unresolved = sum(1 for link in links if link.resolved is None)
-    diags = sum(len(note.diagnostics) for note in user)
+    diags = sum(len(note.diagnostics) for note in user) + len(vault.diagnostics)
     return (f"{len(user)} notes, {len(links)} links ({len(links) - unresolved} resolved, {unresolved} unresolved), "
             f"{plan.techniques} techniques, {plan.tiers} tiers; files: {report.summary()}; "
             f"{diags} diagnostics (see `vaultkit lint`)")
