@@ -792,3 +792,34 @@ def test_recently_changed_files_are_not_recorded(tmp_path):
     files = [PlannedFile(f"{OUT}/A.md", note("A"))]
     apply(tmp_path, OUT, files)
     assert apply(tmp_path, OUT, files).verified == {}  # written a moment ago
+
+
+def test_markers_shown_in_a_code_block_are_text(tmp_path):
+    """A region example inside a fenced code block is never filled (helper's report)."""
+    from vaultkit.writer import fill_regions
+
+    example = ("# How I use regions\n\n```markdown\n%% vaultkit:begin tier-ladder %%\n"
+               "my example text\n%% vaultkit:end tier-ladder %%\n```\n\n~~~\n%% vaultkit:begin x\n~~~\n")
+    live = "%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n"
+    new, edited = fill_regions(example + live, {"tier-ladder": "- [[A]]\n"})
+    assert new.startswith(example) and "- [[A]]" in new[len(example):] and not edited
+    import pytest as _pytest
+
+    with _pytest.raises(writer.RegionError, match="no markers"):
+        fill_regions(example, {"tier-ladder": "- [[A]]\n"})
+
+
+def test_sync_leaves_a_region_example_in_a_code_block_alone(tmp_path):
+    import shutil
+
+    from tests.conftest import SAMPLE_VAULT
+    from vaultkit.commands.sync import run_sync
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    text = "# Code\n\n```\n%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n```\n"
+    (root / "Code.md").write_text(text, encoding="utf-8")
+    _, plan, report = run_sync(root, cache=False)
+    assert (root / "Code.md").read_text(encoding="utf-8") == text
+    assert not [r for r in plan.regions if r[0] == "Code.md"]
+    assert all(o.path != "Code.md" for o in report.outcomes)

@@ -35,6 +35,7 @@ __all__ = [
     "display_text",
     "parse_markdown_destination",
     "find_tags",
+    "in_fenced_code",
     "is_valid_tag",
     "implied_tags",
     "TAG_RE",
@@ -1127,6 +1128,42 @@ def _inside(ranges: list[tuple[int, int]], pos: int) -> bool:
         if a <= pos < b:
             return True
     return False
+
+
+_FENCE_LINE_RE = re.compile(r"^[ \t]*(?:>[ \t]?)*[ \t]*(`{3,}|~{3,})(.*)$")
+
+
+def in_fenced_code(lines: list[str]) -> list[bool]:
+    """For each line, whether it lies in a fenced code block (the fence lines included).
+
+    A fence opens with three or more backticks or tildes (after any
+    indentation or ``>`` quote markers; a backtick fence's info string holds no
+    backtick) and closes with a line of the same character, at least as long,
+    and nothing else. An unclosed fence runs to the end. Used where vaultkit's
+    own markers are looked for: a marker shown inside a code block is text.
+
+    >>> in_fenced_code(["a", "```md", "%% x %%", "```", "b"])
+    [False, True, True, True, False]
+    """
+    out: list[bool] = []
+    fence: str | None = None
+    for line in lines:
+        if "`" not in line and "~" not in line:
+            out.append(fence is not None)
+            continue
+        m = _FENCE_LINE_RE.match(line.rstrip("\r\n"))
+        if fence is None:
+            if m is not None and not (m.group(1)[0] == "`" and "`" in m.group(2)):
+                fence = m.group(1)
+                out.append(True)
+                continue
+            out.append(False)
+        else:
+            out.append(True)
+            if m is not None and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
+                    and not m.group(2).strip():
+                fence = None
+    return out
 
 
 def scan_body(body: str, first_line: int = 1, path: str = "") -> ScanResult:

@@ -76,6 +76,7 @@ from pathlib import Path
 from . import __version__
 from .errors import UnsafePathError, VaultkitError
 from .frontmatter import load_yaml, split_frontmatter
+from .scan import in_fenced_code
 
 __all__ = [
     "WriteMode",
@@ -509,9 +510,12 @@ def fill_regions(raw: str, regions: dict[str, str], force: bool = False) -> tupl
     """
     lines = _lines(raw)
     markers: list[tuple[str, str, int]] = []  # kind, name, line index
+    fenced = in_fenced_code(lines) if "```" in raw or "~~~" in raw else None
     for idx, line in enumerate(lines):
         if _LOOSE_MARKER.search(line) is None:
             continue
+        if fenced is not None and fenced[idx]:
+            continue  # a marker shown in a code block is the user's text
         body = _strip_end(line)
         if _HASH_LINE.match(body):
             continue
