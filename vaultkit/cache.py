@@ -736,7 +736,7 @@ class VaultStamp:
 
 def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | None = None,
                 now_ns: int | None = None) -> VaultStamp:
-    """Fingerprint every file of the vault (path, size, mtime) and vaultkit's code, without reading files.
+    """Fingerprint every file of the vault (path, size, mtime, ctime, inode) and vaultkit's code, without reading files.
 
     A sync can skip all its work when the stamp equals the one stored after
     an earlier sync that changed nothing: no file was added, removed or
@@ -775,8 +775,9 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
     """
     now = time.time_ns() if now_ns is None else now_ns
     out_prefix = (output.strip("/") + "/") if output else None
-    ins: list[tuple[str, int, int]] = []
-    outs: list[tuple[str, int, int]] = []
+    # (ctime and inode too: an edit that puts the size and mtime back still changes those)
+    ins: list[tuple[str, int, int, int, int]] = []
+    outs: list[tuple[str, int, int, int, int]] = []
     newest_input = 0
     root_s = os.fspath(root)
     base = len(root_s) + 1
@@ -797,18 +798,18 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
                         continue
                     rel = entry.path[base:].replace(os.sep, "/")
                     if out_prefix is not None and rel.startswith(out_prefix):
-                        outs.append((rel, st.st_size, st.st_mtime_ns))
+                        outs.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
                     else:
-                        ins.append((rel, st.st_size, st.st_mtime_ns))
+                        ins.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
                         if st.st_mtime_ns > newest_input:
                             newest_input = st.st_mtime_ns
         except OSError:
             continue
 
-    def digest(entries: list[tuple[str, int, int]], salt: str) -> str:
+    def digest(entries: list[tuple[str, int, int, int, int]], salt: str) -> str:
         h = hashlib.sha256(salt.encode())
-        for path, size, mtime in sorted(entries):
-            h.update(f"{path}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+        for path, size, mtime, ctime, ino in sorted(entries):
+            h.update(f"{path}\0{size}\0{mtime}\0{ctime}\0{ino}\n".encode("utf-8", "surrogateescape"))
         return f"{len(entries)}:{h.hexdigest()[:32]}"
 
     inputs = digest(ins, f"{code_version()}\0{extra}\0{output or ''}\0")
