@@ -9,7 +9,7 @@ from .common import dump_json
 __all__ = ["rule_cmd", "register"]
 
 
-@click.command("rule")
+@click.command("rule", short_help="Explain a lint rule (e.g. VK101), or list them all with --all.")
 @click.argument("code", required=False)
 @click.option("--all", "all_", is_flag=True, help="List every rule.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",

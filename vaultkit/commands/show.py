@@ -22,7 +22,7 @@ def show_cmd(vault: Path, notes: tuple[str, ...], fmt: str) -> None:
 
     \b
     vaultkit show vault --format json
-    vaultkit show vault "AI/Production AI Techniques Tiered Table.md"
+    vaultkit show vault "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md"
     """
     v = load_vault(vault)
     selected = list(v.notes.values())
