@@ -823,3 +823,35 @@ def test_sync_leaves_a_region_example_in_a_code_block_alone(tmp_path):
     assert (root / "Code.md").read_text(encoding="utf-8") == text
     assert not [r for r in plan.regions if r[0] == "Code.md"]
     assert all(o.path != "Code.md" for o in report.outcomes)
+
+
+def test_filled_regions_settle_in_one_run(tmp_path):
+    """What vaultkit writes into a region is not read back as the user's links, mentions or tier table
+    (helper's report: the second sync rewrote 17 files, the third none)."""
+    import shutil
+
+    from tests.conftest import SAMPLE_VAULT
+    from vaultkit.commands.sync import run_sync
+    from vaultkit.vault import Vault
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    regions = "".join(f"%% vaultkit:begin {n} %%\n%% vaultkit:end {n} %%\n\n"
+                      for n in ("tier-ladder", "cost-to-value", "wanted-notes"))
+    (root / "Mine.md").write_text(f"# Mine\n\n{regions}See [[Nowhere]].\n", encoding="utf-8")
+    before = len(Vault.load(root).techniques)
+    run_sync(root, cache=False)
+    _, _, second = run_sync(root, cache=False)
+    assert not second.changed, [o.path for o in second.outcomes if o.action != "unchanged"]
+    vault = Vault.load(root)
+    mine = vault.notes["Mine.md"]
+    assert len(mine.regions) == 3 and len(vault.techniques) == before
+    assert "- [[" in (root / "Mine.md").read_text(encoding="utf-8")  # the regions were filled
+
+
+def test_region_spans_ignore_code_and_unpaired_markers():
+    from vaultkit.scan import region_spans
+
+    body = ("```\n%% vaultkit:begin a %%\n%% vaultkit:end a %%\n```\n"
+            "%% vaultkit:begin b %%\nx\n%% vaultkit:end b %%\n%% vaultkit:begin c %%\n")
+    assert region_spans(body) == [(5, 7)]

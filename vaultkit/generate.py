@@ -358,7 +358,7 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
         for link in note.links:
             target = index.resolve(link.target, note.path)
             targets[id(link)] = target
-            if target in planned_set and not link.in_comment:
+            if target in planned_set and not link.in_comment and not (note.regions and note.in_region(link.line)):
                 found[target].append((note.path, link.line))
     return targets, {k: sorted(set(v)) for k, v in found.items()}
 
@@ -504,8 +504,10 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
                 future: dict[int, str | None], ladder: Ladder) -> str:
     props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Vault index", ""]
-    n_links = sum(1 for n in user_notes for l in n.links if not l.in_comment)
-    n_unres = sum(1 for n in user_notes for l in n.links if not l.in_comment and future[id(l)] is None)
+    # links in regions are vaultkit's own (counting them would change the next run's output)
+    counted = [l for n in user_notes for l in n.links if not l.in_comment and not (n.regions and n.in_region(l.line))]
+    n_links = len(counted)
+    n_unres = sum(1 for l in counted if future[id(l)] is None)
     lines.append(f"{len(user_notes)} notes, {n_links} links ({n_links - n_unres} resolved, {n_unres} unresolved), "
                  f"{len(techs)} techniques in {len(tiers)} tiers. See also {note_link(cost_path, 'Cost to value')}.")
     lines.append("")
@@ -585,7 +587,8 @@ def _wanted_lines(vault: "Vault", user_notes: list["Note"], future: dict[int, st
     sources: dict[str, set[str]] = defaultdict(set)
     for note in user_notes:
         for link in note.links:
-            if future[id(link)] is None and not link.in_comment and link.target:
+            if future[id(link)] is None and not link.in_comment and link.target \
+                    and not (note.regions and note.in_region(link.line)):
                 key = link.target.casefold()
                 wanted[key] += 1
                 spelled.setdefault(key, link.target)

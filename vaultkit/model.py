@@ -204,6 +204,11 @@ class Note:
         ASCII text is kept as the ``str``, with nothing to decode. ``None``
         only in a note decoded from the cache before its text is restored
         (see :mod:`vaultkit.cache`).
+    regions : list of (int, int)
+        File lines (begin marker, end marker) of the vaultkit regions the user
+        opened in the note (:func:`vaultkit.scan.region_spans`): what lies
+        between is vaultkit's text, so its links, mentions and tables are not
+        counted as the user's when the generated notes are planned.
     partial : bool
         Only the frontmatter was read: the body was not scanned, so ``links``,
         ``tag_uses``, ``aliases``, ``headings``, ``block_ids``, ``tables`` and
@@ -242,6 +247,7 @@ class Note:
     # The slot holds the packed text (see _pack_text); ``Note.text`` is replaced by a property below.
     text: str = field(default="", repr=False)
     newline: str = "\n"
+    regions: list[tuple[int, int]] = field(default_factory=list)
     partial: bool = False
 
     def __getstate__(self) -> dict[str, Any]:
@@ -260,6 +266,10 @@ class Note:
                 _set_packed_text(self, value)
             else:
                 setattr(self, name, value)
+
+    def in_region(self, line: int) -> bool:
+        """Whether file line ``line`` lies in one of :attr:`regions` (text vaultkit wrote into the note)."""
+        return any(begin <= line <= end for begin, end in self.regions)
 
     @property
     def name(self) -> str:

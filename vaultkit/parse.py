@@ -18,7 +18,7 @@ from typing import Any
 from .codes import severity_of
 from .frontmatter import _frontmatter_parts, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
-from .scan import is_valid_tag, parse_wikilink, scan_body
+from .scan import is_valid_tag, parse_wikilink, region_spans, scan_body
 
 __all__ = ["parse_note", "complete_note", "decode_note", "property_list", "LEGACY_KEYS"]
 
@@ -392,6 +392,8 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     note.tables = scan.tables
     note.diagnostics.extend(scan.diagnostics)
     note.suppressions = scan.suppressions
+    if "%% vaultkit:begin" in body:
+        note.regions = region_spans(body, body_line)
     for use in scan.tags:
         mixed = mixed_script(use.name)
         if mixed:

@@ -36,6 +36,7 @@ __all__ = [
     "parse_markdown_destination",
     "find_tags",
     "in_fenced_code",
+    "region_spans",
     "is_valid_tag",
     "implied_tags",
     "TAG_RE",
@@ -1164,6 +1165,40 @@ def in_fenced_code(lines: list[str]) -> list[bool]:
                     and not m.group(2).strip():
                 fence = None
     return out
+
+
+_REGION_MARK_RE = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%[ \t]*$")
+
+
+def region_spans(body: str, first_line: int = 1) -> list[tuple[int, int]]:
+    """File lines ``(begin, end)`` of each vaultkit region (``%% vaultkit:begin NAME %%`` … ``end NAME``).
+
+    Markers in fenced code are text; a begin marker pairs with the next end
+    marker of the same name (unpaired markers open nothing: the writer refuses
+    such a note). What lies between is vaultkit's, not the user's.
+
+    >>> region_spans("x\\n%% vaultkit:begin a %%\\n- [[T]]\\n%% vaultkit:end a %%\\n", first_line=5)
+    [(6, 8)]
+    """
+    if "%% vaultkit:begin" not in body:
+        return []
+    lines = body.split("\n")
+    fenced = in_fenced_code(lines) if "```" in body or "~~~" in body else None
+    spans: list[tuple[int, int]] = []
+    open_name: str | None = None
+    open_at = 0
+    for idx, line in enumerate(lines):
+        if "%% vaultkit:" not in line or (fenced is not None and fenced[idx]):
+            continue
+        m = _REGION_MARK_RE.match(line)
+        if m is None:
+            continue
+        if m.group(1) == "begin":
+            open_name, open_at = m.group(2), idx
+        elif open_name == m.group(2):
+            spans.append((first_line + open_at, first_line + idx))
+            open_name = None
+    return spans
 
 
 def scan_body(body: str, first_line: int = 1, path: str = "") -> ScanResult:

@@ -596,8 +596,9 @@ def _tier_matches(text: str, lower: str) -> Iterable[re.Match[str]]:
 
 
 def _skip_lines(note: "Note") -> list[tuple[int, int]]:
-    """Line ranges of the note's tables (first, last), sorted and merged."""
-    spans = sorted((tb.line, tb.rows[-1].line if tb.rows else tb.line + 1) for tb in note.tables)
+    """Line ranges of the note's tables and vaultkit regions (first, last), sorted and merged."""
+    spans = sorted([(tb.line, tb.rows[-1].line if tb.rows else tb.line + 1) for tb in note.tables]
+                   + list(note.regions))
     out: list[tuple[int, int]] = []
     for a, b in spans:
         if a > b:
@@ -682,7 +683,7 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
             continue
         if not ordered:
             hits.sort(key=lambda h: (h[0], -h[1]))
-        skip = _skip_lines(note) if note.tables else []
+        skip = _skip_lines(note) if note.tables or note.regions else []
         si, nskip = 0, len(skip)
         path = note.path
         found: dict[str, Mention] = {}

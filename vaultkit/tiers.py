@@ -395,6 +395,8 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
     diags: list[Diagnostic] = []
     path = note.path
     for table in note.tables:
+        if note.regions and note.in_region(table.line):
+            continue  # a table vaultkit wrote into the note (the cost-to-value region): not the user's ranking
         tier_col = is_tier_table(table)
         if tier_col is None:
             continue
