@@ -71,7 +71,7 @@ SCHEMA_EFFECTIVENESS_MARKS = ("🟢", "🟡", "🟠", "⚪", "🔴")
 RISK_MARKS = frozenset(TRADEOFF_MEANINGS) - {"💰"}
 
 _SECTION_TAG_RE = re.compile(r"^S\d+_", re.IGNORECASE)
-_LINK_UNSAFE = re.compile(r"[#|^\[\]]|%%")
+_LINK_UNSAFE = re.compile(r"[#|^\[\]\r\n]|%%")
 _PATH_LINKER = Linker((), always_path=True)
 
 
@@ -209,13 +209,15 @@ def _stem(path: str) -> str:
 def note_link(path: str, display: str | None = None, *, in_table: bool = False) -> str:
     """A wikilink to the note at vault ``path`` that resolves exactly (full path, no ``.md``).
 
-    A path holding a character Obsidian cannot link (``# | ^ [ ]``, ``%%``)
-    gives plain text instead of a broken link.
+    A path holding a character Obsidian cannot link (``# | ^ [ ]``, ``%%``, a
+    line break) gives plain text instead of a broken link.
 
     >>> note_link("AI/Scaling.md")
     '[[AI/Scaling|Scaling]]'
     >>> note_link("AI/Scaling.md", "Scale | size", in_table=True)
     '[[AI/Scaling\\\\|Scale \\\\| size]]'
+    >>> note_link("Bad/New\\nline.md")
+    'New line'
     """
     stem = _stem(path)
     shown = display if display is not None else stem.rsplit("/", 1)[-1]
