@@ -626,6 +626,24 @@ class NoteCache:
         except (EOFError, ValueError, TypeError):
             return None
 
+    def get_memos(self) -> dict[str, Any]:
+        """Every memo this very code stored, by kind (see :meth:`get_memo`), read in one query."""
+        if self._db is None:
+            return {}
+        try:
+            rows = self._db.execute("SELECT kind, code, data FROM memos").fetchall()
+        except sqlite3.Error:
+            return {}
+        out: dict[str, Any] = {}
+        version = code_version()
+        for kind, code, data in rows:
+            if code == version:
+                try:
+                    out[kind] = marshal.loads(data)
+                except (EOFError, ValueError, TypeError):
+                    pass
+        return out
+
     def put_memo(self, kind: str, value: Any) -> None:
         """Store ``value`` (made of what :mod:`marshal` writes: str, int, tuples, lists, dicts …) under ``kind``.
 

@@ -470,8 +470,6 @@ class _Scanner:
         """
         one_byte = lower.encode("ascii", "replace")  # a "?" for every other character
         odd = one_byte.count(b"?")  # (an upper bound: a "?" counts too)
-        if by_find:
-            odd = len(self.others) * len(lower)  # (so that _other_hits takes the substring tests)
         if not self.ascii_names:
             found: list[tuple[int, int, str]] = []
         elif by_find and self.word_bounded:
@@ -481,7 +479,7 @@ class _Scanner:
             found = self._spaced_hits(lower, b" " + one_byte.translate(_SPACE_NON_WORD))
         else:  # mostly not ASCII (Cyrillic prose, say): the plain search, which fails fast there, is faster
             found = [(m.start(), m.end(), m.group()) for m in self.plain.finditer(lower)]
-        return found, (self._other_hits(lower, odd) if self.others and not lower.isascii() else [])
+        return found, (self._other_hits(lower, odd, by_find) if self.others and not lower.isascii() else [])
 
     def _find_hits(self, lower: str) -> list[tuple[int, int, str]]:
         """What ``\\b<trie>\\b`` finds, by ``str.find`` per name: every occurrence bounded by non-word
@@ -527,10 +525,10 @@ class _Scanner:
             c = next(found, None)
         return out
 
-    def _other_hits(self, lower: str, odd: int) -> list[tuple[int, int, str]]:
+    def _other_hits(self, lower: str, odd: int, by_find: bool = False) -> list[tuple[int, int, str]]:
         """``(start, end, name)`` of each other name in order, names in order (``odd``: non-ASCII characters)."""
         chars = len(lower)  # the cheaper way, in instructions (roughly): a substring test costs 2 a character,
-        if len(self.others) * 2 * chars < 10 * chars + 400 * odd:  # the search 10, and 400 a non-ASCII one
+        if by_find or len(self.others) * 2 * chars < 10 * chars + 400 * odd:  # the search 10, 400 a non-ASCII one
             present = {n for n in self.others if n in lower}
         else:  # one search, tried at each non-ASCII character
             data = lower.encode("utf-8", "surrogatepass").translate(_LEAD_AS_ONE)

@@ -71,6 +71,7 @@ class Vault:
     cache_notice: str | None = None
     cached: bool = False
     memo_updates: dict[str, Any] = field(default_factory=dict)
+    _previous_memos: "dict[str, Any] | None" = None
     _graph: "nx.MultiDiGraph | None" = None
     _feedback: "list[FeedbackLoop] | None" = None
 
@@ -134,16 +135,22 @@ class Vault:
         return vault
 
     def previous_memo(self, kind: str) -> Any | None:
-        """What :meth:`save_memos` stored under ``kind`` in an earlier run of this code (``None`` without the cache)."""
+        """What :meth:`save_memos` stored under ``kind`` in an earlier run of this code (``None`` without the cache).
+
+        Every memo is read at the first call (one open of the cache); each is
+        handed out once and then forgotten (its reader keeps what it needs).
+        """
         if not self.cached:
             return None
-        from .cache import NoteCache
+        if self._previous_memos is None:
+            from .cache import NoteCache
 
-        store = NoteCache.open(self.root)
-        try:
-            return store.get_memo(kind)
-        finally:
-            store.close()
+            store = NoteCache.open(self.root)
+            try:
+                self._previous_memos = store.get_memos()
+            finally:
+                store.close()
+        return self._previous_memos.pop(kind, None)
 
     def save_memos(self) -> None:
         """Store :attr:`memo_updates` in the vault's cache (nothing without the cache); never raises on a bad cache."""
