@@ -91,3 +91,22 @@ def test_plan_and_write_report_progress(tmp_path: Path) -> None:
     assert all(0 <= done < total for _, done, total in seen)
     assert [t for s, _, t in seen if s == "finding mentions"][0] == len(vault.user_notes())
     assert [t for s, _, t in seen if s == "writing notes"][0] == len(plan.files)
+
+
+def test_generated_notes_left_in_an_earlier_output_folder_are_not_the_users(tmp_path: Path) -> None:
+    """Changing ``output`` leaves the old generated notes behind: their tables and links are not read as
+    the user's (helper's report: the old Cost to value table doubled the techniques)."""
+    import shutil
+
+    from .conftest import SAMPLE_VAULT
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    techniques = len(Vault.load(root).techniques)
+    (root / "vaultkit.toml").write_text('output = "Generated"\n', encoding="utf-8")
+    vault, plan, _ = run_sync(root, cache=False)
+    assert len(vault.techniques) == techniques
+    assert not [n for n in vault.user_notes() if n.path.startswith("_vaultkit/")]
+    assert any("outside the output folder 'Generated'" in n for n in plan.notices)
+    _, _, again = run_sync(root, cache=False)
+    assert not again.changed

@@ -170,9 +170,19 @@ class Vault:
         out = self.config.output.rstrip("/") + "/"
         return note.path.startswith(out) and isinstance(note.frontmatter, dict) and GENERATOR_KEY in note.frontmatter
 
+    def is_stray_generated(self, note: Note) -> bool:
+        """Whether ``note`` is one vaultkit generated that lies outside the output folder (an earlier
+        ``output``, or a copy): its marker names vaultkit as the generator."""
+        fm = note.frontmatter
+        if not isinstance(fm, dict) or self.is_generated(note):
+            return False
+        marker = fm.get(GENERATOR_KEY)
+        return isinstance(marker, dict) and marker.get("generator") == GENERATOR_KEY
+
     def user_notes(self) -> list[Note]:
-        """Notes the user wrote (every note except vaultkit's generated ones), in path order."""
-        return [n for n in self.notes.values() if not self.is_generated(n)]
+        """Notes the user wrote, in path order: every note except vaultkit's generated ones (also those
+        outside the output folder, see :meth:`is_stray_generated`: their tables and links are vaultkit's)."""
+        return [n for n in self.notes.values() if not self.is_generated(n) and not self.is_stray_generated(n)]
 
     @property
     def graph(self) -> "nx.MultiDiGraph":
