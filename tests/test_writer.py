@@ -855,3 +855,20 @@ def test_region_spans_ignore_code_and_unpaired_markers():
     body = ("```\n%% vaultkit:begin a %%\n%% vaultkit:end a %%\n```\n"
             "%% vaultkit:begin b %%\nx\n%% vaultkit:end b %%\n%% vaultkit:begin c %%\n")
     assert region_spans(body) == [(5, 7)]
+
+
+def test_temp_files_a_killed_run_left_next_to_region_notes_are_removed(tmp_path):
+    """The prune clears temp files in the output folder; region notes live elsewhere (flaky kill test)."""
+    (tmp_path / "Users").mkdir()
+    note_file = tmp_path / "Users" / "R.md"
+    note_file.write_text("%% vaultkit:begin list %%\n%% vaultkit:end list %%\n", encoding="utf-8")
+    stale = tmp_path / "Users" / ".~vaultkit-0123456789abcdef.tmp"
+    stale.write_text("half a note", encoding="utf-8")
+    other = tmp_path / "Users" / ".~vaultkit-notours.tmp"
+    other.write_text("not our pattern", encoding="utf-8")
+    apply(tmp_path, OUT, [], [PlannedRegion("Users/R.md", "list", "- [[A]]\n")])
+    assert not stale.exists() and other.exists()
+    assert "- [[A]]" in note_file.read_text(encoding="utf-8")
+    stale.write_text("again", encoding="utf-8")
+    apply(tmp_path, OUT, [], [PlannedRegion("Users/R.md", "list", "- [[A]]\n")], mode=WriteMode.CHECK)
+    assert stale.exists()  # only a writing run removes anything

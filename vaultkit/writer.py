@@ -63,6 +63,7 @@ import enum
 import hashlib
 import json
 import os
+import posixpath
 import re
 import secrets
 import stat
@@ -1436,6 +1437,8 @@ def apply(
             if r.name in by_note.setdefault(r.path, {}):
                 region_problems.setdefault(r.path, f"region {r.name!r} planned twice")
             by_note[r.path][r.name] = r.text
+        if w.writing and by_note:
+            _remove_region_temps(root, root_real, by_note)
         for path, regs in by_note.items():
             if path in region_problems:
                 report.outcomes.append(FileOutcome(path, "refused-text", region_problems[path]))
@@ -1451,6 +1454,26 @@ def apply(
         if lock_fd is not None:
             os.close(lock_fd)
     return report
+
+
+def _remove_region_temps(root: Path, root_real: str, by_note: dict[str, dict[str, str]]) -> None:
+    """Remove temp files a killed run left next to notes with regions (outside the output folder,
+    where the prune does not look): only files named like vaultkit's own (``.~vaultkit-<hex>.tmp``),
+    only in folders inside the vault."""
+    for folder in sorted({posixpath.dirname(p) for p in by_note}):
+        try:
+            path = root.joinpath(*_check_parts(folder, "folder")) if folder else root
+            if not _within(os.path.realpath(path), root_real):
+                continue
+            entries = list(os.scandir(path))
+        except (OSError, UnsafePathError):
+            continue
+        for entry in entries:
+            if _TEMP_RE.match(entry.name) and entry.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                except OSError:
+                    pass
 
 
 def _finish_manifest(w: _Writer, report: WriteReport, root: Path, before: dict[str, list[str]]) -> None:
