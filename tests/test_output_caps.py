@@ -46,7 +46,7 @@ def test_technique_note_lists_the_notes_naming_it_most(tmp_path: Path) -> None:
     root = _vault(tmp_path)
     run_sync(root, cache=False)
     text = (root / "_vaultkit" / "Techniques" / f"{NAME}.md").read_text(encoding="utf-8")
-    section = text.split("## Notes that link to it", 1)[1]
+    section = text.split("## Notes that rank, link to or name it", 1)[1]
     listed = [line for line in section.splitlines() if line.startswith("- [[")]
     named = [line for line in listed if "mentions it" in line and "links to it" not in line]
     assert len(named) == MENTIONS_LISTED

@@ -407,7 +407,7 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
             lines.append(f"- **Tradeoffs:** {_marks_text(row.tradeoffs, legend=TRADEOFF_MEANINGS)}")
         lines.append(f"- **Cost level:** {row.cost} of 5 (💰 marks)")
         lines.append("")
-    lines.append("## Notes that link to it")
+    lines.append("## Notes that rank, link to or name it")
     lines.append("")
     reasons: dict[str, list[str]] = defaultdict(list)
     for r in tech.rows:
