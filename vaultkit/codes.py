@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "VK304": ("ragged-row", "warning"),
     # VK4xx: generated notes
     "VK401": ("generated-note-out-of-date", "warning"),
+    "VK402": ("region-problem", "warning"),
 }
 
 

@@ -584,6 +584,39 @@ def fill_regions(raw: str, regions: dict[str, str], force: bool = False) -> tupl
     return "".join(out), edited
 
 
+def check_regions(text: str) -> tuple[tuple[int, str] | None, list[tuple[int, str]]]:
+    """What ``sync`` would find in a note's regions, without changing anything.
+
+    Returns ``(problem, edited)``: the (file line, message) of the marker
+    problem for which :func:`fill_regions` refuses the note, else ``None``;
+    and the (line of the begin marker, name) of each region edited by hand
+    since vaultkit filled it (``sync`` keeps those; ``--force`` overwrites).
+
+    Examples
+    --------
+    >>> check_regions("%% vaultkit:begin a %%\\n")
+    ((1, "line 1: 'vaultkit:begin a' has no matching end marker"), [])
+    >>> check_regions("%% vaultkit:begin a %%\\nmy words\\n%% vaultkit:end a %%\\n")
+    (None, [(1, 'a')])
+    """
+    if "vaultkit" not in text:
+        return None, []
+    lines = _lines(text)
+    fenced = in_fenced_code(lines) if "```" in text or "~~~" in text else None
+    begins: dict[str, int] = {}
+    for idx, line in enumerate(lines):
+        if "%% vaultkit:begin" in line and not (fenced is not None and fenced[idx]):
+            m = _EXACT_MARKER.match(_strip_end(line))
+            if m is not None:
+                begins.setdefault(m.group(2), idx + 1)
+    try:
+        _new, edited = fill_regions(text, dict.fromkeys(begins, ""))
+    except RegionError as exc:
+        m = re.match(r"line (\d+):", str(exc))
+        return (int(m.group(1)) if m else 1, str(exc)), []
+    return None, [(begins[name], name) for name in edited]
+
+
 # --------------------------------------------------------------------------- file system
 
 

@@ -188,3 +188,57 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
         for path in sorted(set(plan) - set(ctx.vault.notes)):
             if path.endswith(".md"):
                 yield diag("VK401", "generated note is missing; run 'vaultkit sync' to write it", path, 0)
+
+
+@rule("VK402")
+def region_problem(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A vaultkit region in one of your notes that ``vaultkit sync`` refuses to fill or keeps as you edited it.
+
+    What it checks
+    --------------
+    Notes outside the output folder that hold region markers
+    (``%% vaultkit:begin NAME %%`` … ``%% vaultkit:end NAME %%`` on lines of
+    their own; markers shown in fenced code are text). Markers that are
+    malformed, unpaired, nested, out of order or repeated make ``vaultkit sync``
+    leave the whole note alone; a region whose text changed since vaultkit
+    filled it (its ``%% vaultkit:hash … %%`` line no longer matches) is kept
+    as it is. Both are reported by ``sync`` as it runs; this rule lets a CI
+    job that runs only ``vaultkit lint`` see them too.
+
+    Why it matters
+    --------------
+    The region stops being updated: the note shows a tier ladder, cost table
+    or wanted-notes list that no longer matches the vault.
+
+    Example
+    -------
+    ::
+
+        %% vaultkit:begin tier-ladder %%
+        - [[Tier 1]]: …
+        (no end marker)
+
+    Instead
+    -------
+    Close each region with ``%% vaultkit:end NAME %%`` on its own line; keep
+    your own words outside the markers.
+
+    Fix
+    ---
+    No automatic fix: mend the markers; for an edited region, move your text
+    out of it and run ``vaultkit sync`` (``--force`` overwrites the region).
+    """
+    from ..writer import check_regions
+
+    for note in ctx.notes:
+        if ctx.vault.is_generated(note) or ctx.vault.is_stray_generated(note):
+            continue
+        text = ctx.text_of(note)
+        if not text or "%% vaultkit:" not in text:
+            continue
+        problem, edited = check_regions(text)
+        if problem is not None:
+            yield diag("VK402", f"region markers: {problem[1]} (sync leaves this note alone)", note, problem[0])
+        for line, name in edited:
+            yield diag("VK402", f"region {name!r} was edited by hand: sync keeps it and stops updating it "
+                                "(--force overwrites it)", note, line)
