@@ -613,33 +613,29 @@ class NoteCache:
         each consumer checks its own inputs. Any change to vaultkit's code
         (:func:`code_version`) drops them.
         """
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute("SELECT code, data FROM memos WHERE kind=?", (kind,)).fetchone()
-        except sqlite3.Error:
-            return None
-        if row is None or row[0] != code_version():
-            return None
-        try:
-            return marshal.loads(row[1])
-        except (EOFError, ValueError, TypeError):
-            return None
+        return self._read_memos(kind).get(kind)
 
     def get_memos(self) -> dict[str, Any]:
         """Every memo this very code stored, by kind (see :meth:`get_memo`), read in one query."""
+        return self._read_memos(None)
+
+    def _read_memos(self, kind: str | None) -> dict[str, Any]:
+        """Memos of ``kind`` (every kind for ``None``) that this code stored and that still decode."""
         if self._db is None:
             return {}
         try:
-            rows = self._db.execute("SELECT kind, code, data FROM memos").fetchall()
+            if kind is None:
+                rows = self._db.execute("SELECT kind, code, data FROM memos").fetchall()
+            else:
+                rows = self._db.execute("SELECT kind, code, data FROM memos WHERE kind=?", (kind,)).fetchall()
         except sqlite3.Error:
             return {}
         out: dict[str, Any] = {}
         version = code_version()
-        for kind, code, data in rows:
+        for found, code, data in rows:
             if code == version:
                 try:
-                    out[kind] = marshal.loads(data)
+                    out[found] = marshal.loads(data)
                 except (EOFError, ValueError, TypeError):
                     pass
         return out

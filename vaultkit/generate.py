@@ -365,7 +365,7 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
         for link in note.links:
             target = index.resolve(link.target, note.path)
             targets[id(link)] = target
-            if target in planned_set and not link.in_comment and not (note.regions and note.in_region(link.line)):
+            if target in planned_set and note.counts(link):
                 found[target].append((note.path, link.line))
     return targets, {k: sorted(set(v)) for k, v in found.items()}
 
@@ -512,7 +512,7 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
     props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Vault index", ""]
     # links in regions are vaultkit's own (counting them would change the next run's output)
-    counted = [l for n in user_notes for l in n.links if not l.in_comment and not (n.regions and n.in_region(l.line))]
+    counted = [l for n in user_notes for l in n.links if n.counts(l)]
     n_links = len(counted)
     n_unres = sum(1 for l in counted if future[id(l)] is None)
     lines.append(f"{len(user_notes)} notes, {n_links} links ({n_links - n_unres} resolved, {n_unres} unresolved), "
@@ -594,8 +594,7 @@ def _wanted_lines(vault: "Vault", user_notes: list["Note"], future: dict[int, st
     sources: dict[str, set[str]] = defaultdict(set)
     for note in user_notes:
         for link in note.links:
-            if future[id(link)] is None and not link.in_comment and link.target \
-                    and not (note.regions and note.in_region(link.line)):
+            if future[id(link)] is None and link.target and note.counts(link):
                 key = link.target.casefold()
                 wanted[key] += 1
                 spelled.setdefault(key, link.target)

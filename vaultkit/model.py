@@ -271,6 +271,11 @@ class Note:
         """Whether file line ``line`` lies in one of :attr:`regions` (text vaultkit wrote into the note)."""
         return any(begin <= line <= end for begin, end in self.regions)
 
+    def counts(self, link: Link) -> bool:
+        """Whether ``link`` of this note is the user's and counts: outside ``%%`` comments and outside
+        the vaultkit :attr:`regions` (what the plan and the summary count, backlink and call wanted)."""
+        return not link.in_comment and not (self.regions and self.in_region(link.line))
+
     @property
     def name(self) -> str:
         """File name without the ``.md`` extension (what a bare wikilink names)."""

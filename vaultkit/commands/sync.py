@@ -45,8 +45,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
 def summary_line(vault, plan, report) -> str:
     """The one-line summary of a sync run."""
     user = vault.user_notes()
-    links = [link for note in user for link in note.links
-             if not link.in_comment and not (note.regions and note.in_region(link.line))]
+    links = [link for note in user for link in note.links if note.counts(link)]
     unresolved = sum(1 for link in links if link.resolved is None)
     diags = sum(len(note.diagnostics) for note in user) + len(vault.diagnostics)
     return (f"{len(user)} notes, {len(links)} links ({len(links) - unresolved} resolved, {unresolved} unresolved), "
