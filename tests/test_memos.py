@@ -114,14 +114,14 @@ def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> No
     shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
     run_sync(root)
     scanned: list[str] = []
-    real = T.find_mentions
+    real = T.find_mentions_of
 
-    def spy(techniques, notes, **kw):
+    def spy(targets, own, notes, **kw):
         notes = list(notes)
         scanned.extend(n.path for n, _ in notes)
-        return real(techniques, notes, **kw)
+        return real(targets, own, notes, **kw)
 
-    monkeypatch.setattr(T, "find_mentions", spy)
+    monkeypatch.setattr(T, "find_mentions_of", spy)
     build_techniques(Vault.load(root, cache=True))
     assert scanned == []
     note = next(n for n in Vault.load(root).user_notes() if n.path.endswith(".md"))

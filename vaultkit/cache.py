@@ -77,6 +77,7 @@ __all__ = [
     "cache_path",
     "encode_note",
     "decode_note",
+    "note_facts",
     "vault_stamp",
     "VaultStamp",
     "code_version",
@@ -161,6 +162,72 @@ def _model_fingerprint() -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
+def _note_values(note: Note) -> list:
+    """The note as a list of plain values in field order (records as tuples), its packed text included."""
+    values = list(_get_note(note))
+    values.insert(_I_TEXT, _packed_text(note))
+    values[_I_LINKS] = [_get_link(x) for x in note.links]
+    values[_I_TAGS] = [_get_tag(x) for x in note.tag_uses]
+    values[_I_HEADINGS] = [_get_heading(x) for x in note.headings]
+    values[_I_BLOCKS] = [_get_block(x) for x in note.block_ids]
+    values[_I_TABLES] = [(_get_table(t), [_get_row(r) for r in t.rows]) for t in note.tables]
+    values[_I_DIAGS] = [_get_diag(x) for x in note.diagnostics]
+    return values
+
+
+# What may differ between two versions of a note that give sync the same input.
+_NOT_FACTS = tuple(_AT[name] for name in ("text", "size", "mtime_ns", "sha256", "facts"))
+_REGION_MARK = "%% vaultkit:"
+
+
+def note_facts(note: Note) -> str:
+    """A hash of everything parsed from ``note`` but its prose: what :attr:`Note.facts` holds.
+
+    It covers the whole parsed record (frontmatter, links, tags, headings,
+    block ids, tables, diagnostics, regions, each with its line) except the
+    text, size, mtime and file hash; the frontmatter as written (so that the
+    line of a name in a ``FeedbackLoop`` cannot move unseen); and how many
+    ``%% vaultkit:`` region markers the text holds. Call it on a freshly
+    parsed note, before links are resolved.
+
+    Parameters
+    ----------
+    note : Note
+        A whole (not :attr:`~vaultkit.model.Note.partial`) note.
+
+    Returns
+    -------
+    str
+        32 hex digits.
+
+    Examples
+    --------
+    >>> from vaultkit.parse import parse_note
+    >>> a = parse_note("A.md", b"---\\ntags: [x]\\n---\\n# H\\nSome prose. [[B]]\\n")
+    >>> b = parse_note("A.md", b"---\\ntags: [x]\\n---\\n# H\\nSome prose. [[B]] More.\\n")
+    >>> c = parse_note("A.md", b"---\\ntags: [x]\\n---\\n# H\\nSome prose. [[C]]\\n")
+    >>> note_facts(a) == note_facts(b) != note_facts(c)
+    True
+    """
+    values = _note_values(note)
+    packed = values[_I_TEXT]
+    for i in _NOT_FACTS:
+        values[i] = None
+    h = hashlib.sha256(marshal.dumps(tuple(values), 2))  # version 2: no back-references, so equal values give equal bytes
+    if packed:
+        newline, mark = ("\n", _REGION_MARK) if isinstance(packed, str) else (b"\n", _REGION_MARK.encode())
+        end = 0
+        for _ in range(max(note.body_line - 1, 0)):  # the frontmatter block as written
+            end = packed.find(newline, end) + 1
+            if end == 0:
+                end = len(packed)
+                break
+        head = packed[:end]
+        h.update(head.encode("utf-8", "surrogatepass") if isinstance(head, str) else head)
+        h.update(b"\0%d" % packed.count(mark))
+    return h.hexdigest()[:32]
+
+
 def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
     """Serialise a parsed note for the cache.
 
@@ -191,14 +258,7 @@ def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
     >>> back.text = n.text; back == n
     True
     """
-    values = list(_get_note(note))
-    values.insert(_I_TEXT, _packed_text(note))
-    values[_I_LINKS] = [_get_link(x) for x in note.links]
-    values[_I_TAGS] = [_get_tag(x) for x in note.tag_uses]
-    values[_I_HEADINGS] = [_get_heading(x) for x in note.headings]
-    values[_I_BLOCKS] = [_get_block(x) for x in note.block_ids]
-    values[_I_TABLES] = [(_get_table(t), [_get_row(r) for r in t.rows]) for t in note.tables]
-    values[_I_DIAGS] = [_get_diag(x) for x in note.diagnostics]
+    values = _note_values(note)
     if not keep_text and note.encoding == "utf-8" and values[_I_TEXT]:
         values[_I_TEXT] = None  # re-read from the file by NoteCache.get
     try:
@@ -741,6 +801,10 @@ class VaultStamp:
 
     inputs: str | None
     outputs: str
+    #: Every file outside the output folder as walked: vault path (not normalised) ->
+    #: (size, mtime_ns, ctime_ns, inode); and when the walk began (ns since the epoch).
+    files: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    walked_ns: int = dataclasses.field(default=0, compare=False, repr=False)
 
     @property
     def key(self) -> str | None:
@@ -827,4 +891,5 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
         return f"{len(entries)}:{h.hexdigest()[:32]}"
 
     inputs = digest(ins, f"{code_version()}\0{extra}\0{output or ''}\0")
-    return VaultStamp(None if now - newest_input < RACY_WINDOW_NS else inputs, digest(outs, ""))
+    return VaultStamp(None if now - newest_input < RACY_WINDOW_NS else inputs, digest(outs, ""),
+                      files={e[0]: e[1:] for e in ins}, walked_ns=now)

@@ -216,6 +216,12 @@ class Note:
         only when asked (``Vault.load(..., parse_generated=False)``, what
         ``vaultkit sync`` does); :func:`vaultkit.parse.complete_note` makes such
         a note whole.
+    facts : str
+        A hash of everything sync reads of the note but its prose
+        (:func:`vaultkit.cache.note_facts`: the parsed record without text,
+        size, mtime and file hash, plus the frontmatter as written); ``""``
+        for a partial note. Two versions of a note with equal facts (and equal
+        technique mentions) give sync the same input (see :mod:`vaultkit.basis`).
 
     Examples
     --------
@@ -249,6 +255,7 @@ class Note:
     newline: str = "\n"
     regions: list[tuple[int, int]] = field(default_factory=list)
     partial: bool = False
+    facts: str = ""
 
     def __getstate__(self) -> dict[str, Any]:
         # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy.

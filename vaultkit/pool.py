@@ -119,6 +119,10 @@ def _read(rel: str, path: Path, partial_under: str | None = None) -> Note:
 
     partial = partial_under is not None and rel.startswith(partial_under)
     note = _read_note(rel, path, partial_if=GENERATOR_KEY if partial else None)
+    if not note.partial:
+        from .cache import note_facts
+
+        note.facts = note_facts(note)  # before anything resolves its links
     # One str per repeated name across the vault (a few % less memory). Interned strings stay
     # interned through marshal, so notes from a worker or from the cache arrive that way too.
     _share_strings(note)

@@ -645,18 +645,47 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
     >>> [(m.note, m.line, m.count, m.via) for m in find_mentions(ts, [(Note("t.md"), text)])]
     [('t.md', 2, 3, 'alias')]
     """
-    by_name = _names_of(techniques)
-    if not by_name:
-        return []
-    scanner = _scanner(tuple(by_name))
-    targets = {n: [(t.key, via) for t, via in lst] for n, lst in by_name.items()}
-    own: dict[str, dict[int, list[Technique]]] = {}
+    targets, own = mention_targets(techniques)
+    return find_mentions_of(targets, own, notes, by_find=by_find)
+
+
+def mention_targets(techniques: list[Technique]
+                    ) -> tuple[dict[str, list[tuple[str, str]]], dict[str, dict[int, list[str]]]]:
+    """What :func:`find_mentions` looks for, as plain data (kept between runs by :mod:`vaultkit.basis`).
+
+    Returns
+    -------
+    (targets, own)
+        ``targets``: each name to look for (lower-cased, spaces collapsed) →
+        ``(technique key, "name" or "alias")`` pairs, in search order;
+        ``own``: note path → tier number → keys of the techniques that the
+        note's own tier tables put in that tier (for ``Tier N`` mentions).
+
+    Examples
+    --------
+    >>> from vaultkit.tiers import Tier
+    >>> row = TechniqueRow("t.md", 0, 1, 9, Tier("3", 3, 3), "LoRA / QLoRA (adapter tuning)", [], [], [], 0)
+    >>> targets, own = mention_targets(merge_rows([row]))
+    >>> sorted(targets)[:3], own
+    (['adapter tuning', 'lora', 'lora / qlora'], {'t.md': {3: ['loraqlora']}})
+    """
+    targets = {n: [(t.key, via) for t, via in lst] for n, lst in _names_of(techniques).items()}
+    own: dict[str, dict[int, list[str]]] = {}
     for t in techniques:
         for r in t.rows:
             for num in r.tier.numbers:
-                lst2 = own.setdefault(r.note, {}).setdefault(num, [])
-                if t not in lst2:
-                    lst2.append(t)
+                keys = own.setdefault(r.note, {}).setdefault(num, [])
+                if t.key not in keys:
+                    keys.append(t.key)
+    return targets, own
+
+
+def find_mentions_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, dict[int, list[str]]],
+                     notes: Iterable[tuple["Note", str]], *, by_find: bool = False) -> list[Mention]:
+    """:func:`find_mentions` with what to look for given as :func:`mention_targets` returns it."""
+    if not targets:
+        return []
+    scanner = _scanner(tuple(targets))
     out: list[Mention] = []
     for note, text in notes:
         if not text:
@@ -675,7 +704,7 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
             for m in _tier_matches(text, lower):
                 ts = tiers_here.get(int(m.group(1)), [])
                 if ts:
-                    hits.append((m.start(), m.end(), [(t.key, "tier") for t in ts]))
+                    hits.append((m.start(), m.end(), [(key, "tier") for key in ts]))
                     ordered = False
         if not hits:
             continue
@@ -714,6 +743,13 @@ def find_mentions(techniques: list[Technique], notes: Iterable[tuple["Note", str
 # change them).
 _MERGE_CACHE: dict[int, tuple[tuple, list[tuple]]] = {}
 _MENTION_CACHE: dict[int, tuple[tuple, tuple[list, ...]]] = {}
+# what the last scan of a vault looked for: (hash of the names, targets, own) as mention_targets gives them
+_TARGETS_CACHE: dict[int, tuple[str, dict, dict]] = {}
+
+
+def vault_mention_targets(vault: "Vault") -> tuple[str, dict, dict] | None:
+    """``(names hash, targets, own)`` of the last mention scan of ``vault`` (see :func:`mention_targets`), if any."""
+    return _TARGETS_CACHE.get(id(vault))
 
 
 def _cache_for(cache: dict[int, Any], vault: "Vault") -> Any:
@@ -789,15 +825,10 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
     techniques the note's own tier tables rank in each tier. The results per
     note go to ``vault.memo_updates`` (see :meth:`vaultkit.vault.Vault.save_memos`).
     """
-    names = hashlib.sha256(repr([(n, [(t.key, via) for t, via in lst])
-                                 for n, lst in _names_of(techniques).items()]).encode()).hexdigest()
-    own: dict[str, dict[int, list[str]]] = {}
-    for t in techniques:
-        for r in t.rows:
-            for num in r.tier.numbers:
-                keys = own.setdefault(r.note, {}).setdefault(num, [])
-                if t.key not in keys:
-                    keys.append(t.key)
+    targets, own = mention_targets(techniques)
+    names = hashlib.sha256(repr(list(targets.items())).encode()).hexdigest()
+    _cache_for(_TARGETS_CACHE, vault)  # (dropped with the vault)
+    _TARGETS_CACHE[id(vault)] = (names, targets, own)
     own_of = {path: repr(sorted(by_num.items())) for path, by_num in own.items()}
     prev = vault.previous_memo(MENTIONS_MEMO)
     reuse: dict = prev[1] if isinstance(prev, tuple) and len(prev) == 2 and prev[0] == names else {}
@@ -818,7 +849,7 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
                     progress("finding mentions", i, len(misses))
                 yield n, note_text(vault, n)
 
-        for m in find_mentions(techniques, texts(), by_find=by_find):
+        for m in find_mentions_of(targets, own, texts(), by_find=by_find):
             fresh.setdefault(m.note, []).append(m)
     missed = {n.path for n in misses}
     out: list[Mention] = []

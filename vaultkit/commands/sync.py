@@ -101,29 +101,47 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
 
 def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool) -> int:
     """One sync with its output; returns the exit status."""
+    from ..basis import BASIS_MEMO, check_basis, make_basis
     from ..cache import NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
 
     # Skip everything when no file of the vault (notes, attachments, config, generated notes)
-    # nor vaultkit itself changed since a sync that found nothing to write.
+    # nor vaultkit itself changed since a sync that found nothing to write; or when the notes
+    # that changed give sync the same input as then (prose edits: see vaultkit.basis).
     before = None
     output = None
     if mode == "write" and not force and not no_cache and vault.is_dir():
         try:
-            output = load_config(vault).output
+            config = load_config(vault)
         except VaultkitError as exc:
             raise fail(exc) from None
+        output = config.output
         before = vault_stamp(vault, output=output)
-        if before.key is not None:
-            store = NoteCache.open(vault)
-            try:
-                summary = store.get_meta(_SUMMARY_KEY)
-                if summary and store.get_meta(_STAMP_KEY) == before.key:
-                    click.echo(f"{summary} (no file changed since the last sync)")
-                    return 0
-            finally:
-                store.close()
+        store = NoteCache.open(vault)
+        try:
+            summary = store.get_meta(_SUMMARY_KEY)
+            if before.key is not None and summary and store.get_meta(_STAMP_KEY) == before.key:
+                click.echo(f"{summary} (no file changed since the last sync)")
+                return 0
+            hit = check_basis(vault, config, before, store.get_memo(BASIS_MEMO))
+            if hit is not None:
+                for note in hit.parsed:
+                    store.put(note)
+                store.put_memo(BASIS_MEMO, hit.basis)
+                if before.key is not None:
+                    store.set_meta(_STAMP_KEY, before.key)
+                    store.set_meta(_SUMMARY_KEY, hit.summary)
+                for notice in hit.notices:
+                    if not quiet:
+                        click.echo(f"note: {notice}", err=True)
+                changed = len(hit.changed)
+                click.echo(f"{hit.summary} ({changed} note{'s' if changed != 1 else ''} changed since the last sync, "
+                           "none in what sync reads: nothing to write)" if changed else
+                           f"{hit.summary} (no note changed since the last sync)")
+                return 0
+        finally:
+            store.close()
     try:
         v, plan, report = run_sync(vault, mode_name=mode, force=force, cache=not no_cache, quiet=quiet)
     except VaultkitError as exc:
@@ -147,18 +165,22 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         click.echo(line, err=problem)
     line = summary_line(v, plan, report)
     click.echo(line, err=mode == "diff")
-    # Remember the stamp only after a sync that had nothing to write (so a second sync would
-    # do nothing either) and during which no note changed (the inputs' stamps agree).
-    if before is not None and before.inputs is not None and not report.changed and all(
-            o.action == "unchanged" for o in report.outcomes):
+    if before is not None and not report.changed and all(o.action == "unchanged" for o in report.outcomes):
+        # Every generated note was already as planned (a write can make links resolve, and so change
+        # the summary): remember what the plan was made from (vaultkit.basis), and the stamp when
+        # no note changed during the sync (the inputs' stamps agree).
         after = vault_stamp(vault, output=output)
-        if after.inputs == before.inputs and after.key is not None:
-            store = NoteCache.open(vault)
-            try:
+        basis = make_basis(v, before, after.outputs, line.split("; files:")[0], plan.notices,
+                           previous=v.previous_memo(BASIS_MEMO))
+        store = NoteCache.open(vault)
+        try:
+            if basis is not None:
+                store.put_memo(BASIS_MEMO, basis)
+            if before.inputs is not None and after.inputs == before.inputs and after.key is not None:
                 store.set_meta(_STAMP_KEY, after.key)
                 store.set_meta(_SUMMARY_KEY, line.split("; files:")[0])
-            finally:
-                store.close()
+        finally:
+            store.close()
     return exit_status(report, check=mode == "check")
 
 
