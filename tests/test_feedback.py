@@ -142,3 +142,27 @@ def test_quoted_title_case_phrases_anywhere_are_names() -> None:
             "\"Recursive Intent Frameworks\" contributes. It evaluates 'validity of knowledge' and 'Nutraloaf' outputs.")
     assert [(r.name, r.kind) for r in extract_related(text)] == [
         ("Cognitive Architecture Framework", "quoted"), ("Recursive Intent Frameworks", "quoted")]
+
+
+def test_suggest_gives_what_difflib_alone_gives() -> None:
+    """The C prefilter drops no near match: same answer as difflib.get_close_matches on every key."""
+    import difflib
+    import random
+
+
+    vault = Vault.load(need(EUGENE))
+    idx = TitleIndex(vault.user_notes())
+    rng = random.Random(3)
+    keys = sorted(idx.titles)
+    names = [loop_rel.name for loop in vault.feedback_loops for loop_rel in loop.related]
+    for k in rng.sample(keys, 40):  # near misses of real titles: a letter dropped, swapped, added
+        i = rng.randrange(len(k) or 1)
+        names += [k[:i] + k[i + 1:], k[:i] + "x" + k[i:], k[::-1], k.upper(), ""]
+    assert len(names) > 200
+    for name in names:
+        close = difflib.get_close_matches(name_key(name), keys, 6, 0.75)
+        expected: list[str] = []
+        for k in close:
+            if idx.titles[k] not in expected:
+                expected.append(idx.titles[k])
+        assert idx.suggest(name) == expected[:3], name

@@ -212,3 +212,33 @@ def test_load_notes_reparses_only_changed_notes(tmp_path: Path) -> None:
         pool.parse_files = real
     assert calls == [1] and sum(done) == 5
     assert notes["n2.md"].links[0].target == "elsewhere"
+
+
+def test_mentions_found_by_workers_equal_those_found_in_process(tmp_path) -> None:
+    """The pool's mention rows are the in-process ones, note for note; a note changed on disk since it
+    was parsed, or not UTF-8, is handed back (None) for the caller to scan its parsed text."""
+    import shutil
+
+    from vaultkit.pool import mentions_in_pool
+    from vaultkit.techniques import _skip_lines, build_techniques, find_mentions_of, mention_targets, note_text
+    from vaultkit.vault import Vault
+
+    from .conftest import EUGENE, need
+
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root)
+    vault = Vault.load(root)
+    targets, own = mention_targets(build_techniques(vault, mentions=False))
+    notes = vault.user_notes()
+    changed = notes[5]
+    (root / changed.path).write_bytes((root / changed.path).read_bytes() + b"\nedited after parsing\n")
+    items = [(n.path, root / n.path, n.sha256, _skip_lines(n)) for n in notes]
+    pooled = mentions_in_pool(items, targets, own, workers=2)
+    assert pooled is not None and len(pooled) == len(notes)
+    assert pooled[5] is None
+    for note, rows in zip(notes, pooled):
+        if note is changed:
+            continue
+        found = find_mentions_of(targets, own, [(note, note_text(vault, note))])
+        assert rows == [(m.technique, m.line, m.count, m.via, m.text) for m in found], note.path
+    assert sum(len(r) for r in pooled if r) > 100

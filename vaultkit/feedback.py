@@ -330,21 +330,22 @@ class TitleIndex:
         """Paths of up to ``n`` notes whose title or file name is close to ``name`` (difflib ratio ≥ ``cutoff``).
 
         The same answer as ``difflib.get_close_matches(key, keys, n * 2, cutoff)``,
-        but keys that cannot reach ``cutoff`` are skipped first: a key
-        shares at most as many characters with ``name`` as it holds
-        characters that occur in ``name`` at all (counted in C by
-        ``str.translate``), which bounds every ratio difflib computes.
+        but keys that cannot reach ``cutoff`` are skipped first, in C, by
+        ``rapidfuzz``: its ``fuzz.ratio`` (twice the longest common
+        subsequence over both lengths) is never below difflib's ratio (whose
+        matching blocks form a common subsequence), so nothing it drops could
+        have matched.
         """
+        from rapidfuzz import fuzz, process
+
         word = name_key(name)
-        drop_shared = dict.fromkeys(map(ord, word))  # deletes the characters ``word`` holds
-        la = len(word)
         matcher = difflib.SequenceMatcher()
         matcher.set_seq2(word)
         scored: list[tuple[float, str]] = []
-        for k in self._keys:
-            lk = len(k)
-            shared = min(lk - len(k.translate(drop_shared)), la)
-            if lk + la == 0 or 2.0 * shared / (lk + la) < cutoff:
+        near = process.extract(word, self._keys, scorer=fuzz.ratio, processor=None, limit=None,
+                               score_cutoff=max(cutoff * 100 - 1e-6, 0))
+        for k, _upper, _pos in near:
+            if not k and not word:
                 continue
             matcher.set_seq1(k)
             if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:

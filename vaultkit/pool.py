@@ -291,3 +291,111 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         store.close(keep=note_paths.keys())
         notice = store.notice
     return notes, notice  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------------
+# Technique mentions of many notes (vaultkit.techniques), in the same kind of pool
+# --------------------------------------------------------------------------------------------
+
+_MENTION_JOB: tuple[dict, dict] | None = None
+
+
+def _mention_init(targets: dict, own: dict) -> None:
+    global _MENTION_JOB
+    gc.disable()
+    _MENTION_JOB = (targets, own)
+
+
+def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> bytes:
+    import hashlib
+    import marshal
+
+    from .cache import _utf8_text
+    from .techniques import find_mentions_of
+
+    assert _MENTION_JOB is not None
+    targets, own = _MENTION_JOB
+    out: list[list[tuple] | None] = []
+    for rel, path, sha, skip in chunk:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            out.append(None)
+            continue
+        packed = _utf8_text(data)
+        if packed is None or hashlib.sha256(data).hexdigest() != sha:
+            out.append(None)  # not UTF-8, or changed since it was parsed: the caller scans its own text
+            continue
+        text = packed if isinstance(packed, str) else packed.decode("utf-8")
+        stub = Note(rel, regions=skip)
+        found = find_mentions_of(targets, own, [(stub, text)])
+        out.append([(m.technique, m.line, m.count, m.via, m.text) for m in found])
+    return marshal.dumps(out)
+
+
+def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]]], targets: dict, own: dict, *,
+                     workers: int | None = None, progress: Callable[[int], None] | None = None
+                     ) -> list[list[tuple] | None] | None:
+    """Find technique mentions in many notes with worker processes, when that pays off.
+
+    Each worker reads its notes' files again (cheaper than shipping the text),
+    checks them against the SHA-256 they were parsed from, and runs
+    :func:`vaultkit.techniques.find_mentions_of` on them.
+
+    Parameters
+    ----------
+    items : sequence of (str, Path, str, list of (int, int))
+        Vault path, file, SHA-256 of the parsed bytes and the line ranges not
+        to look in (tables, regions: ``techniques._skip_lines``) of each note.
+    targets, own : dict
+        What to look for (:func:`vaultkit.techniques.mention_targets`).
+    workers : int, optional
+        See :func:`plan_workers`.
+    progress : callable, optional
+        Called with the number of notes just finished.
+
+    Returns
+    -------
+    list or None
+        Per item, its mention rows ``(technique, line, count, via, text)``
+        sorted by technique, or ``None`` for a note the worker could not take
+        (not UTF-8, changed on disk: scan its parsed text instead); ``None``
+        altogether when the batch is too small for a pool or no pool can run.
+    """
+    import marshal
+
+    items = list(items)
+    count, _total = plan_workers([(rel, path) for rel, path, _sha, _skip in items], workers=workers)
+    if count <= 1:
+        return None
+    sizes = []
+    for _rel, path, _sha, _skip in items:
+        try:
+            sizes.append(os.stat(path).st_size)
+        except OSError:
+            sizes.append(0)
+    target = max(64_000, min(_CHUNK_BYTES, sum(sizes) // (count * 8) or 1))
+    chunks: list[list[tuple[str, str, str, list[tuple[int, int]]]]] = []
+    cur: list[tuple[str, str, str, list[tuple[int, int]]]] = []
+    acc = 0
+    for (rel, path, sha, skip), size in zip(items, sizes):
+        cur.append((rel, str(path), sha, skip))
+        acc += size
+        if acc >= target:
+            chunks.append(cur)
+            cur, acc = [], 0
+    if cur:
+        chunks.append(cur)
+    rows: list[list[tuple] | None] = []
+    try:
+        with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_mention_init,
+                                 initargs=(targets, own)) as ex:
+            for blob in ex.map(_mention_chunk, chunks):
+                part = marshal.loads(blob)
+                rows.extend(part)
+                if progress is not None:
+                    progress(len(part))
+    except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool)
+        return None
+    return rows

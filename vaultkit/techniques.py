@@ -843,14 +843,21 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
         # finding is cheaper below ~300,000 characters, whatever the number of names (measured, 3,400 names)
         by_find = sum(n.size for n in misses) < FIND_BELOW_BYTES
 
+        pooled = None if by_find else _mentions_pooled(vault, targets, own, misses, progress)
+        left = misses if pooled is None else [n for n in misses if pooled.get(n.path) is None]
+
         def texts() -> Iterator[tuple["Note", str]]:
-            for i, n in enumerate(misses):
+            for i, n in enumerate(left):
                 if progress is not None and i % 16 == 0:
-                    progress("finding mentions", i, len(misses))
+                    progress("finding mentions", i, len(left))
                 yield n, note_text(vault, n)
 
         for m in find_mentions_of(targets, own, texts(), by_find=by_find):
             fresh.setdefault(m.note, []).append(m)
+        if pooled is not None:
+            for path, rows in pooled.items():
+                if rows:
+                    fresh[path] = [Mention(path, *row) for row in rows]
     missed = {n.path for n in misses}
     out: list[Mention] = []
     memo: dict[str, tuple] = {}
@@ -867,6 +874,24 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
         memo[path] = (n.sha256, own_of.get(path, ""), rows)
     vault.memo_updates[MENTIONS_MEMO] = (names, memo)
     return out
+
+
+def _mentions_pooled(vault: "Vault", targets: dict, own: dict, notes: list["Note"],
+                     progress: "Callable[[str, int, int], None] | None" = None) -> dict[str, list | None] | None:
+    """Mention rows of ``notes`` by vault path, found by worker processes (:func:`vaultkit.pool.mentions_in_pool`);
+    ``None`` when the pool is not worth it. A note the workers could not take maps to ``None``."""
+    from .pool import mentions_in_pool
+
+    done = [0]
+
+    def tick(k: int) -> None:
+        done[0] += k
+        if progress is not None:
+            progress("finding mentions", done[0], len(notes))
+
+    items = [(n.path, vault.root / n.path, n.sha256, _skip_lines(n)) for n in notes]
+    rows = mentions_in_pool(items, targets, own, progress=tick)
+    return None if rows is None else {n.path: r for n, r in zip(notes, rows)}
 
 
 def build_techniques(vault: "Vault", *, mentions: bool = True,
