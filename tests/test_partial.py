@@ -131,3 +131,19 @@ def test_cached_partial_note_is_not_served_whole(tmp_path: Path) -> None:
         assert full.notes[path].links == note.links and full.notes[path].headings == note.headings
     again = Vault.load(root, cache=True, parse_generated=False)  # whole notes from the cache do too
     assert not any(n.partial for n in again.notes.values())
+
+
+def test_partial_notes_do_not_keep_their_text_and_complete_from_the_file(tmp_path: Path) -> None:
+    from vaultkit.parse import complete_note, parse_note
+    from vaultkit.pool import _read
+
+    (tmp_path / "out").mkdir()
+    data = b"---\nvaultkit: {generator: vaultkit}\ntitle: G\n---\n# Heading\n[[Other#Part]] ^blk\n"
+    (tmp_path / "out" / "G.md").write_bytes(data)
+    note = _read("out/G.md", tmp_path / "out" / "G.md", "out/")
+    assert note.partial and note.text is None and note.frontmatter["title"] == "G"
+    complete_note(note)  # without a root it cannot: stays partial
+    assert note.partial
+    complete_note(note, tmp_path)
+    full = parse_note("out/G.md", data, mtime_ns=note.mtime_ns)
+    assert not note.partial and note == full

@@ -596,7 +596,7 @@ class NoteCache:
         if note.path != rel or note.size != size or note.mtime_ns != mtime or (note.partial and not partial_ok):
             self.stats["misses"] += 1
             return None
-        if _packed_text(note) is None:
+        if _packed_text(note) is None and not note.partial:  # (a partial note is read again if completed)
             if data is None:
                 data = _read_same(abspath, size, mtime)
             packed = None if data is None else _utf8_text(data)

@@ -202,8 +202,9 @@ class Note:
         the file. Reading it then decodes it again (about 0.1 ms per 30 KB):
         read it once per pass over a note, not once per link or line. Pure
         ASCII text is kept as the ``str``, with nothing to decode. ``None``
-        only in a note decoded from the cache before its text is restored
-        (see :mod:`vaultkit.cache`).
+        in a note decoded from the cache before its text is restored (see
+        :mod:`vaultkit.cache`), and in a ``partial`` note read by the process
+        pool or the cache (completing it reads the file again).
     regions : list of (int, int)
         File lines (begin marker, end marker) of the vaultkit regions the user
         opened in the note (:func:`vaultkit.scan.region_spans`): what lies

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import unicodedata
 from typing import Any
@@ -64,11 +65,14 @@ def decode_note(data: bytes) -> tuple[str, str, bool, str | None]:
     return text, encoding, bom, problem
 
 
-def complete_note(note: Note) -> None:
+def complete_note(note: Note, root: "str | os.PathLike[str] | None" = None) -> None:
     """Scan the body of a :attr:`~vaultkit.model.Note.partial` note, in place.
 
     Afterwards the note equals what :func:`parse_note` gives for the file (its
-    links unresolved). A note that is not partial is left as it is.
+    links unresolved). A note that is not partial is left as it is. A partial
+    note that does not hold its text (``Note.text`` is ``None``, as the process
+    pool and the cache hand them out) is read again from ``root / note.path``;
+    an unreadable file leaves it partial.
 
     Examples
     --------
@@ -80,7 +84,18 @@ def complete_note(note: Note) -> None:
     if not note.partial:
         return
     # A note is partial only when its file is plain UTF-8 with \n newlines: the text is the bytes.
-    full = parse_note(note.path, note.text.encode("utf-8"), mtime_ns=note.mtime_ns)
+    text = note.text
+    if text is not None:
+        data = text.encode("utf-8")
+    elif root is None:
+        return
+    else:
+        try:
+            with open(os.path.join(root, note.path), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return
+    full = parse_note(note.path, data, mtime_ns=note.mtime_ns)
     for name in _NOTE_FIELD_NAMES:
         setattr(note, name, getattr(full, name))
 

@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .model import Note, _share_strings
+from .model import Note, _set_packed_text, _share_strings
 
 __all__ = ["parse_files", "load_notes", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
 
@@ -119,7 +119,9 @@ def _read(rel: str, path: Path, partial_under: str | None = None) -> Note:
 
     partial = partial_under is not None and rel.startswith(partial_under)
     note = _read_note(rel, path, partial_if=GENERATOR_KEY if partial else None)
-    if not note.partial:
+    if note.partial:
+        _set_packed_text(note, None)  # needed only to complete it, which reads the file again
+    else:
         from .cache import note_facts
 
         note.facts = note_facts(note)  # before anything resolves its links
@@ -192,30 +194,38 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
         Links are not resolved.
     """
     items = list(items)
-    count, _total = plan_workers(items, workers=workers)
+    # Notes that may be read only up to their frontmatter cost less to parse here than to ship
+    # back from a worker: this process reads them while the workers parse the rest.
+    here = [(rel, path) for rel, path in items if partial_under is not None and rel.startswith(partial_under)]
+    there = [(rel, path) for rel, path in items if partial_under is None or not rel.startswith(partial_under)]
+    count, _total = plan_workers(there, workers=workers)
     if count <= 1:
         return _in_process(items, progress, partial_under)
     from .cache import decode_note
 
     sizes = []
-    for _rel, path in items:
+    for _rel, path in there:
         try:
             sizes.append(os.stat(path).st_size)
         except OSError:
             sizes.append(0)
     # Aim for several chunks per worker so a slow chunk does not leave a CPU idle at the end.
     target = max(64_000, min(_CHUNK_BYTES, sum(sizes) // (count * 8) or 1))
-    chunks = _chunks(items, sizes, target)
-    notes: list[Note] = []
+    chunks = _chunks(there, sizes, target)
+    by_path: dict[str, Note] = {}
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
-            for blobs in ex.map(_parse_chunk, chunks, [partial_under] * len(chunks)):
-                notes.extend(decode_note(b) for b in blobs)
+            results = ex.map(_parse_chunk, chunks, [partial_under] * len(chunks))  # submits every chunk now
+            for note in _in_process(here, progress, partial_under):
+                by_path[note.path] = note
+            for chunk, blobs in zip(chunks, results):
+                for (rel, _path), blob in zip(chunk, blobs):
+                    by_path[rel] = decode_note(blob)
                 if progress is not None:
                     progress(len(blobs))
     except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool): stay correct
         return _in_process(items, progress, partial_under)
-    return notes
+    return [by_path[rel] for rel, _path in items]
 
 
 def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] | None,

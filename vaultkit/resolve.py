@@ -8,6 +8,8 @@ NFC-normalised; ``.md`` is optional; aliases never resolve a link.
 
 from __future__ import annotations
 
+import os
+
 import posixpath
 import re
 import unicodedata
@@ -163,7 +165,8 @@ def _find_keyed(top: list[Heading], keys: list[str], parts: tuple[str, ...]) -> 
     return found
 
 
-def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
+def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.PathLike[str] | None" = None
+                  ) -> NameIndex:
     """Resolve every link of every note in place and add link diagnostics.
 
     Fills ``Link.resolved`` (vault path or ``None``), ``Link.ambiguous`` and
@@ -171,7 +174,8 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
     ``VK103`` missing heading and ``VK104`` missing block diagnostics (links
     inside ``%%`` comments are resolved but not reported). A
     :attr:`~vaultkit.model.Note.partial` note that a link names a heading or
-    block of is read whole first (:func:`vaultkit.parse.complete_note`).
+    block of is read whole first (:func:`vaultkit.parse.complete_note`; from
+    its file under ``root`` when the note does not hold its text).
 
     Returns
     -------
@@ -228,7 +232,7 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str]) -> NameIndex:
             if target_note is None:
                 continue
             if target_note.partial and (link.heading is not None or link.block is not None):
-                complete_note(target_note)  # a generated note read only by name: read it whole now
+                complete_note(target_note, root)  # a generated note read only by name: read it whole now
                 if resolved in visited:
                     pending.append(target_note)  # its links were passed over while it was partial
             if link.heading is not None:

@@ -122,7 +122,7 @@ class Vault:
 
         partial_under = None if parse_generated else config.output.strip("/") + "/"
         notes, notice = load_notes(root, note_paths, cache=cache, progress=progress, partial_under=partial_under)
-        index = resolve_vault(notes, files)
+        index = resolve_vault(notes, files, root)
         vault = cls(root=root, config=config, files=files, notes=notes, index=index, cache_notice=notice,
                     cached=cache)
         for shown in bad_names:
