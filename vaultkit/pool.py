@@ -409,3 +409,77 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
     except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool)
         return None
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Any per-item work over data already in memory, in forked workers (Linux)
+# --------------------------------------------------------------------------------------------
+
+#: Below this many items :func:`map_forked` does the work in this process.
+MIN_FORKED_ITEMS = 1_000
+
+_FORK_JOB: Callable[[int], object] | None = None
+
+
+def _forked_chunk(bounds: tuple[int, int]) -> list:
+    assert _FORK_JOB is not None
+    return [_FORK_JOB(i) for i in range(*bounds)]
+
+
+def map_forked(fn: Callable[[int], object], count: int, *, workers: int | None = None,
+               progress: Callable[[int], None] | None = None, min_items: int = MIN_FORKED_ITEMS) -> list | None:
+    """``[fn(i) for i in range(count)]`` computed by forked worker processes, in order.
+
+    The workers inherit ``fn`` and everything it reads (the loaded vault, the
+    techniques) when they fork, so nothing but the results travels between
+    processes (pickled: keep them small and plain, e.g. note texts). ``fn``
+    must not change shared state: the workers' changes are lost.
+
+    Parameters
+    ----------
+    fn : callable
+        Called with each index; must return a picklable value.
+    count : int
+        Number of items.
+    workers : int, optional
+        Force a count; defaults as for :func:`plan_workers` (``VAULTKIT_WORKERS``,
+        else the idle CPUs).
+    progress : callable, optional
+        Called with the number of items just finished.
+    min_items : int
+        Fewer items are not worth a pool.
+
+    Returns
+    -------
+    list or None
+        ``None`` when the work should be done in this process: too few items,
+        one idle CPU, no ``fork`` (macOS, Windows, or other threads running,
+        as in watch mode), or the pool failed to start or broke.
+    """
+    global _FORK_JOB
+    if count < min_items:
+        return None
+    if workers is None:
+        env = os.environ.get(ENV_WORKERS, "").strip()
+        workers = int(env) if env.isdigit() else idle_workers(available_cpus())
+    workers = min(workers, count)
+    if (workers <= 1 or "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin"
+            or threading.active_count() != 1):
+        return None
+    step = max(1, count // (workers * 8))
+    chunks = [(i, min(i + step, count)) for i in range(0, count, step)]
+    out: list = []
+    _FORK_JOB = fn
+    gc.freeze()  # the workers' collectors then leave the inherited objects' pages alone
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as ex:
+            for part in ex.map(_forked_chunk, chunks):
+                out.extend(part)
+                if progress is not None:
+                    progress(len(part))
+    except (OSError, RuntimeError):  # no processes allowed here, or a worker died
+        return None
+    finally:
+        _FORK_JOB = None
+        gc.unfreeze()
+    return out
