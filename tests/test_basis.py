@@ -184,3 +184,74 @@ def test_random_edits_never_leave_stale_output(tmp_path: Path) -> None:
         if EARLY not in out:
             _settle(root)
     assert 3 <= early < 30  # the appended prose at least, but not the appended links
+
+
+def test_file_names_holding_line_breaks_cannot_pass_for_others() -> None:
+    from vaultkit.basis import _files_key
+
+    assert _files_key({"a\nb": 0, "c": 0}) != _files_key({"a": 0, "b\nc": 0})
+
+
+def test_dangling_symlinks_and_loops_count_as_files(eugene_synced: Path) -> None:
+    root = eugene_synced
+    prose = next(root.glob("*/*.md"))
+    (root / "Gone.md").symlink_to(root / "no-such-target.md")
+    _append(prose, "\nPlain prose.\n")
+    code, out = _sync(root)
+    assert EARLY not in out and "(no " not in out, out
+    _assert_up_to_date(root)
+    _settle(root)
+    (root / "Loop.md").symlink_to(root / "Loop.md")
+    code, out = _sync(root)
+    assert EARLY not in out and "(no " not in out, out
+    _assert_up_to_date(root)
+    _settle(root)
+    (root / "Gone.md").unlink()
+    _append(prose, "\nMore prose.\n")
+    code, out = _sync(root)
+    assert EARLY not in out and "(no " not in out, out
+    _assert_up_to_date(root)
+
+
+def test_a_generated_note_edited_just_after_the_writer_looked_is_still_reported(eugene_synced: Path,
+                                                                               monkeypatch) -> None:
+    from vaultkit import writer
+
+    root = eugene_synced
+    prose = next(root.glob("*/*.md"))
+    edited = root / "_vaultkit" / "Cost to value.md"
+    real = writer.apply
+
+    def apply_then_edit(*args, **kwargs):
+        report = real(*args, **kwargs)
+        with open(edited, "a", encoding="utf-8") as fh:
+            fh.write("my hand edit\n")
+        return report
+
+    _append(prose, "\n## A new heading\n")  # a whole sync
+    monkeypatch.setattr(writer, "apply", apply_then_edit)
+    _sync(root)
+    monkeypatch.setattr(writer, "apply", real)
+    _append(prose, "\nJust prose.\n")
+    code, out = _sync(root)
+    assert code == 1 and EARLY not in out, out
+    assert "my hand edit" in edited.read_text(encoding="utf-8")
+
+
+def test_the_early_stop_does_not_depend_on_how_the_vault_is_named(eugene_synced: Path, monkeypatch) -> None:
+    root = eugene_synced
+    (root / "vaultkit.toml").write_text('exclude = ["Nothing/**"]\n', encoding="utf-8")
+    _settle(root)
+    _append(next(root.glob("*/*.md")), "\nPlain prose.\n")
+    monkeypatch.chdir(root.parent)
+    result = CliRunner().invoke(cli, ["sync", root.name, "-q"], catch_exceptions=False)
+    assert EARLY in result.output, result.output
+
+
+def test_dates_in_frontmatter_do_not_break_the_facts(tmp_path: Path) -> None:
+    (tmp_path / "A.md").write_text("---\nd: !!timestamp 2020-01-01\n---\nbody [[B]]\n", encoding="utf-8")
+    (tmp_path / "B.md").write_text("# B\n", encoding="utf-8")
+    _settle(tmp_path)
+    _append(tmp_path / "A.md", "\nMore prose.\n")
+    code, out = _sync(tmp_path)
+    assert code == 0 and EARLY in out, out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -104,3 +107,20 @@ def test_file_names_that_are_not_utf8_are_left_out_with_a_diagnostic(tmp_path) -
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.output)
         assert "Traceback" not in result.output
     assert "file name is not valid UTF-8" in runner.invoke(cli, ["lint", str(root), "--select", "VK004"]).output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_called_like_a_note_is_reported_not_waited_for(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "A.md").write_text("# A\n[[B]]\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "B.md")
+    (tmp_path / "_vaultkit").mkdir()
+    os.mkfifo(tmp_path / "_vaultkit" / "Vault index.md")
+    for args in (["sync", "-q"], ["lint"], ["fix"], ["graph", "--stats"]):
+        done = subprocess.run([sys.executable, "-m", "vaultkit", args[0], str(tmp_path), *args[1:]],
+                              capture_output=True, text=True, timeout=120)
+        assert "Traceback" not in done.stderr, done.stderr
+        if args[0] in ("sync", "lint", "fix"):
+            assert "not a regular file" in done.stdout + done.stderr, (args, done.stdout, done.stderr)

@@ -94,13 +94,14 @@ class Shortcut:
 
 def settings_key(config: "Config") -> str:
     """What besides the notes decides the plan: vaultkit's code and the vault's settings."""
-    return hashlib.sha256(f"{code_version()}\0{config!r}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    settings = dataclasses.replace(config, source="")  # the same file, however the vault was named
+    return hashlib.sha256(f"{code_version()}\0{settings!r}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _files_key(files: dict[str, Any]) -> str:
     h = hashlib.sha256()
     for path in sorted(files):
-        h.update(path.encode("utf-8", "surrogateescape") + b"\n")
+        h.update(path.encode("utf-8", "surrogateescape") + b"\0")  # (no file name holds a NUL)
     return f"{len(files)}:{h.hexdigest()[:32]}"
 
 

@@ -213,7 +213,10 @@ def note_facts(note: Note) -> str:
     packed = values[_I_TEXT]
     for i in _NOT_FACTS:
         values[i] = None
-    h = hashlib.sha256(marshal.dumps(tuple(values), 2))  # version 2: no back-references, so equal values give equal bytes
+    try:
+        h = hashlib.sha256(marshal.dumps(tuple(values), 2))  # version 2: no back-references: equal values, equal bytes
+    except ValueError:  # a value marshal cannot write (a date from `!!timestamp`): its repr is as telling
+        h = hashlib.sha256(repr(tuple(values)).encode("utf-8", "surrogatepass"))
     if packed:
         newline, mark = ("\n", _REGION_MARK) if isinstance(packed, str) else (b"\n", _REGION_MARK.encode())
         end = 0
@@ -805,6 +808,8 @@ class VaultStamp:
     #: (size, mtime_ns, ctime_ns, inode); and when the walk began (ns since the epoch).
     files: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
     walked_ns: int = dataclasses.field(default=0, compare=False, repr=False)
+    #: The same for every file inside the output folder.
+    output_files: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str | None:
@@ -871,7 +876,10 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(entry.path)
                             continue
-                        st = entry.stat()
+                        try:
+                            st = entry.stat()
+                        except OSError:  # a dangling symlink or a loop: the link itself (still a vault file)
+                            st = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
                     rel = entry.path[base:].replace(os.sep, "/")
@@ -892,4 +900,4 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
 
     inputs = digest(ins, f"{code_version()}\0{extra}\0{output or ''}\0")
     return VaultStamp(None if now - newest_input < RACY_WINDOW_NS else inputs, digest(outs, ""),
-                      files={e[0]: e[1:] for e in ins}, walked_ns=now)
+                      files={e[0]: e[1:] for e in ins}, walked_ns=now, output_files={e[0]: e[1:] for e in outs})

@@ -547,8 +547,10 @@ def fix_file(root: Path, rel: str, kinds: Iterable[str] = DEFAULT_KINDS, mode: A
     mode = mode or WriteMode.WRITE
     kinds = set(kinds)
     out = FileFix(rel)
+    from .vault import read_regular
+
     try:
-        data = disk_path(Path(root), rel).read_bytes()
+        data, _st = read_regular(disk_path(Path(root), rel))
     except OSError as exc:
         out.outcome = FileOutcome(rel, "error", f"cannot read: {exc}")
         return out

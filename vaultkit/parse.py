@@ -90,9 +90,10 @@ def complete_note(note: Note, root: "str | os.PathLike[str] | None" = None) -> N
     elif root is None:
         return
     else:
+        from .vault import read_regular
+
         try:
-            with open(os.path.join(root, note.path), "rb") as fh:
-                data = fh.read()
+            data, _st = read_regular(os.path.join(root, note.path))
         except OSError:
             return
     full = parse_note(note.path, data, mtime_ns=note.mtime_ns)

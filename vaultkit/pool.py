@@ -322,14 +322,14 @@ def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> 
 
     from .cache import _utf8_text
     from .techniques import find_mentions_of
+    from .vault import read_regular
 
     assert _MENTION_JOB is not None
     targets, own = _MENTION_JOB
     out: list[list[tuple] | None] = []
     for rel, path, sha, skip in chunk:
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data, _st = read_regular(path)
         except OSError:
             out.append(None)
             continue

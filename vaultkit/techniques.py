@@ -329,8 +329,12 @@ def note_text(vault: "Vault", note: "Note") -> str:
     text = getattr(note, "text", "")
     if text:
         return text
+    if not note.sha256:  # it could not be read (or is no regular file): nothing to read again
+        return ""
+    from .vault import read_regular
+
     try:
-        data = (vault.root / note.path).read_bytes()
+        data, _st = read_regular(vault.root / note.path)
     except OSError:
         return ""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -889,9 +893,10 @@ def _mentions_pooled(vault: "Vault", targets: dict, own: dict, notes: list["Note
         if progress is not None:
             progress("finding mentions", done[0], len(notes))
 
-    items = [(n.path, vault.root / n.path, n.sha256, _skip_lines(n)) for n in notes]
+    readable = [n for n in notes if n.sha256]  # (the rest could not be read when parsed)
+    items = [(n.path, vault.root / n.path, n.sha256, _skip_lines(n)) for n in readable]
     rows = mentions_in_pool(items, targets, own, progress=tick)
-    return None if rows is None else {n.path: r for n, r in zip(notes, rows)}
+    return None if rows is None else {n.path: r for n, r in zip(readable, rows)}
 
 
 def build_techniques(vault: "Vault", *, mentions: bool = True,

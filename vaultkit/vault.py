@@ -11,6 +11,7 @@ Examples
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -229,15 +230,33 @@ class _NoteTexts(Mapping[str, str]):
         return len(self._notes)
 
 
+def read_regular(abspath: "str | os.PathLike[str]") -> "tuple[bytes, os.stat_result]":
+    """The bytes of a regular file and its stat (taken before reading).
+
+    Raises
+    ------
+    OSError
+        When it cannot be read, or is no regular file: a named pipe called
+        ``x.md`` must not hang the run (it is opened without blocking and not read).
+    """
+    fd = os.open(abspath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError("not a regular file")
+        with open(fd, "rb", closefd=False) as fh:
+            return fh.read(), st
+    finally:
+        os.close(fd)
+
+
 def _read_note(rel: str, abspath: Path, *, partial_if: str | None = None) -> Note:
     """Read one file once and parse it; an unreadable file becomes a note with a diagnostic.
 
     ``partial_if``: see :func:`vaultkit.parse.parse_note`.
     """
     try:
-        with open(abspath, "rb") as fh:
-            data = fh.read()
-            st = os.fstat(fh.fileno())
+        data, st = read_regular(abspath)
     except OSError as exc:
         note = Note(path=rel)
         note.diagnostics.append(Diagnostic("VK004", f"cannot read file: {exc.strerror or exc}", rel, 0, 0, "error"))

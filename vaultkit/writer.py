@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import errno
 import hashlib
 import json
 import os
@@ -203,6 +204,9 @@ class WriteReport:
     #: Generated files found up to date, by vault path: ``(content hash, size, mtime_ns, ctime_ns,
     #: inode)``. Pass it as ``apply(known=...)`` next time to skip reading them while they stay so.
     verified: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
+    #: The same for every generated file found up to date, also those changed too recently to
+    #: be trusted by a later run (what they looked like when this run looked).
+    looked: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
 
     def _count(self, action: str) -> int:
         return sum(1 for o in self.outcomes if o.action == action)
@@ -630,7 +634,8 @@ class _Seen:
     sha256: str
 
 
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+# (O_NONBLOCK: opening a named pipe must not wait for a writer; it is then refused as no regular file)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
@@ -647,7 +652,7 @@ def _read_open(path: str | Path) -> tuple[int, bytes, _Seen]:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise IsADirectoryError(str(path))
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
         chunks = []
         while True:
             chunk = os.read(fd, 1 << 20)
@@ -889,6 +894,7 @@ class _Writer:
         self.closer = _Closer() if _HOLD_OPEN else None  # for the batch and prune; write() closes at once
         self.known: dict[str, tuple] = {}  # see apply(known=...)
         self.verified: dict[str, tuple[str, int, int, int, int]] = {}
+        self.looked: dict[str, tuple[str, int, int, int, int]] = {}
 
     def names_in(self, folder: str) -> dict[str, str]:
         """Case-folded name → name of the entries of ``folder``, cached for the run.
@@ -1420,7 +1426,7 @@ def apply(
         raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, inside a hidden folder")
     w = _Writer(mode, root)
     w.known = dict(known or {})
-    report = WriteReport(mode=mode, verified=w.verified)
+    report = WriteReport(mode=mode, verified=w.verified, looked=w.looked)
     lock_fd = None
     if w.writing and (files or prune):
         if os.path.lexists(out_path) and not os.path.isdir(out_path):
@@ -1618,6 +1624,7 @@ _RECENT_NS = 2_000_000_000
 
 def _unchanged(w: _Writer, rel: str, looks: tuple[str, int, int, int, int]) -> FileOutcome:
     """An up-to-date planned file, recorded for the next run unless it changed only just now."""
+    w.looked[rel] = looks
     if time.time_ns() - max(looks[2], looks[3]) > _RECENT_NS:
         w.verified[rel] = looks
     return FileOutcome(rel, "unchanged", "")
@@ -1690,7 +1697,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     # found up to date by an earlier run and not touched since (a non-note file: still in the manifest)
     if w.known.get(rel) == looks and (note or digest in (w.manifest.allowed(rel) or ())):
-        w.verified[rel] = looks
+        w.verified[rel] = w.looked[rel] = looks
         return FileOutcome(rel, "unchanged", "")
     try:
         data, seen = _read(target)

@@ -170,6 +170,8 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         # the summary): remember what the plan was made from (vaultkit.basis), and the stamp when
         # no note changed during the sync (the inputs' stamps agree).
         after = vault_stamp(vault, output=output)
+        if not _as_verified(after.output_files, report.looked):
+            return exit_status(report, check=mode == "check")  # one changed after the writer looked at it
         basis = make_basis(v, before, after.outputs, line.split("; files:")[0], plan.notices,
                            previous=v.previous_memo(BASIS_MEMO))
         store = NoteCache.open(vault)
@@ -182,6 +184,20 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         finally:
             store.close()
     return exit_status(report, check=mode == "check")
+
+
+def _as_verified(output_files: dict, looked: dict) -> bool:
+    """Whether every file in the output folder is one the writer found up to date, untouched since
+    (``looked``: :attr:`~vaultkit.writer.WriteReport.looked`).
+
+    (Else a generated note edited by hand in the moment after the writer looked at it would be
+    taken as up to date by the next sync's early stops, and never reported.)
+    """
+    for path, st in output_files.items():
+        looks = looked.get(path)
+        if looks is None or tuple(looks[1:]) != tuple(st):
+            return False
+    return True
 
 
 def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool) -> None:

@@ -131,9 +131,10 @@ class LintContext:
             return kept  # parse kept the decoded text: no second read
         if note.path not in self._texts:
             from ..parse import decode_note
+            from ..vault import read_regular
 
             try:
-                data = (self.root / note.path).read_bytes()
+                data, _st = read_regular(self.root / note.path)
             except OSError:
                 self._texts[note.path] = None
             else:
