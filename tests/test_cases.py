@@ -593,17 +593,24 @@ def _copy_026(dest: Path, count: int) -> Path:
 
 def c026_0(tmp_path, monkeypatch):
     import builtins
+    import os
 
     root = _copy_026(tmp_path / "v", 50)
     opened: list[str] = []
-    real_open = builtins.open
+    real_open, real_os_open = builtins.open, os.open
 
     def counting_open(file, *args, **kwargs):
-        if str(file).endswith(".md"):
+        if not isinstance(file, int) and str(file).endswith(".md"):  # (an int: a descriptor os.open gave)
             opened.append(str(file))
         return real_open(file, *args, **kwargs)
 
+    def counting_os_open(path, *args, **kwargs):
+        if str(path).endswith(".md"):
+            opened.append(str(path))
+        return real_os_open(path, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(os, "open", counting_os_open)
     vault = Vault.load(root)
     monkeypatch.undo()
     assert len(vault.notes) == 51
