@@ -67,6 +67,23 @@ def test_small_batches_stay_in_process(tmp_path: Path) -> None:
     assert plan_workers(_items(tmp_path)) == (1, 1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test reads the (patched) load average afresh instead of an earlier answer."""
+    monkeypatch.setattr(pool, "IDLE_ANSWER_S", 0.0)
+
+
+def test_the_first_answer_stands_while_our_own_workers_raise_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "IDLE_ANSWER_S", 60.0)
+    monkeypatch.setattr(pool, "_idle_answer", None)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert pool.idle_workers(2) == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 1.0, 0.5))  # our parse workers just ran
+    assert pool.idle_workers(2) == 2
+    monkeypatch.setattr(pool, "IDLE_ANSWER_S", 0.0)  # a minute later
+    assert pool.idle_workers(2) == 1
+
+
 def test_large_batches_use_every_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for i in range(4):
         (tmp_path / f"n{i}.md").write_text("x" * 1000, encoding="utf-8")

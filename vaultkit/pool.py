@@ -97,12 +97,35 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     return max(1, min(workers, len(items) or 1)), total
 
 
+#: How long (seconds) the first answer of :func:`idle_workers` in a process stands: the load
+#: average counts this process's own workers for about a minute after they ran, which would
+#: otherwise keep a run's later pools (mentions, technique notes) from using the CPUs its first
+#: pool (parsing) found idle.
+IDLE_ANSWER_S = 60.0
+
+_idle_answer: tuple[float, int, int] | None = None  # (monotonic time, cpus, workers)
+
+
 def idle_workers(cpus: int) -> int:
     """How many processes can run in parallel now: the CPUs not kept busy by other work.
+
+    The answer is kept for :data:`IDLE_ANSWER_S` seconds (see there).
 
     >>> idle_workers(1)
     1
     """
+    global _idle_answer
+    import time
+
+    now = time.monotonic()
+    if _idle_answer is not None and _idle_answer[1] == cpus and now - _idle_answer[0] < IDLE_ANSWER_S:
+        return _idle_answer[2]
+    workers = _idle_now(cpus)
+    _idle_answer = (now, cpus, workers)
+    return workers
+
+
+def _idle_now(cpus: int) -> int:
     try:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):  # pragma: no cover - no load average on this system
