@@ -68,20 +68,29 @@ def test_small_batches_stay_in_process(tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test reads the (patched) load average afresh instead of an earlier answer."""
-    monkeypatch.setattr(pool, "IDLE_ANSWER_S", 0.0)
+def _no_own_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees only the (patched) load average, not this test process's own CPU use."""
+    monkeypatch.setattr(pool, "own_load", lambda: 0.0)
 
 
-def test_the_first_answer_stands_while_our_own_workers_raise_the_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pool, "IDLE_ANSWER_S", 60.0)
-    monkeypatch.setattr(pool, "_idle_answer", None)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+def test_the_load_of_our_own_workers_does_not_count_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 1.0, 0.5))  # our parse workers just ran ...
+    monkeypatch.setattr(pool, "own_load", lambda: 1.9)  # ... and kept about two CPUs busy
     assert pool.idle_workers(2) == 2
-    monkeypatch.setattr(os, "getloadavg", lambda: (2.0, 1.0, 0.5))  # our parse workers just ran
-    assert pool.idle_workers(2) == 2
-    monkeypatch.setattr(pool, "IDLE_ANSWER_S", 0.0)  # a minute later
+    monkeypatch.setattr(pool, "own_load", lambda: 0.0)  # someone else's work
     assert pool.idle_workers(2) == 1
+
+
+def test_own_load_measures_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.undo()  # the real own_load
+    monkeypatch.setattr(pool, "_cpu_samples", [])
+    assert pool.own_load() == 0.0
+    end = time.monotonic() + 1.2
+    while time.monotonic() < end:  # a busy second: about one CPU
+        pass
+    assert 0.5 < pool.own_load() < 1.6
 
 
 def test_large_batches_use_every_cpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -97,37 +97,38 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     return max(1, min(workers, len(items) or 1)), total
 
 
-#: How long (seconds) the first answer of :func:`idle_workers` in a process stands: the load
-#: average counts this process's own workers for about a minute after they ran, which would
-#: otherwise keep a run's later pools (mentions, technique notes) from using the CPUs its first
-#: pool (parsing) found idle.
-IDLE_ANSWER_S = 60.0
+# (monotonic seconds, CPU seconds of this process and its finished children) at earlier calls
+_cpu_samples: list[tuple[float, float]] = []
 
-_idle_answer: tuple[float, int, int] | None = None  # (monotonic time, cpus, workers)
+
+def own_load() -> float:
+    """How many CPUs this process and its workers kept busy, on average, over about the last minute.
+
+    The load average counts them too: a run's first pool (parsing) would otherwise keep its later
+    pools (mentions, technique notes) in-process for a minute after it ran. 0.0 at the first call.
+    """
+    import time
+
+    t = os.times()
+    now, cpu = time.monotonic(), t.user + t.system + t.children_user + t.children_system
+    _cpu_samples.append((now, cpu))
+    while len(_cpu_samples) > 2 and now - _cpu_samples[1][0] >= 60.0:
+        _cpu_samples.pop(0)  # keep one sample at least a minute old, if there is one
+    then, cpu_then = _cpu_samples[0]
+    return (cpu - cpu_then) / (now - then) if now - then >= 1.0 else 0.0
 
 
 def idle_workers(cpus: int) -> int:
     """How many processes can run in parallel now: the CPUs not kept busy by other work.
 
-    The answer is kept for :data:`IDLE_ANSWER_S` seconds (see there).
+    Other work is the 1-minute load average less what this process and its
+    workers kept busy over that minute (:func:`own_load`).
 
     >>> idle_workers(1)
     1
     """
-    global _idle_answer
-    import time
-
-    now = time.monotonic()
-    if _idle_answer is not None and _idle_answer[1] == cpus and now - _idle_answer[0] < IDLE_ANSWER_S:
-        return _idle_answer[2]
-    workers = _idle_now(cpus)
-    _idle_answer = (now, cpus, workers)
-    return workers
-
-
-def _idle_now(cpus: int) -> int:
     try:
-        busy = os.getloadavg()[0]
+        busy = max(0.0, os.getloadavg()[0] - own_load())
     except (AttributeError, OSError):  # pragma: no cover - no load average on this system
         return cpus
     idle = cpus - busy
