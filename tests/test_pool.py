@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -269,44 +268,3 @@ def test_mentions_found_by_workers_equal_those_found_in_process(tmp_path) -> Non
         found = find_mentions_of(targets, own, [(note, note_text(vault, note))])
         assert rows == [(m.technique, m.line, m.count, m.via, m.text) for m in found], note.path
     assert sum(len(r) for r in pooled if r) > 100
-
-
-def test_map_forked_gives_the_in_process_results_in_order() -> None:
-    import multiprocessing
-    import sys
-
-    from vaultkit.pool import map_forked
-
-    data = [f"item {i}" * (i % 7) for i in range(3000)]
-    got = map_forked(lambda i: data[i].upper(), len(data), workers=2)
-    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
-        assert got is None
-    else:
-        assert got == [d.upper() for d in data]
-    assert map_forked(lambda i: i, 10, workers=2) is None  # too few to be worth it
-    assert map_forked(lambda i: i, 5000, workers=1) is None
-
-
-def test_technique_notes_rendered_by_workers_equal_those_rendered_in_process(monkeypatch) -> None:
-    from vaultkit import pool
-    from vaultkit.generate import plan_generation
-    from vaultkit.vault import Vault
-
-    from .conftest import EUGENE, need
-
-    vault = Vault.load(need(EUGENE))
-    serial = plan_generation(vault).files
-    monkeypatch.setattr(pool, "MIN_FORKED_ITEMS", 2)
-    monkeypatch.setenv(pool.ENV_WORKERS, "2")
-    calls = []
-    real = pool.map_forked
-
-    def spy(fn, count, **kw):
-        out = real(fn, count, min_items=2, **kw)
-        calls.append(out is not None)
-        return out
-
-    monkeypatch.setattr(pool, "map_forked", spy)
-    forked = plan_generation(Vault.load(need(EUGENE))).files
-    assert forked == serial
-    assert calls and (calls[0] or sys.platform == "darwin")

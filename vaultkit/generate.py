@@ -323,9 +323,11 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
 
     planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, f"{out}/{CANVAS_NAME}"]
     future, backlinks = _future_links(vault, planned, generated)
-    texts = _technique_notes(vault, techs, tech_path, tier_path, index_path, backlinks, progress)
-    for tech, text in zip(techs, texts):
-        plan.add(tech_path[tech.key], text)
+    for done, tech in enumerate(techs):
+        if progress is not None and done % 64 == 0:
+            progress("planning technique notes", done, len(techs))
+        path = tech_path[tech.key]
+        plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, [])))
     for pos, n in enumerate(tiers):
         members = [t for t in techs if t.tier == n]
         prev_n = tiers[pos - 1] if pos > 0 else None
@@ -340,35 +342,6 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
     plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas_from_ladder(ladder), ensure_ascii=False) + "\n")
     return plan
-
-
-def _technique_notes(vault: "Vault", techs: list["Technique"], tech_path: dict[str, str], tier_path: dict[int, str],
-                     index_path: str, backlinks: dict[str, list[tuple[str, int]]],
-                     progress: "Callable[[str, int, int], None] | None" = None) -> list[str]:
-    """The text of each technique's note, in order (in forked workers when there are many, see
-    :func:`vaultkit.pool.map_forked`: the same texts)."""
-    from .pool import map_forked
-
-    def render(i: int) -> str:
-        path = tech_path[techs[i].key]
-        return _technique_note(vault, techs[i], path, tier_path, index_path, backlinks.get(path, []))
-
-    done = [0]
-
-    def tick(k: int) -> None:
-        done[0] += k
-        if progress is not None:
-            progress("planning technique notes", done[0], len(techs))
-
-    texts = map_forked(render, len(techs), progress=tick)
-    if texts is not None:
-        return texts
-    out = []
-    for i in range(len(techs)):
-        if progress is not None and i % 64 == 0:
-            progress("planning technique notes", i, len(techs))
-        out.append(render(i))
-    return out
 
 
 def _future_links(vault: "Vault", planned: list[str], generated: set[str]
