@@ -30,7 +30,7 @@ import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from .model import Note, _set_packed_text, _share_strings
 
@@ -53,6 +53,7 @@ MIN_IDLE_CPU = 0.5
 ENV_WORKERS = "VAULTKIT_WORKERS"
 
 _CHUNK_BYTES = 2_000_000  # work per task: big enough to amortise IPC, small enough to balance
+T = TypeVar("T")
 
 
 def available_cpus() -> int:
@@ -80,12 +81,7 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     -------
     (workers, total_bytes)
     """
-    total = 0
-    for _rel, path in items:
-        try:
-            total += os.stat(path).st_size
-        except OSError:
-            pass
+    total = sum(_sizes(path for _rel, path in items))
     if workers is None:
         env = os.environ.get(ENV_WORKERS, "").strip()
         if env.isdigit():
@@ -165,12 +161,24 @@ def _parse_chunk(chunk: list[tuple[str, str]], partial_under: str | None = None)
     return [encode_note(_read(rel, Path(path), partial_under), keep_text=True) for rel, path in chunk]
 
 
-def _chunks(items: Sequence[tuple[str, Path]], sizes: list[int], target: int) -> list[list[tuple[str, str]]]:
-    out: list[list[tuple[str, str]]] = []
-    cur: list[tuple[str, str]] = []
+def _sizes(paths: Iterable[str | os.PathLike[str]]) -> list[int]:
+    """Each file's size in bytes (0 when it cannot be stat-ed)."""
+    out = []
+    for path in paths:
+        try:
+            out.append(os.stat(path).st_size)
+        except OSError:
+            out.append(0)
+    return out
+
+
+def _chunks(items: Sequence[T], sizes: list[int], target: int) -> list[list[T]]:
+    """``items`` cut, in order, into runs of about ``target`` bytes (``sizes``: each item's)."""
+    out: list[list[T]] = []
+    cur: list[T] = []
     acc = 0
-    for (rel, path), size in zip(items, sizes):
-        cur.append((rel, str(path)))
+    for item, size in zip(items, sizes):
+        cur.append(item)
         acc += size
         if acc >= target:
             out.append(cur)
@@ -227,15 +235,10 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
         return _in_process(items, progress, partial_under)
     from .cache import decode_note
 
-    sizes = []
-    for _rel, path in there:
-        try:
-            sizes.append(os.stat(path).st_size)
-        except OSError:
-            sizes.append(0)
+    sizes = _sizes(path for _rel, path in there)
     # Aim for several chunks per worker so a slow chunk does not leave a CPU idle at the end.
     target = max(64_000, min(_CHUNK_BYTES, sum(sizes) // (count * 8) or 1))
-    chunks = _chunks(there, sizes, target)
+    chunks = _chunks([(rel, str(path)) for rel, path in there], sizes, target)
     by_path: dict[str, Note] = {}
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
@@ -403,24 +406,9 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
     count, _total = plan_workers([(rel, path) for rel, path, _sha, _skip in items], workers=workers)
     if count <= 1:
         return None
-    sizes = []
-    for _rel, path, _sha, _skip in items:
-        try:
-            sizes.append(os.stat(path).st_size)
-        except OSError:
-            sizes.append(0)
+    sizes = _sizes(path for _rel, path, _sha, _skip in items)
     target = max(64_000, min(_CHUNK_BYTES, sum(sizes) // (count * 8) or 1))
-    chunks: list[list[tuple[str, str, str, list[tuple[int, int]]]]] = []
-    cur: list[tuple[str, str, str, list[tuple[int, int]]]] = []
-    acc = 0
-    for (rel, path, sha, skip), size in zip(items, sizes):
-        cur.append((rel, str(path), sha, skip))
-        acc += size
-        if acc >= target:
-            chunks.append(cur)
-            cur, acc = [], 0
-    if cur:
-        chunks.append(cur)
+    chunks = _chunks([(rel, str(path), sha, skip) for rel, path, sha, skip in items], sizes, target)
     rows: list[list[tuple] | None] = []
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_mention_init,
