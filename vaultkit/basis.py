@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cache import RACY_WINDOW_NS, VaultStamp, code_version
+from .scan import REGION_MARK
 
 if TYPE_CHECKING:
     from .config import Config
@@ -62,7 +63,6 @@ __all__ = ["BASIS_MEMO", "Shortcut", "make_basis", "check_basis"]
 #: Memo kind (see :meth:`vaultkit.cache.NoteCache.put_memo`) that holds the basis.
 BASIS_MEMO = "sync-basis"
 _FORMAT = 1
-_REGION_MARK = "%% vaultkit:"
 # positions in a note's record: size, mtime_ns, ctime_ns, inode, sha256, facts, mentions digest
 _STAT, _SHA, _FACTS, _MENTIONS = slice(0, 4), 4, 5, 6
 
@@ -185,7 +185,7 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         run whole. Reads and parses only the notes whose file changed.
     """
     from .pool import _read
-    from .techniques import find_mentions_of
+    from .techniques import find_mentions_of, mention_row
 
     if not isinstance(basis, dict) or basis.get("format") != _FORMAT:
         return None
@@ -215,10 +215,10 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         if not note.facts or note.facts != rec[_FACTS]:
             return None
         text = note.text or ""
-        if _REGION_MARK in text:  # the writer must look at regions (edited by hand?)
+        if REGION_MARK in text:  # the writer must look at regions (edited by hand?)
             return None
         found = find_mentions_of(basis["targets"], basis["own"], [(note, text)], by_find=True)
-        digest = _mentions_key([(m.technique, m.line, m.count, m.via, m.text) for m in found])
+        digest = _mentions_key(list(map(mention_row, found)))
         if digest != rec[_MENTIONS]:
             return None
         updated[rel] = (*st, note.sha256, note.facts, digest)

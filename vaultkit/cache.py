@@ -177,7 +177,6 @@ def _note_values(note: Note) -> list:
 
 # What may differ between two versions of a note that give sync the same input.
 _NOT_FACTS = tuple(_AT[name] for name in ("text", "size", "mtime_ns", "sha256", "facts"))
-_REGION_MARK = "%% vaultkit:"
 
 
 def note_facts(note: Note) -> str:
@@ -218,7 +217,9 @@ def note_facts(note: Note) -> str:
     except ValueError:  # a value marshal cannot write (a date from `!!timestamp`): its repr is as telling
         h = hashlib.sha256(repr(tuple(values)).encode("utf-8", "surrogatepass"))
     if packed:
-        newline, mark = ("\n", _REGION_MARK) if isinstance(packed, str) else (b"\n", _REGION_MARK.encode())
+        from .scan import REGION_MARK
+
+        newline, mark = ("\n", REGION_MARK) if isinstance(packed, str) else (b"\n", REGION_MARK.encode())
         end = 0
         for _ in range(max(note.body_line - 1, 0)):  # the frontmatter block as written
             end = packed.find(newline, end) + 1

@@ -348,7 +348,7 @@ def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> 
     import marshal
 
     from .cache import _utf8_text
-    from .techniques import find_mentions_of
+    from .techniques import find_mentions_of, mention_row
     from .vault import read_regular
 
     assert _MENTION_JOB is not None
@@ -367,7 +367,7 @@ def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> 
         text = packed if isinstance(packed, str) else packed.decode("utf-8")
         stub = Note(rel, regions=skip)
         found = find_mentions_of(targets, own, [(stub, text)])
-        out.append([(m.technique, m.line, m.count, m.via, m.text) for m in found])
+        out.append(list(map(mention_row, found)))
     return marshal.dumps(out)
 
 

@@ -1167,6 +1167,8 @@ def in_fenced_code(lines: list[str]) -> list[bool]:
     return out
 
 
+#: What every vaultkit region marker starts with (``%% vaultkit:begin NAME %%``, ``end``, ``hash``).
+REGION_MARK = "%% vaultkit:"
 _REGION_MARK_RE = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%[ \t]*$")
 
 
@@ -1188,7 +1190,7 @@ def region_spans(body: str, first_line: int = 1) -> list[tuple[int, int]]:
     open_name: str | None = None
     open_at = 0
     for idx, line in enumerate(lines):
-        if "%% vaultkit:" not in line or (fenced is not None and fenced[idx]):
+        if REGION_MARK not in line or (fenced is not None and fenced[idx]):
             continue
         m = _REGION_MARK_RE.match(line)
         if m is None:

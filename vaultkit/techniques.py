@@ -746,6 +746,9 @@ def find_mentions_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, d
 # from, is dropped when the vault is collected, and hands out new objects each time (callers fill and
 # change them).
 _MERGE_CACHE: dict[int, tuple[tuple, list[tuple]]] = {}
+#: A Mention as the plain row the memos, the process pool and vaultkit.basis keep:
+#: ``(technique, line, count, via, text)`` (``Mention(note, *row)`` makes it again).
+mention_row = operator.attrgetter("technique", "line", "count", "via", "text")
 _MENTION_CACHE: dict[int, tuple[tuple, tuple[list, ...]]] = {}
 # what the last scan of a vault looked for: (hash of the names, targets, own) as mention_targets gives them
 _TARGETS_CACHE: dict[int, tuple[str, dict, dict]] = {}
@@ -865,13 +868,12 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
     missed = {n.path for n in misses}
     out: list[Mention] = []
     memo: dict[str, tuple] = {}
-    row_of = operator.attrgetter("technique", "line", "count", "via", "text")
     for n in notes:
         path = n.path
         if path in missed:
             found = fresh.get(path, [])
             out.extend(found)
-            rows = list(map(row_of, found))
+            rows = list(map(mention_row, found))
         else:
             rows = reuse[path][2]
             out.extend(Mention(path, *row) for row in rows)
