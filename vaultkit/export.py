@@ -188,18 +188,28 @@ class LadderTechnique:
 
     def top_mentions(self, limit: int) -> list[str]:
         """Up to ``limit`` notes that mention it without ranking it: most mentions first, then by path."""
-        counts, ranked = self.mention_counts, self.ranked_by
-        return heapq.nsmallest(limit, (p for p in self.mentioned_by if p not in ranked),
+        counts, ranked, mentioned = self.mention_counts, self.ranked_by, self.mentioned_by
+        if isinstance(counts, _MentionCounts):  # the technique's own order, sorted in C
+            top: list[str] = []
+            if limit > 0 and len(mentioned) > len(ranked):
+                for m in counts.technique.ranked_mentions():
+                    if m.note in mentioned and m.note not in ranked:
+                        top.append(m.note)
+                        if len(top) == limit:
+                            break
+            return top
+        return heapq.nsmallest(limit, (p for p in mentioned if p not in ranked),
                                key=lambda p: (-counts.get(p, 1), p))
 
 
 class _MentionCounts(Mapping[str, int]):
     """``{note: count}`` read straight from a technique's mentions (no dict built per technique)."""
 
-    __slots__ = ("_mentions",)
+    __slots__ = ("_mentions", "technique")
 
-    def __init__(self, mentions: "dict[str, Any]") -> None:
-        self._mentions = mentions
+    def __init__(self, technique: "Technique") -> None:
+        self.technique = technique
+        self._mentions = technique.mentions
 
     def __getitem__(self, note: str) -> int:
         return self._mentions[note].count
@@ -272,9 +282,9 @@ class Ladder:
                         tiers[tid] = clean(attrs)
                     if tid not in in_tier:
                         in_tier.append(tid)
-            ments = {p for p in t.mentions if user_paths is None or p in user_paths}
+            ments = set(t.mentions) if user_paths is None else t.mentions.keys() & user_paths
             techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments,
-                                         _MentionCounts(t.mentions)))
+                                         _MentionCounts(t)))
         return cls(tiers, techs)
 
     def reach(self, top: int | None = None) -> list[dict[str, Any]]:

@@ -17,7 +17,6 @@ without ``.md`` (``[[Folder/Note|Note]]``), which Obsidian resolves exactly
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 import re
 from collections import Counter, defaultdict
@@ -414,19 +413,26 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
         reasons[r.note].append(f"ranks it (line {r.line})")
     linking = {p for p, _ln in backlinks}
     # Every note that ranks it or links to it; of those that only name it, the ones that name it most.
-    only_named = [m for p, m in tech.mentions.items() if p not in reasons and p not in linking]
-    top = heapq.nsmallest(MENTIONS_LISTED, only_named, key=lambda m: (-m.count, m.note))
-    listed = {m.note for m in top} | linking
-    for p, mention in tech.mentions.items():
-        if p not in reasons and p in listed:
-            reasons[p].append(f"mentions it (line {mention.line})")
+    mentions = tech.mentions
+    ranks_or_links = reasons.keys() | linking
+    only_named = len(mentions) - sum(1 for p in ranks_or_links if p in mentions)
+    top: list[str] = []
+    if only_named:
+        for m in tech.ranked_mentions():
+            if m.note not in ranks_or_links:
+                top.append(m.note)
+                if len(top) == MENTIONS_LISTED:
+                    break
+    for p in top + sorted(linking):
+        if p not in reasons and p in mentions:
+            reasons[p].append(f"mentions it (line {mentions[p].line})")
     for p, ln in backlinks:
         reasons[p].append(f"links to it (line {ln})")
     for path in sorted(reasons):
         src = vault.notes.get(path)
         lines.append(f"- {note_link(path, src.title if src else None)} — {', '.join(dict.fromkeys(reasons[path]))}")
-    if len(only_named) > MENTIONS_LISTED:
-        more = len(only_named) - MENTIONS_LISTED
+    if only_named > MENTIONS_LISTED:
+        more = only_named - MENTIONS_LISTED
         lines.append(f"- … and {more} more note{'s' if more != 1 else ''} mention it (Obsidian lists them "
                      "under *Unlinked mentions* in the backlinks pane)")
     lines.append("")

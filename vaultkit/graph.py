@@ -143,7 +143,7 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True,
     import networkx as nx
 
     from .feedback import name_key
-    from .techniques import build_techniques, vault_mentions
+    from .techniques import build_techniques, fill_mentions, vault_mention_rows
 
     g = nx.MultiDiGraph()
     g.graph["name"] = vault.root.name or "vault"
@@ -223,11 +223,12 @@ def build_graph(vault: "Vault", *, mentions: bool = True, feedback: bool = True,
                     g.add_edge(t.node_id, tid, kind="in-tier", line=int(r.line), note=r.note,
                                open=bool(r.tier.open), range=r.tier.key)
     if mentions and techniques:
-        by_key = {t.key: t for t in techniques}
-        for m in vault_mentions(vault, techniques):
-            by_key[m.technique].mentions[m.note] = m
-            g.add_edge(m.note, f"technique:{m.technique}", kind="mentions", line=int(m.line), count=int(m.count),
-                       via=m.via, text=m.text)
+        rows_by_note = vault_mention_rows(vault, techniques)
+        fill_mentions(techniques, rows_by_note)
+        for path, rows in rows_by_note:
+            for key, line, count, via, text in rows:
+                g.add_edge(path, f"technique:{key}", kind="mentions", line=int(line), count=int(count),
+                           via=via, text=text)
     if feedback:
         for loop in vault.feedback_loops:
             attrs = g.nodes[loop.note]

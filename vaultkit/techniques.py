@@ -39,6 +39,8 @@ __all__ = [
     "build_techniques",
     "find_mentions",
     "vault_mentions",
+    "vault_mention_rows",
+    "fill_mentions",
     "note_text",
 ]
 
@@ -117,6 +119,10 @@ class Mention:
     text: str
 
 
+_MENTION_NOTE = operator.attrgetter("note")
+_MENTION_COUNT = operator.attrgetter("count")
+
+
 @dataclass(slots=True)
 class Technique:
     """One technique, merged from every tier-table row that names it.
@@ -192,6 +198,24 @@ class Technique:
     def referrers(self) -> list[str]:
         """Notes that rank or mention the technique, sorted."""
         return sorted(set(self.notes) | set(self.mentions))
+
+    def ranked_mentions(self) -> list[Mention]:
+        """The mentions, most often first, then by note path (as ``sorted(key=(-count, note))``).
+
+        Two sorts in C instead of a key built per mention: by path (linear when
+        the dict is already in path order, as :func:`build_techniques` fills it),
+        then stably by count.
+
+        Examples
+        --------
+        >>> t = Technique("k", "K", mentions={p: Mention(p, "k", 1, c, "name", "K") for p, c in
+        ...                                   [("b.md", 2), ("a.md", 1), ("c.md", 2)]})
+        >>> [m.note for m in t.ranked_mentions()]
+        ['b.md', 'c.md', 'a.md']
+        """
+        ranked = sorted(self.mentions.values(), key=_MENTION_NOTE)
+        ranked.sort(key=_MENTION_COUNT, reverse=True)  # reverse keeps equal counts in path order
+        return ranked
 
     def match_names(self) -> list[str]:
         """Names used to find mentions: the name and the aliases, longest first."""
@@ -804,18 +828,27 @@ def vault_mentions(vault: "Vault", techniques: list[Technique],
     >>> first == again and first[0] is not again[0]
     True
     """
+    return [Mention(path, *row) for path, rows in vault_mention_rows(vault, techniques, progress) for row in rows]
+
+
+def vault_mention_rows(vault: "Vault", techniques: list[Technique],
+                       progress: "Callable[[str, int, int], None] | None" = None) -> list[tuple[str, list[tuple]]]:
+    """:func:`vault_mentions` as ``(note path, rows)`` pairs: each row a :data:`mention_row` (fewer objects).
+
+    Notes come in vault order, the rows of a note by technique key; notes
+    without mentions are left out.
+    """
     notes = vault.user_notes()
     fingerprint = (tuple((n.path, n.sha256, n.size, n.mtime_ns) for n in notes),
                    tuple((t.key, t.name, tuple(t.aliases), tuple((r.note, r.line, r.tier.low, r.tier.high)
                                                                   for r in t.rows))
                          for t in techniques))
     hit = _cache_for(_MENTION_CACHE, vault)
-    if hit is not None and hit[0] == fingerprint:
-        return [Mention(path, *row) for path, (_sha, _own, rows) in hit[1].items() for row in rows]
-    found = _mentions_with_memo(vault, techniques, notes, progress)
-    # the rows per note that the memo keeps anyway (tuples, never changed) make the copies for a second call
-    _MENTION_CACHE[id(vault)] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1])
-    return found
+    if hit is None or hit[0] != fingerprint:
+        _mentions_with_memo(vault, techniques, notes, progress)
+        # the rows per note that the memo keeps anyway (tuples, never changed) serve a second call
+        hit = _MENTION_CACHE[id(vault)] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1])
+    return [(path, rows) for path, (_sha, _own, rows) in hit[1].items() if rows]
 
 
 MENTIONS_MEMO = "mentions"
@@ -824,7 +857,7 @@ FIND_BELOW_BYTES = 300_000
 
 
 def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list["Note"],
-                        progress: "Callable[[str, int, int], None] | None" = None) -> list[Mention]:
+                        progress: "Callable[[str, int, int], None] | None" = None) -> None:
     """:func:`find_mentions` over ``notes``, reusing an earlier run's results for unchanged notes.
 
     What a note mentions depends only on its file (its SHA-256), on the names
@@ -844,7 +877,7 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
         old = reuse.get(n.path)
         if old is None or old[0] != n.sha256 or old[1] != own_of.get(n.path, ""):
             misses.append(n)
-    fresh: dict[str, list[Mention]] = {}
+    fresh: dict[str, list[tuple]] = {}  # mention rows by note
     if misses:
         # str.find per name costs ~0.6 ns a character per name, compiling the searches ~0.2 ms a name:
         # finding is cheaper below ~300,000 characters, whatever the number of names (measured, 3,400 names)
@@ -860,26 +893,18 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
                 yield n, note_text(vault, n)
 
         for m in find_mentions_of(targets, own, texts(), by_find=by_find):
-            fresh.setdefault(m.note, []).append(m)
+            fresh.setdefault(m.note, []).append(mention_row(m))
         if pooled is not None:
             for path, rows in pooled.items():
                 if rows:
-                    fresh[path] = [Mention(path, *row) for row in rows]
+                    fresh[path] = [tuple(row) for row in rows]
     missed = {n.path for n in misses}
-    out: list[Mention] = []
     memo: dict[str, tuple] = {}
     for n in notes:
         path = n.path
-        if path in missed:
-            found = fresh.get(path, [])
-            out.extend(found)
-            rows = list(map(mention_row, found))
-        else:
-            rows = reuse[path][2]
-            out.extend(Mention(path, *row) for row in rows)
+        rows = fresh.get(path, []) if path in missed else reuse[path][2]
         memo[path] = (n.sha256, own_of.get(path, ""), rows)
     vault.memo_updates[MENTIONS_MEMO] = (names, memo)
-    return out
 
 
 def _mentions_pooled(vault: "Vault", targets: dict, own: dict, notes: list["Note"],
@@ -930,7 +955,13 @@ def build_techniques(vault: "Vault", *, mentions: bool = True,
     """
     techniques = _vault_techniques(vault)
     if mentions and techniques:
-        by_key = {t.key: t for t in techniques}
-        for m in vault_mentions(vault, techniques, progress):
-            by_key[m.technique].mentions[m.note] = m
+        fill_mentions(techniques, vault_mention_rows(vault, techniques, progress))
     return techniques
+
+
+def fill_mentions(techniques: list[Technique], rows_by_note: list[tuple[str, list[tuple]]]) -> None:
+    """Put each :data:`mention_row` of :func:`vault_mention_rows` into its technique's ``mentions``, in note order."""
+    by_key = {t.key: t.mentions for t in techniques}
+    for path, rows in rows_by_note:
+        for row in rows:
+            by_key[row[0]][path] = Mention(path, *row)
