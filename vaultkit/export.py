@@ -294,8 +294,13 @@ class Ladder:
             rows.append({"id": t.id, "name": t.attrs.get("name", t.id), "tier": t.attrs.get("tier"),
                          "notes": len(t.ranked_by | t.mentioned_by), "ranked_by": len(t.ranked_by),
                          "mentioned_by": len(t.mentioned_by)})
-        rows.sort(key=lambda r: (-r["notes"], r["tier"] if r["tier"] is not None else 10**6, r["name"].casefold()))
+        rows.sort(key=reach_order)
         return rows if top is None else rows[:top]
+
+
+def reach_order(row: dict[str, Any]) -> tuple:
+    """Sort key of a :meth:`Ladder.reach` row: most notes first, then by tier (text tiers last), then by name."""
+    return (-row["notes"], row["tier"] if row["tier"] is not None else 10**6, row["name"].casefold())
 
 
 def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:

@@ -17,6 +17,7 @@ without ``.md`` (``[[Folder/Note|Note]]``), which Obsidian resolves exactly
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 from collections import Counter, defaultdict
@@ -25,12 +26,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
-from .export import Ladder, canvas_from_ladder, mermaid_from_ladder
+from .export import CANVAS_MENTIONS_PER_TECHNIQUE, Ladder, canvas_from_ladder, mermaid_from_ladder, reach_order
 from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
 from .scan import in_fenced_code
-from .techniques import build_techniques
+from .techniques import build_techniques, fill_mentions, vault_mention_rows
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,10 +86,39 @@ class Plan:
     #: (note path, region name, text) for regions users opened in their own notes
     regions: list[tuple[str, str, str]] = field(default_factory=list)
 
+    #: path → (content hash, make): files whose inputs are an earlier run's (see ``plan_generation(known=...)``)
+    deferred: dict[str, tuple[str, Callable[[], str]]] = field(default_factory=dict)
+    _order: list[str] = field(default_factory=list, repr=False)
+
     def add(self, path: str, text: str) -> None:
-        if path in self.files:  # pragma: no cover - names are made unique before
+        if path in self.files or path in self.deferred:  # pragma: no cover - names are made unique before
             raise ValueError(f"two generated files for {path}")
         self.files[path] = text
+        self._order.append(path)
+
+    def defer(self, path: str, digest: str, make: Callable[[], str]) -> None:
+        """Plan ``path`` without its text: ``make()`` gives it, ``digest`` is its content hash in an earlier run."""
+        if path in self.files or path in self.deferred:  # pragma: no cover
+            raise ValueError(f"two generated files for {path}")
+        self.deferred[path] = (digest, make)
+        self._order.append(path)
+
+    def text(self, path: str) -> str:
+        """The text planned for ``path``, made now when it was deferred.
+
+        Raises
+        ------
+        KeyError
+            When nothing is planned at ``path``.
+        """
+        if path in self.files:
+            return self.files[path]
+        return self.deferred[path][1]()
+
+    @property
+    def paths(self) -> list[str]:
+        """Every planned file, made or deferred, in planning order."""
+        return list(self._order)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -270,7 +300,8 @@ def _tier_label(tech: "Technique") -> str:
 
 
 # --------------------------------------------------------------------------- planning
-def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] | None" = None) -> Plan:
+def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] | None" = None, *,
+                    known: "dict[str, tuple] | None" = None) -> Plan:
     """Plan every generated note of ``vault``.
 
     Parameters
@@ -280,6 +311,15 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     progress : callable, optional
         Called as ``progress(stage, done, total)`` while mentions are found
         and technique notes are planned (the long stages of a large vault).
+    known : dict, optional
+        The writer's record of an earlier run (``WriteReport.verified``: path →
+        ``(content hash, size, mtime, ctime, inode)``). With it, and a vault
+        loaded with the cache, a technique, tier or cost note or the canvas whose
+        inputs are those of the earlier run (same tier-table rows, mentions,
+        titles, paths and, for a technique note, backlinks; see
+        :class:`_Reuse`) and that the earlier run found on disk is
+        planned in :attr:`Plan.deferred` instead of being made: the writer makes it
+        only if the file changed since.
 
     Returns
     -------
@@ -297,7 +337,8 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
                             f"the output folder '{out}' (e.g. '{stray[0]}'), perhaps from an earlier `output`: "
                             "left out of the plan and of your notes; delete them if you do not need them")
     # Names clash vault-wide (links resolve by name); earlier generated notes don't count.
-    generated.add(f"{out}/{CANVAS_NAME}")
+    canvas_path = f"{out}/{CANVAS_NAME}"
+    generated.add(canvas_path)
     kept = [f for f in vault.files if f not in generated]
     names = NameAllocator(kept)
     by_name: dict[str, str] = {}
@@ -315,32 +356,226 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
 
     index_path = allocate(INDEX_NAME, out)
     cost_path = allocate(COST_VALUE_NAME, out)
-    techs = build_techniques(vault, progress=progress)
+    techs = build_techniques(vault, mentions=False)
+    # mention rows per note now; Mention objects only for the techniques whose notes are made
+    mention_rows = vault_mention_rows(vault, techs, progress) if techs else []
+    filled: set[str] = set()
+
+    def with_mentions(keys: "set[str] | None" = None) -> None:
+        todo = [t for t in techs if t.key not in filled and (keys is None or t.key in keys)]
+        if todo:
+            fill_mentions(todo, mention_rows)
+            filled.update(t.key for t in todo)
+
     tiers = sorted({t.tier for t in techs if t.tier is not None})
     tier_path = {n: allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
     tech_path = {t.key: allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
 
-    planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, f"{out}/{CANVAS_NAME}"]
+    planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, canvas_path]
     future, backlinks = _future_links(vault, planned, generated)
+
+    # Reuse: what the technique-derived notes are made of, and what an earlier run made them of
+    reuse = _Reuse.start(vault, user_notes, tech_path, tier_path, (index_path, cost_path, canvas_path), backlinks,
+                         known)
+
+    def make_technique(tech: "Technique", path: str, links: list) -> str:
+        with_mentions({tech.key})
+        return _technique_note(vault, tech, path, tier_path, index_path, links)
+
+    deferred = {}
+    for tech in techs:
+        path = tech_path[tech.key]
+        links = backlinks.get(path, [])
+        digest = reuse.digest(path, tech.key)
+        if digest is not None:
+            deferred[path] = (digest, functools.partial(make_technique, tech, path, links))
+    if len(deferred) < len(techs) or reuse.changed_keys:
+        with_mentions({t.key for t in techs if tech_path[t.key] not in deferred} | reuse.changed_keys
+                      if deferred else None)
     for done, tech in enumerate(techs):
         if progress is not None and done % 64 == 0:
             progress("planning technique notes", done, len(techs))
         path = tech_path[tech.key]
-        plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, [])))
+        if path in deferred:
+            plan.defer(path, *deferred[path])
+        else:
+            plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, [])))
+
+    def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
+        digest = reuse.digest(path, canvas=canvas)
+        if digest is None:
+            plan.add(path, make())
+        else:
+            plan.defer(path, digest, make)
+
     for pos, n in enumerate(tiers):
         members = [t for t in techs if t.tier == n]
         prev_n = tiers[pos - 1] if pos > 0 else None
         next_n = tiers[pos + 1] if pos + 1 < len(tiers) else None
-        plan.add(tier_path[n], _tier_note(n, members, tech_path, tier_path, prev_n, next_n, index_path))
-    plan.add(cost_path, _cost_note(techs, tech_path, index_path))
-    ladder = Ladder.from_techniques(techs, {n.path for n in user_notes})
-    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path, future, ladder))
+        add(tier_path[n], functools.partial(_tier_note, n, members, tech_path, tier_path, prev_n, next_n,
+                                            index_path))
+    add(cost_path, functools.partial(_cost_note, techs, tech_path, index_path))
+
+    ladder_made: list[Ladder] = []
+
+    def ladder() -> Ladder:
+        if not ladder_made:
+            with_mentions()
+            ladder_made.append(Ladder.from_techniques(techs, {n.path for n in user_notes}))
+        return ladder_made[0]
+
+    # the ladder's part of each technique whose mentions changed: when all are as before, so are
+    # the canvas and the Mermaid ladder
+    if reuse.changed_keys:
+        changed = [t for t in techs if t.key in reuse.changed_keys]
+        reuse.compare_summaries(Ladder.from_techniques(changed, {n.path for n in user_notes}), techs)
+    mermaid = reuse.mermaid()
+    if mermaid is None:
+        mermaid = mermaid_from_ladder(ladder(), top=MERMAID_TOP) if techs else ""
+    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path, future,
+                                     mermaid))
     plan.techniques = len(techs)
     plan.tiers = len(tiers)
     _regions(vault, techs, tiers, tech_path, tier_path, plan, future)
     # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
-    plan.add(f"{out}/{CANVAS_NAME}", json.dumps(canvas_from_ladder(ladder), ensure_ascii=False) + "\n")
+    add(canvas_path, lambda: json.dumps(canvas_from_ladder(ladder()), ensure_ascii=False) + "\n", canvas=True)
+    reuse.finish(ladder_made[0] if ladder_made else None, mermaid)
     return plan
+
+
+#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding what the last plan's technique, tier and cost
+#: notes and canvas were made from (see :class:`_Reuse`).
+PLAN_MEMO = "plan"
+_PLAN_MEMO_VERSION = 2
+
+
+@dataclass
+class _Reuse:
+    """Which generated notes an earlier run made of the inputs they have now (so need not be made again).
+
+    The inputs are split in two. The *structure*: per user note its tier-table
+    rows and title, the names looked for, the planned paths and the settings
+    (one hash, :attr:`structure`). And per technique its mentions (the
+    mention stage reports which techniques' mentions changed:
+    :func:`vaultkit.techniques.mention_changes`) and its note's backlinks.
+    With the structure unchanged, a technique note whose mentions and
+    backlinks are unchanged, and every tier and cost note, is the earlier
+    run's; so are the canvas and the index's Mermaid ladder when every changed
+    technique keeps the notes the canvas joins to it (the canvas) and the
+    first techniques by reach stay the same (the Mermaid ladder).
+
+    A note's part of the structure is reused from the memo while its SHA-256
+    is the same, so the cost follows the changed notes. The memo is stored
+    only by a vault loaded with the cache; without one nothing is reused.
+    """
+
+    known: dict
+    memo: dict | None
+    previous: dict
+    same_structure: bool
+    changed_keys: set[str]
+    backlinks: dict[str, tuple]
+    canvas_same: bool = False
+    mermaid_same: bool = False
+    mermaid_top: list = field(default_factory=list)
+    _updates: "tuple[dict, dict] | None" = None
+
+    @classmethod
+    def start(cls, vault: "Vault", user_notes: list["Note"], tech_path: dict[str, str], tier_path: dict[int, str],
+              fixed_paths: tuple[str, ...], backlinks: dict[str, list], known: "dict | None") -> "_Reuse":
+        from .techniques import MENTIONS_MEMO, mention_changes
+
+        links = {p: tuple(bl) for p, bl in backlinks.items()}
+        if not vault.cached:
+            return cls({}, None, {}, False, set(), links)
+        prev = vault.previous_memo(PLAN_MEMO)
+        previous = prev if isinstance(prev, dict) and prev.get("version") == _PLAN_MEMO_VERSION else {}
+        found = vault.memo_updates.get(MENTIONS_MEMO)
+        names, mentions = found if isinstance(found, tuple) and len(found) == 2 else ("", {})
+        reused = previous.get("notes", {})
+        rows_of: dict[str, list] = defaultdict(list)
+        for r in vault.techniques:
+            rows_of[r.note].append(r)
+        parts: dict[str, tuple[str, str]] = {}
+        for note in user_notes:
+            sha = note.sha256
+            old = reused.get(note.path)
+            if sha and old is not None and old[0] == sha:
+                parts[note.path] = old
+            else:
+                parts[note.path] = (sha, hashlib.sha256(repr((rows_of.get(note.path, []), note.title)).encode()
+                                                        ).hexdigest())
+        structure = hashlib.sha256(repr((names, [(p, v[1]) for p, v in parts.items()], sorted(tech_path.items()),
+                                         sorted(tier_path.items()), fixed_paths, vault.config)).encode()).hexdigest()
+        changed = mention_changes(vault) if mentions else None
+        same = bool(previous) and previous.get("structure") == structure and changed is not None
+        memo = {"version": _PLAN_MEMO_VERSION, "structure": structure, "notes": parts, "backlinks": links}
+        vault.memo_updates[PLAN_MEMO] = memo
+        return cls(known or {}, memo, previous, same, set(changed or ()) if same else set(), links)
+
+    def digest(self, path: str, key: str | None = None, *, canvas: bool = False) -> str | None:
+        """The content hash the earlier run found on disk for ``path`` when it is made of the same inputs now
+        (``key``: of that technique's note; ``canvas``: of the canvas), else ``None``."""
+        if not self.same_structure or (key is not None and key in self.changed_keys):
+            return None
+        if canvas and self.changed_keys and not self.canvas_same:
+            return None
+        if self.previous.get("backlinks", {}).get(path, ()) != self.backlinks.get(path, ()):
+            return None
+        found = self.known.get(path)
+        return found[0] if isinstance(found, tuple) and found and isinstance(found[0], str) else None
+
+    def compare_summaries(self, changed: Ladder, techs: list["Technique"]) -> None:
+        """Whether the canvas and the Mermaid ladder stay as they were although the mentions of ``changed``
+        (the techniques whose mentions changed, drawn alone) did.
+
+        The canvas reads of a technique's mentions only the notes it joins to it
+        (:meth:`~vaultkit.export.LadderTechnique.top_mentions`); the Mermaid
+        ladder only the :meth:`~vaultkit.export.Ladder.reach` of its first rows.
+        """
+        from .graph import xml_clean
+
+        old_tops, old_reach = self.previous.get("tops", {}), self.previous.get("reach", {})
+        tops = {t.id: tuple(t.top_mentions(CANVAS_MENTIONS_PER_TECHNIQUE)) for t in changed.techniques}
+        reach = dict(old_reach)
+        reach.update((t.id, len(t.ranked_by | t.mentioned_by)) for t in changed.techniques)
+        self.canvas_same = all(old_tops.get(k) == v for k, v in tops.items())
+        if len(reach) == len(old_reach) == len(techs):  # (else a technique is missing from the memo)
+            rows = [{"id": t.node_id, "name": xml_clean(t.name), "tier": t.tier, "notes": reach.get(t.node_id, -1)}
+                    for t in techs]
+            rows.sort(key=reach_order)
+            self.mermaid_top = [(r["id"], r["notes"]) for r in rows[:MERMAID_TOP]]
+            self.mermaid_same = self.mermaid_top == [tuple(x) for x in self.previous.get("mermaid_top", ())]
+        self._updates = (tops, reach)
+
+    def mermaid(self) -> str | None:
+        """The earlier run's Mermaid ladder when it is made of the same inputs."""
+        if self.same_structure and (self.mermaid_same or not self.changed_keys):
+            found = self.previous.get("mermaid")
+            return found if isinstance(found, str) else None
+        return None
+
+    def finish(self, ladder: Ladder | None, mermaid: str) -> None:
+        """Put what the next run compares with into the memo."""
+        if self.memo is None:
+            return
+        if ladder is not None:
+            tops = {t.id: tuple(t.top_mentions(CANVAS_MENTIONS_PER_TECHNIQUE)) for t in ladder.techniques}
+            reach = {t.id: len(t.ranked_by | t.mentioned_by) for t in ladder.techniques}
+            mermaid_top = [(r["id"], r["notes"]) for r in ladder.reach(MERMAID_TOP)]
+        elif self.same_structure and "tops" in self.previous:
+            tops, reach = dict(self.previous["tops"]), dict(self.previous["reach"])
+            mermaid_top = self.mermaid_top or self.previous.get("mermaid_top", [])
+            if self._updates is not None:
+                tops.update(self._updates[0])
+                reach = self._updates[1]
+        else:  # pragma: no cover - no ladder is made only when the structure is the same
+            return
+        self.memo.update(tops=tops, reach=reach, mermaid_top=mermaid_top, mermaid=mermaid)
+
+
+#: Techniques the index's Mermaid ladder shows (:func:`vaultkit.export.mermaid_from_ladder`'s ``top``).
+MERMAID_TOP = 12
 
 
 def _future_links(vault: "Vault", planned: list[str], generated: set[str]
@@ -371,7 +606,6 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
 
 def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dict[int, str], index_path: str,
                     backlinks: list[tuple[str, int]]) -> str:
-    best = _best_row(tech)
     eff_marks = [m.symbol for m in tech.effectiveness]
     trade_marks = [m.symbol for m in tech.tradeoffs]
     props: dict[str, Any] = {
@@ -514,7 +748,7 @@ def _cost_note(techs: list["Technique"], tech_path: dict[str, str], index_path: 
 
 def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique"], tiers: list[int],
                 tech_path: dict[str, str], tier_path: dict[int, str], cost_path: str,
-                future: dict[int, str | None], ladder: Ladder) -> str:
+                future: dict[int, str | None], mermaid: str) -> str:
     props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Vault index", ""]
     # links in regions are vaultkit's own (counting them would change the next run's output)
@@ -528,7 +762,6 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
     lines.append("")
     lines.extend(_tier_ladder_lines(techs, tiers, tech_path, tier_path))
     lines.append("")
-    mermaid = mermaid_from_ladder(ladder) if techs else ""
     if mermaid:
         lines.append("```mermaid")
         lines.append(mermaid.rstrip("\n"))

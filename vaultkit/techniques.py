@@ -41,6 +41,7 @@ __all__ = [
     "vault_mentions",
     "vault_mention_rows",
     "fill_mentions",
+    "mention_changes",
     "note_text",
 ]
 
@@ -776,6 +777,8 @@ mention_row = operator.attrgetter("technique", "line", "count", "via", "text")
 _MENTION_CACHE: dict[int, tuple[tuple, tuple[list, ...]]] = {}
 # what the last scan of a vault looked for: (hash of the names, targets, own) as mention_targets gives them
 _TARGETS_CACHE: dict[int, tuple[str, dict, dict]] = {}
+# what mention_changes reports
+_CHANGES_CACHE: dict[int, "set[str] | None"] = {}
 
 
 def vault_mention_targets(vault: "Vault") -> tuple[str, dict, dict] | None:
@@ -900,11 +903,30 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
                     fresh[path] = [tuple(row) for row in rows]
     missed = {n.path for n in misses}
     memo: dict[str, tuple] = {}
+    # techniques whose mentions differ from the earlier run's (None: not known, e.g. a note added)
+    changed: set[str] | None = set() if reuse and len(reuse) == len(notes) else None
     for n in notes:
         path = n.path
-        rows = fresh.get(path, []) if path in missed else reuse[path][2]
+        if path in missed:
+            rows = fresh.get(path, [])
+            if changed is not None:
+                old = reuse.get(path)
+                if old is None:
+                    changed = None
+                else:
+                    changed.update(row[0] for row in set(map(tuple, old[2])).symmetric_difference(rows))
+        else:
+            rows = reuse[path][2]
         memo[path] = (n.sha256, own_of.get(path, ""), rows)
     vault.memo_updates[MENTIONS_MEMO] = (names, memo)
+    _cache_for(_CHANGES_CACHE, vault)
+    _CHANGES_CACHE[id(vault)] = changed
+
+
+def mention_changes(vault: "Vault") -> set[str] | None:
+    """Keys of the techniques whose mentions the last scan of ``vault`` found changed since the run whose memo
+    it reused; ``None`` when that is not known (no memo, other names looked for, a note added or removed)."""
+    return _CHANGES_CACHE.get(id(vault))
 
 
 def _mentions_pooled(vault: "Vault", targets: dict, own: dict, notes: list["Note"],
@@ -960,8 +982,13 @@ def build_techniques(vault: "Vault", *, mentions: bool = True,
 
 
 def fill_mentions(techniques: list[Technique], rows_by_note: list[tuple[str, list[tuple]]]) -> None:
-    """Put each :data:`mention_row` of :func:`vault_mention_rows` into its technique's ``mentions``, in note order."""
+    """Put each :data:`mention_row` of :func:`vault_mention_rows` into its technique's ``mentions``, in note order.
+
+    Rows of techniques not in ``techniques`` are passed over (fill a few techniques of many).
+    """
     by_key = {t.key: t.mentions for t in techniques}
     for path, rows in rows_by_note:
         for row in rows:
-            by_key[row[0]][path] = Mention(path, *row)
+            found = by_key.get(row[0])
+            if found is not None:
+                found[path] = Mention(path, *row)

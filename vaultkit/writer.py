@@ -152,10 +152,18 @@ class PlannedFile:
     ``path`` is vault-relative POSIX inside the output folder; ``text`` the
     full note (UTF-8, ``\\n`` newlines) without the ownership marker, which the
     writer adds (see :func:`render_with_marker`).
+
+    A text that is costly to make and probably on disk already can be
+    deferred: ``text=None`` with ``digest``, the content hash an earlier run
+    recorded for it (``WriteReport.verified``), and ``render``, which makes the
+    text. :func:`apply` calls ``render`` only when the file is not that
+    earlier run's, untouched since (see ``apply(known=...)``).
     """
 
     path: str
-    text: str
+    text: str | None
+    digest: str | None = None
+    render: "Callable[[], str] | None" = None
 
 
 @dataclass(slots=True)
@@ -1648,6 +1656,22 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     if not _within(parent_real, out_real):
         return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
     note = _is_note(rel)
+    if pf.text is None:  # deferred: unchanged when still the file an earlier run found with this text
+        found = w.known.get(rel)
+        if found is not None and found[0] == pf.digest and (note or pf.digest in (w.manifest.allowed(rel) or ())):
+            try:
+                st = os.lstat(target)
+            except OSError:
+                st = None
+            if st is not None and stat.S_ISREG(st.st_mode) and found[1:] == (
+                    st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+                w.verified[rel] = w.looked[rel] = found
+                if not note:
+                    w.digests[rel] = found[0]
+                return FileOutcome(rel, "unchanged", "")
+        if pf.render is None:
+            return FileOutcome(rel, "refused-text", "deferred text without a way to make it")
+        pf.text = pf.render()
     if note:
         try:
             text, digest = _render(pf.text)

@@ -26,17 +26,25 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
+    # generated files this vault's last run found up to date are neither made again (when made of the
+    # same inputs) nor read again while untouched
+    known = vault.previous_memo(_WRITER_MEMO)
+    known = known if isinstance(known, dict) else None
     with Stages(quiet=quiet) as stages:
-        plan = plan_generation(vault, progress=stages)
+        plan = plan_generation(vault, progress=stages, known=known)
     mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
             "dry-run": WriteMode.DRY_RUN}[mode_name]
-    files = [PlannedFile(path, text) for path, text in plan.files.items()]
+    files = []
+    for path in plan.paths:
+        if path in plan.files:
+            files.append(PlannedFile(path, plan.files[path]))
+        else:
+            digest, make = plan.deferred[path]
+            files.append(PlannedFile(path, None, digest, make))
     regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
-    # generated files this vault's last run found up to date are not read again while untouched
-    known = vault.previous_memo(_WRITER_MEMO)
     with Stages(quiet=quiet) as stages:
         report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
-                       known=known if isinstance(known, dict) else None, progress=stages)
+                       known=known, progress=stages)
     vault.memo_updates[_WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     return vault, plan, report

@@ -1,0 +1,230 @@
+"""A sync remakes only the generated notes whose inputs changed, and never leaves stale output.
+
+:class:`vaultkit.generate._Reuse` defers a technique, tier or cost note or the canvas
+when an earlier run made it of the same inputs and the writer finds the file as that
+run left it. These tests count what is made again, and after every sync check that
+the output folder is exactly what a sync without any cache writes.
+
+The writer records a file as up to date only when it was not changed within the
+last two seconds (``writer._RECENT_NS``); the tests set that to zero so that they
+need not wait.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vaultkit.generate as generate
+import vaultkit.writer as writer
+from vaultkit.commands.sync import run_sync
+from vaultkit.techniques import build_techniques
+from vaultkit.vault import Vault
+
+from .conftest import EUGENE, MAKE_VAULT, need
+
+
+@pytest.fixture
+def made(monkeypatch) -> list[str]:
+    """Paths of the technique notes made (not deferred) during a test; files count as verified at once."""
+    monkeypatch.setattr(writer, "_RECENT_NS", 0)
+    calls: list[str] = []
+    original = generate._technique_note
+
+    def counting(vault, tech, path, *args):
+        calls.append(path)
+        return original(vault, tech, path, *args)
+
+    monkeypatch.setattr(generate, "_technique_note", counting)
+    return calls
+
+
+def _sync(root: Path):
+    vault, plan, report = run_sync(root, quiet=True)
+    assert not report.problems, report.problems
+    return plan, report
+
+
+def _settled(root: Path) -> None:
+    """Sync twice: the second run finds every file as the first left it (and records it)."""
+    _sync(root)
+    _plan, report = _sync(root)
+    assert not report.changed
+
+
+def _assert_up_to_date(root: Path) -> None:
+    _, _, report = run_sync(root, mode_name="check", cache=False)
+    assert not report.changed, [(o.path, o.action) for o in report.outcomes if o.action != "unchanged"]
+
+
+@pytest.fixture
+def eugene(tmp_path: Path) -> Path:
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    return root
+
+
+def _technique_count(root: Path) -> int:
+    return len(build_techniques(Vault.load(root)))
+
+
+def test_a_link_between_user_notes_makes_no_technique_note_again(eugene: Path, made: list[str]) -> None:
+    root = eugene
+    _settled(root)
+    vault = Vault.load(root)
+    notes = vault.user_notes()
+    source, target = notes[3], notes[7]
+    made.clear()
+    with open(root / source.path, "a", encoding="utf-8") as fh:
+        fh.write(f"\nSee [[{target.path[:-3]}]].\n")
+    plan, report = _sync(root)
+    # the link names a note, not a technique: no technique's mentions or backlinks changed
+    assert made == []
+    assert len(plan.deferred) == len(plan.paths) - 1  # all but the index
+    assert [o.path for o in report.outcomes if o.action == "updated"] == ["_vaultkit/Vault index.md"]
+    _assert_up_to_date(root)
+
+
+def test_a_link_to_a_technique_note_makes_that_note_again(eugene: Path, made: list[str]) -> None:
+    root = eugene
+    _settled(root)
+    techs = build_techniques(Vault.load(root))
+    tech = techs[len(techs) // 2]
+    plain = next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts
+                 and "|" not in p.read_text(encoding="utf-8"))
+    made.clear()
+    with open(plain, "a", encoding="utf-8") as fh:
+        fh.write(f"\nCompare [[{tech.name.replace('|', ' ')}]] here.\n")
+    plan, report = _sync(root)
+    changed = sorted(o.path for o in report.outcomes if o.action == "updated")
+    assert 1 <= len(made) < len(techs) / 4, made  # the notes of the techniques the new line names
+    assert set(p for p in changed if "/Techniques/" in p) <= set(made)
+    _assert_up_to_date(root)
+
+
+def test_a_backlink_alone_makes_that_technique_note_again(eugene: Path, made: list[str]) -> None:
+    """A link in a table that is not a tier table: table lines hold no mentions, so only the
+    technique note's backlinks change."""
+    root = eugene
+    _settled(root)
+    techs = build_techniques(Vault.load(root))
+    tech = techs[len(techs) // 3]
+    target = Vault.load(root).notes  # generated notes are notes too: find the technique's file
+    path = next(p for p in target if p.startswith("_vaultkit/Techniques/") and target[p].title == tech.name)
+    plain = next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts
+                 and "|" not in p.read_text(encoding="utf-8"))
+    made.clear()
+    with open(plain, "a", encoding="utf-8") as fh:
+        fh.write(f"\n\n| Topic | Where |\n|---|---|\n| reading | [[{path[:-3]}]] |\n")
+    _plan, report = _sync(root)
+    assert made == [path]
+    assert sorted(o.path for o in report.outcomes if o.action == "updated") == sorted([path, "_vaultkit/Vault index.md"])
+    _assert_up_to_date(root)
+
+
+def test_a_tier_cell_edit_makes_every_technique_note_again(eugene: Path, made: list[str]) -> None:
+    root = eugene
+    _settled(root)
+    row = build_techniques(Vault.load(root))[0].rows[0]
+    path = root / row.note
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[row.line - 1] = lines[row.line - 1].replace(row.name, row.name + " Plus", 1)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    made.clear()
+    _sync(root)
+    assert len(made) == _technique_count(root)
+    _assert_up_to_date(root)
+
+
+def test_a_new_title_shows_in_every_technique_note_that_names_the_note(eugene: Path, made: list[str]) -> None:
+    root = eugene
+    _settled(root)
+    vault = Vault.load(root)
+    ranked = {r.note for t in build_techniques(vault) for r in t.rows}
+    # a title line replaced in place: no line moves, so no row or mention changes with it
+    path = next(root / p for p in sorted(ranked) if vault.notes[p].frontmatter.get("title")
+                and "\ntitle: " in (root / p).read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\ntitle: ") + 1
+    end = text.index("\n", start)
+    path.write_text(text[:start] + "title: A Title Nobody Used Before" + text[end:], encoding="utf-8")
+    made.clear()
+    _sync(root)
+    assert made  # (every technique note: the title is part of the structure)
+    assert any("A Title Nobody Used Before" in p.read_text(encoding="utf-8")
+               for p in (root / "_vaultkit" / "Techniques").glob("*.md"))
+    _assert_up_to_date(root)
+
+
+def test_deferred_notes_deleted_or_edited_by_hand(eugene: Path, made: list[str]) -> None:
+    root = eugene
+    _settled(root)
+    techniques = sorted((root / "_vaultkit" / "Techniques").glob("*.md"))
+    gone, edited = techniques[0], techniques[1]
+    canvas = root / "_vaultkit" / "Knowledge graph.canvas"
+    expected = gone.read_bytes()
+    gone.unlink()
+    canvas_bytes = canvas.read_bytes()
+    canvas.unlink()
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nMy own words.\n", encoding="utf-8")
+    note = next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts)
+    with open(note, "a", encoding="utf-8") as fh:
+        fh.write("\nA line of prose that changes the note's hash, so that sync plans again.\n")
+    made.clear()
+    _vault, plan, report = run_sync(root, quiet=True)
+    actions = {o.path: o.action for o in report.outcomes}
+    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    assert actions[rel(gone)] == "created" and gone.read_bytes() == expected
+    assert actions[rel(canvas)] == "created" and canvas.read_bytes() == canvas_bytes
+    assert actions[rel(edited)] == "skipped-edited"
+    assert "My own words." in edited.read_text(encoding="utf-8")
+    assert sorted(made) == sorted([rel(gone), rel(edited)])  # made only to compare with the files
+
+
+def test_without_the_cache_nothing_is_deferred(eugene: Path, made: list[str]) -> None:
+    _settled(eugene)
+    _, plan, _ = run_sync(eugene, cache=False, quiet=True)
+    assert plan.deferred == {}
+
+
+def test_random_edits_with_deferred_notes_never_leave_stale_output(tmp_path: Path, made: list[str]) -> None:
+    """Links, technique names, tier cells and prose inserted, deleted and copied in random notes of a
+    synthetic vault: after each sync the output is what a sync without cache writes."""
+    root = tmp_path / "v"
+    subprocess.run([sys.executable, str(need(MAKE_VAULT)), str(root), "--notes", "40", "--seed", "12",
+                    "--median-kb", "6", "--max-kb", "20"], check=True, capture_output=True)
+    _settled(root)
+    rng = random.Random(8)
+    notes = sorted(p for p in root.rglob("*.md") if "_vaultkit" not in p.parts)
+    techs = build_techniques(Vault.load(root))
+    names = [t.name for t in techs][:30]
+    words = (["plain", "Tier 2", "[[", "]]", "|", "#tag", "%%", "`", "the", "🟢", "💰"]
+             + [f"[[{p.stem}]]" for p in notes[:10]] + names + [f"[[{n}]]" for n in names]
+             + [f"[[{n}#Notes that rank, link to or name it]]" for n in names[:5]])
+    deferred = 0
+    for _step in range(40):
+        path = rng.choice(notes)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        i = rng.randrange(len(lines))
+        kind = rng.choice(["insert", "insert", "append", "delete", "copy"])
+        if kind == "insert":
+            pos = rng.randrange(len(lines[i]) + 1)
+            lines[i] = lines[i][:pos] + rng.choice(words) + lines[i][pos:]
+        elif kind == "append":
+            lines.append(rng.choice([f"See [[{rng.choice(notes).stem}]]." for _ in range(3)]
+                                    + [f"Read [[{rng.choice(names)}]]." for _ in range(3)]
+                                    + [rng.choice(names)]))
+        elif kind == "delete" and len(lines) > 3:
+            del lines[i]
+        else:
+            lines.insert(i, lines[rng.randrange(len(lines))])
+        path.write_text("\n".join(lines), encoding="utf-8")
+        plan, _report = _sync(root)
+        deferred += bool(plan.deferred)
+        _assert_up_to_date(root)
+    assert deferred >= 10  # most edits leave most notes as they were
