@@ -185,9 +185,19 @@ class LadderTechnique:
     ranked_by: set[str]
     mentioned_by: set[str]
     mention_counts: "Mapping[str, int]" = field(default_factory=dict)
+    _tops: "dict[int, list[str]]" = field(default_factory=dict, repr=False, compare=False)
 
     def top_mentions(self, limit: int) -> list[str]:
-        """Up to ``limit`` notes that mention it without ranking it: most mentions first, then by path."""
+        """Up to ``limit`` notes that mention it without ranking it: most mentions first, then by path.
+
+        Found once per ``limit`` (the canvas and the plan's memo both ask); the sets must not change after.
+        """
+        found = self._tops.get(limit)
+        if found is None:
+            found = self._tops[limit] = self._top_mentions(limit)
+        return list(found)
+
+    def _top_mentions(self, limit: int) -> list[str]:
         counts, ranked, mentioned = self.mention_counts, self.ranked_by, self.mentioned_by
         if isinstance(counts, _MentionCounts):  # the technique's own order, sorted in C
             top: list[str] = []
