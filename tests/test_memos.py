@@ -128,3 +128,104 @@ def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> No
     _edit(root / note.path, None, "\nOne more line.\n")
     build_techniques(Vault.load(root, cache=True))
     assert scanned == [note.path]
+
+
+def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:
+    """A memo over MEMO_FILE_BYTES is a file the row names; replaced files and broken ones are handled."""
+    import vaultkit.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 1000)
+    root = tmp_path / "v"
+    root.mkdir()
+    big = {"rows": [("a" * 50, i) for i in range(200)]}
+    store = NoteCache.open(root)
+    store.put_memo("big", big)
+    store.put_memo("small", [1, 2])
+    files = list((root / ".vaultkit").glob("memo-*.bin"))
+    assert len(files) == 1
+    assert store.get_memo("big") == big and store.get_memo("small") == [1, 2]
+    store.put_memo("big", {"rows": []} | big)  # replaced: the earlier file goes
+    after = list((root / ".vaultkit").glob("memo-*.bin"))
+    assert len(after) == 1 and after != files
+    store.close()
+
+    store = NoteCache.open(root)  # another run reads it back
+    assert store.get_memo("big") == big
+    after[0].write_bytes(after[0].read_bytes()[:-10])  # cut short (say, a crash): a miss, no error
+    assert store.get_memo("big") is None
+    after[0].unlink()
+    assert store.get_memo("big") is None and store.get_memo("small") == [1, 2]
+    (root / ".vaultkit" / "memo-stray-0.bin").write_bytes(b"left over")
+    (root / ".vaultkit" / "memo-stray-1.bin.tmp").write_bytes(b"left over")
+    store.put_memo("big", big)
+    assert [p.name for p in (root / ".vaultkit").glob("memo-*")] == [
+        p.name for p in (root / ".vaultkit").glob("memo-*.bin")] and len(list((root / ".vaultkit").glob("memo-*"))) == 1
+    store.close()
+    cache_mod.clear(root)
+    assert list((root / ".vaultkit").glob("memo-*")) == []
+
+
+def test_a_sync_reuses_memos_kept_in_files(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 100)  # every memo of the sample vault in a file
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    assert len(list((root / ".vaultkit").glob("memo-*.bin"))) >= 3
+    import vaultkit.techniques as T
+
+    scanned: list[str] = []
+    real = T.find_mentions_of
+
+    def spy(targets, own, notes, **kw):
+        notes = list(notes)
+        scanned.extend(n.path for n, _ in notes)
+        return real(targets, own, notes, **kw)
+
+    monkeypatch.setattr(T, "find_mentions_of", spy)
+    run_sync(root)
+    assert scanned == []  # every note's mentions came from the memo file
+    _assert_up_to_date(root)
+
+
+def test_memos_are_stored_all_or_none(tmp_path: Path) -> None:
+    """The plan's memo is only right with the writer's and the mentions' of the same run: a save that
+    cannot finish (the cache locked by another process) keeps the earlier set whole."""
+    import sqlite3
+
+    root = tmp_path / "v"
+    root.mkdir()
+    store = NoteCache.open(root)
+    store.put_memos({"a": 1, "b": 1})
+    store.close()
+    blocker = sqlite3.connect(root / ".vaultkit" / "cache.sqlite", isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    store = NoteCache.open(root, timeout=0.05)
+    store.put_memos({"a": 2, "b": 2})
+    assert store.notice and "not updated" in store.notice
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert (store.get_memo("a"), store.get_memo("b")) == (1, 1)
+    store.put_memos({"a": 3, "b": 3})
+    assert (store.get_memo("a"), store.get_memo("b")) == (3, 3)
+    store.close()
+
+
+def test_a_memo_file_that_cannot_be_written_stores_none_of_the_set(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.cache as cache_mod
+
+    root = tmp_path / "v"
+    root.mkdir()
+    store = NoteCache.open(root)
+    store.put_memos({"a": 1, "b": [1]})
+    monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 100)
+
+    def no_room(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache_mod.os, "replace", no_room)
+    store.put_memos({"a": 2, "b": list(range(1000))})  # "b" needs a file, which fails: "a" is not stored either
+    assert (store.get_memo("a"), store.get_memo("b")) == (1, [1])
+    assert list((root / ".vaultkit").glob("memo-*")) == []  # (the half-written file is gone)
+    store.close()

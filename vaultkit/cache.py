@@ -390,6 +390,26 @@ def _remove_db(path: Path) -> None:
             os.unlink(f"{path}{suffix}")
         except FileNotFoundError:
             pass
+    for name in _memo_files(path.parent):
+        try:
+            os.unlink(path.parent / name)
+        except OSError:
+            pass
+
+
+#: A memo larger than this many bytes is kept in a file of its own beside the database, its row
+#: holding only the file's name and size: SQLite wrote a 150 MB memo (10,000 notes' mentions) in
+#: 1.9 s, a plain file takes 0.34 s (and reading it back 0.13 s instead of 0.38 s).
+MEMO_FILE_BYTES = 1 << 20
+_MEMO_FILE_TAG = b"vaultkit:memo-file\0"
+
+
+def _memo_files(folder: Path) -> list[str]:
+    """Names of the memo files in the cache folder (and of any left half-written)."""
+    try:
+        return [n for n in os.listdir(folder) if n.startswith("memo-") and n.endswith((".bin", ".bin.tmp"))]
+    except OSError:
+        return []
 
 
 # --------------------------------------------------------------------------------------------
@@ -699,10 +719,23 @@ class NoteCache:
         for found, code, data in rows:
             if code == version:
                 try:
+                    if data[: len(_MEMO_FILE_TAG)] == _MEMO_FILE_TAG:
+                        data = self._memo_file(data)
                     out[found] = marshal.loads(data)
-                except (EOFError, ValueError, TypeError):
+                except (EOFError, ValueError, TypeError, OSError):
                     pass
         return out
+
+    def _memo_file(self, pointer: bytes) -> bytes:
+        """The bytes of a memo kept in a file (see :data:`MEMO_FILE_BYTES`); ``ValueError`` when it is not whole."""
+        name, size = pointer[len(_MEMO_FILE_TAG):].decode("utf-8").split("\0")
+        if "/" in name or not name.startswith("memo-"):
+            raise ValueError("not a memo file")
+        with open(self.path.parent / name, "rb") as fh:
+            data = fh.read()
+        if len(data) != int(size):
+            raise ValueError("memo file of another size")
+        return data
 
     def put_memo(self, kind: str, value: Any) -> None:
         """Store ``value`` (made of what :mod:`marshal` writes: str, int, tuples, lists, dicts …) under ``kind``.
@@ -710,17 +743,69 @@ class NoteCache:
         Silently does nothing when the cache is disabled, locked or the value
         cannot be marshalled: a memo only saves time.
         """
+        self.put_memos({kind: value})
+
+    def put_memos(self, memos: dict[str, Any]) -> None:
+        """:meth:`put_memo` for several kinds at once: all are stored, or none (they may depend on each other).
+
+        A value that cannot be marshalled is left out; when the cache is
+        locked or a file cannot be written, the memos stored before stay.
+        """
         if self._db is None:
             return
+        rows: list[tuple[str, str, bytes]] = []
+        folder = self.path.parent
+        version = code_version()
+        for kind, value in memos.items():
+            try:
+                data = marshal.dumps(value)
+            except ValueError:
+                continue
+            if len(data) > MEMO_FILE_BYTES:  # a file of its own, in place before the row names it
+                written = f"memo-{hashlib.sha256(kind.encode()).hexdigest()[:12]}-{os.urandom(8).hex()}.bin"
+                tmp = folder / (written + ".tmp")
+                try:
+                    with open(tmp, "wb") as fh:
+                        fh.write(data)
+                    os.replace(tmp, folder / written)
+                except OSError:
+                    try:
+                        os.unlink(tmp)
+                    except OSError:
+                        pass
+                    return
+                data = _MEMO_FILE_TAG + f"{written}\0{len(data)}".encode("utf-8")
+            rows.append((kind, version, data))
+        db = self._db
         try:
-            data = marshal.dumps(value)
-        except ValueError:
-            return
-        try:
-            self._db.execute("INSERT OR REPLACE INTO memos(kind, code, data) VALUES (?, ?, ?)",
-                             (kind, code_version(), data))
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR REPLACE INTO memos(kind, code, data) VALUES (?, ?, ?)", rows)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         except sqlite3.Error as exc:
             self.notice = self.notice or f"cache not updated: {exc}"
+        self._sweep_memo_files()
+
+    def _sweep_memo_files(self) -> None:
+        """Delete memo files that no row names (replaced, or left by a rebuilt cache or a crash)."""
+        files = _memo_files(self.path.parent)
+        if not files or self._db is None:
+            return
+        try:
+            named = {bytes(d)[len(_MEMO_FILE_TAG):].split(b"\0")[0].decode("utf-8", "replace")
+                     for (d,) in self._db.execute("SELECT data FROM memos WHERE substr(data, 1, ?) = ?",
+                                                  (len(_MEMO_FILE_TAG), _MEMO_FILE_TAG))}
+        except sqlite3.Error:
+            return
+        for name in files:
+            if name not in named:
+                try:
+                    os.unlink(self.path.parent / name)
+                except OSError:
+                    pass
 
     def get_meta(self, key: str) -> str | None:
         """A value stored with :meth:`set_meta` (``None`` when absent or the cache is disabled)."""

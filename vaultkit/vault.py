@@ -161,8 +161,7 @@ class Vault:
 
         store = NoteCache.open(self.root)
         try:
-            for kind, value in self.memo_updates.items():
-                store.put_memo(kind, value)
+            store.put_memos(self.memo_updates)  # all or none: some are only right together (see generate._Reuse)
         finally:
             store.close()
 
