@@ -592,12 +592,15 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
     from .resolve import NameIndex
 
     planned_set = set(planned)
-    index = NameIndex(sorted({f for f in vault.files if f not in generated} | planned_set))
+    after = sorted({f for f in vault.files if f not in generated} | planned_set)
+    # the files after the write are the files now (a sync that adds or removes no generated file):
+    # every link resolves as it did when the vault was loaded
+    index = None if after == vault.files else NameIndex(after)
     targets: dict[int, str | None] = {}
     found: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for note in vault.user_notes():
         for link in note.links:
-            target = index.resolve(link.target, note.path)
+            target = link.resolved if index is None else index.resolve(link.target, note.path)
             targets[id(link)] = target
             if target in planned_set and note.counts(link):
                 found[target].append((note.path, link.line))
