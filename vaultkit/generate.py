@@ -77,7 +77,16 @@ _PATH_LINKER = Linker((), always_path=True)
 
 @dataclass
 class Plan:
-    """What a sync should write: note texts by vault path (no ownership marker yet)."""
+    """What a sync should write: note texts by vault path (no ownership marker yet) in :attr:`files`, and
+    in :attr:`deferred` the files an earlier run made of the same inputs (made only if the writer needs them).
+
+    Examples
+    --------
+    >>> plan = Plan()
+    >>> plan.add("_vaultkit/A.md", "# A\\n"); plan.defer("_vaultkit/B.md", "<sha256>", lambda: "# B\\n")
+    >>> plan.paths, plan.deferred["_vaultkit/B.md"][1]()
+    (['_vaultkit/A.md', '_vaultkit/B.md'], '# B\\n')
+    """
 
     files: dict[str, str] = field(default_factory=dict)
     techniques: int = 0
@@ -102,18 +111,6 @@ class Plan:
             raise ValueError(f"two generated files for {path}")
         self.deferred[path] = (digest, make)
         self._order.append(path)
-
-    def text(self, path: str) -> str:
-        """The text planned for ``path``, made now when it was deferred.
-
-        Raises
-        ------
-        KeyError
-            When nothing is planned at ``path``.
-        """
-        if path in self.files:
-            return self.files[path]
-        return self.deferred[path][1]()
 
     @property
     def paths(self) -> list[str]:
