@@ -6,6 +6,7 @@ what a sync without any cache writes (``--check --no-cache`` finds nothing to do
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -155,9 +156,13 @@ def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch)
     assert store.get_memo("big") is None
     after[0].unlink()
     assert store.get_memo("big") is None and store.get_memo("small") == [1, 2]
-    (root / ".vaultkit" / "memo-stray-0.bin").write_bytes(b"left over")
-    (root / ".vaultkit" / "memo-stray-1.bin.tmp").write_bytes(b"left over")
+    for stray in ("memo-stray-0.bin", "memo-stray-1.bin.tmp"):  # left over long ago (young ones may be
+        (root / ".vaultkit" / stray).write_bytes(b"left over")     # another process's, about to be named)
+        os.utime(root / ".vaultkit" / stray, ns=(10**18, 10**18))
+    (root / ".vaultkit" / "memo-young-2.bin").write_bytes(b"another run's")
     store.put_memo("big", big)
+    assert (root / ".vaultkit" / "memo-young-2.bin").exists()
+    (root / ".vaultkit" / "memo-young-2.bin").unlink()
     assert [p.name for p in (root / ".vaultkit").glob("memo-*")] == [
         p.name for p in (root / ".vaultkit").glob("memo-*.bin")] and len(list((root / ".vaultkit").glob("memo-*"))) == 1
     store.close()
@@ -228,4 +233,31 @@ def test_a_memo_file_that_cannot_be_written_stores_none_of_the_set(tmp_path: Pat
     store.put_memos({"a": 2, "b": list(range(1000))})  # "b" needs a file, which fails: "a" is not stored either
     assert (store.get_memo("a"), store.get_memo("b")) == (1, [1])
     assert list((root / ".vaultkit").glob("memo-*")) == []  # (the half-written file is gone)
+    store.close()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "device", "huge"])
+def test_a_memo_file_that_is_not_ours_is_a_miss(tmp_path: Path, monkeypatch, kind: str) -> None:
+    """Never blocks on a pipe, follows a link, reads a device or lets a crafted length exhaust memory."""
+    import vaultkit.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 100)
+    root = tmp_path / "v"
+    root.mkdir()
+    store = NoteCache.open(root)
+    store.put_memos({"big": list(range(1000)), "small": 1})
+    (path,) = (root / ".vaultkit").glob("memo-*.bin")
+    size = path.stat().st_size
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        good = tmp_path / "copy.bin"
+        good.write_bytes(b"\0" * size)
+        path.symlink_to(good)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:  # a tuple of 2**31 - 1 items, as marshal writes its length
+        path.write_bytes(b"(\xff\xff\xff\x7f" + b"\0" * (size - 5))
+    assert store.get_memo("big") is None and store.get_memo("small") == 1
     store.close()

@@ -58,6 +58,7 @@ import operator
 import os
 import pickle
 import sqlite3
+import stat
 import sys
 import time
 from pathlib import Path
@@ -401,6 +402,8 @@ def _remove_db(path: Path) -> None:
 #: holding only the file's name and size: SQLite wrote a 150 MB memo (10,000 notes' mentions) in
 #: 1.9 s, a plain file takes 0.34 s (and reading it back 0.13 s instead of 0.38 s).
 MEMO_FILE_BYTES = 1 << 20
+#: An unreferenced memo file younger than this may be another process's, written just before its row.
+_STRAY_MEMO_NS = 60 * 10**9
 _MEMO_FILE_TAG = b"vaultkit:memo-file\0"
 
 
@@ -722,20 +725,37 @@ class NoteCache:
                     if data[: len(_MEMO_FILE_TAG)] == _MEMO_FILE_TAG:
                         data = self._memo_file(data)
                     out[found] = marshal.loads(data)
-                except (EOFError, ValueError, TypeError, OSError):
+                except Exception:  # noqa: BLE001 - garbage (even a crafted huge length: MemoryError) is a miss
                     pass
         return out
 
     def _memo_file(self, pointer: bytes) -> bytes:
-        """The bytes of a memo kept in a file (see :data:`MEMO_FILE_BYTES`); ``ValueError`` when it is not whole."""
-        name, size = pointer[len(_MEMO_FILE_TAG):].decode("utf-8").split("\0")
-        if "/" in name or not name.startswith("memo-"):
+        """The bytes of a memo kept in a file (see :data:`MEMO_FILE_BYTES`).
+
+        Raises ``ValueError`` or ``OSError`` unless the row names a regular file
+        (not a link, pipe or device) in the cache folder of the recorded size.
+        """
+        name, size_text = bytes(pointer[len(_MEMO_FILE_TAG):]).decode("utf-8").split("\0")
+        size = int(size_text)
+        if "/" in name or "\\" in name or not name.startswith("memo-") or not name.endswith(".bin"):
             raise ValueError("not a memo file")
-        with open(self.path.parent / name, "rb") as fh:
-            data = fh.read()
-        if len(data) != int(size):
-            raise ValueError("memo file of another size")
-        return data
+        fd = os.open(self.path.parent / name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+                raise ValueError("not the memo file that was written")
+            chunks = []
+            left = size
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 24))
+                if not chunk:
+                    raise ValueError("memo file cut short")
+                chunks.append(chunk)
+                left -= len(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(chunks)
 
     def put_memo(self, kind: str, value: Any) -> None:
         """Store ``value`` (made of what :mod:`marshal` writes: str, int, tuples, lists, dicts …) under ``kind``.
@@ -777,9 +797,14 @@ class NoteCache:
                 data = _MEMO_FILE_TAG + f"{written}\0{len(data)}".encode("utf-8")
             rows.append((kind, version, data))
         db = self._db
+        replaced: set[str] = set()
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
+                for kind, _code, _data in rows:
+                    found = db.execute("SELECT data FROM memos WHERE kind=?", (kind,)).fetchone()
+                    if found is not None and bytes(found[0][: len(_MEMO_FILE_TAG)]) == _MEMO_FILE_TAG:
+                        replaced.add(bytes(found[0][len(_MEMO_FILE_TAG):]).split(b"\0")[0].decode("utf-8", "replace"))
                 db.executemany("INSERT OR REPLACE INTO memos(kind, code, data) VALUES (?, ?, ?)", rows)
                 db.execute("COMMIT")
             except BaseException:
@@ -787,10 +812,13 @@ class NoteCache:
                 raise
         except sqlite3.Error as exc:
             self.notice = self.notice or f"cache not updated: {exc}"
-        self._sweep_memo_files()
+            replaced = set()
+        self._sweep_memo_files(replaced)
 
-    def _sweep_memo_files(self) -> None:
-        """Delete memo files that no row names (replaced, or left by a rebuilt cache or a crash)."""
+    def _sweep_memo_files(self, replaced: "set[str]" = frozenset()) -> None:  # type: ignore[assignment]
+        """Delete memo files that no row names: at once those ``replaced`` by this process's rows, others
+        (left by a rebuilt cache, a crash or a failed save) once older than :data:`_STRAY_MEMO_NS` — another
+        process may have written one that its row is about to name."""
         files = _memo_files(self.path.parent)
         if not files or self._db is None:
             return
@@ -800,12 +828,16 @@ class NoteCache:
                                                   (len(_MEMO_FILE_TAG), _MEMO_FILE_TAG))}
         except sqlite3.Error:
             return
+        now = time.time_ns()
         for name in files:
-            if name not in named:
-                try:
-                    os.unlink(self.path.parent / name)
-                except OSError:
-                    pass
+            if name in named:
+                continue
+            path = self.path.parent / name
+            try:
+                if name in replaced or now - os.lstat(path).st_mtime_ns > _STRAY_MEMO_NS:
+                    os.unlink(path)
+            except OSError:
+                pass
 
     def get_meta(self, key: str) -> str | None:
         """A value stored with :meth:`set_meta` (``None`` when absent or the cache is disabled)."""
