@@ -56,9 +56,18 @@ def summary_line(vault, plan, report) -> str:
     links = [link for note in user for link in note.links if note.counts(link)]
     unresolved = sum(1 for link in links if link.resolved is None)
     diags = sum(len(note.diagnostics) for note in user) + len(vault.diagnostics)
-    return (f"{len(user)} notes, {len(links)} links ({len(links) - unresolved} resolved, {unresolved} unresolved), "
-            f"{plan.techniques} techniques, {plan.tiers} tiers; files: {report.summary()}; "
-            f"{diags} diagnostics (see `vaultkit lint`)")
+    return (f"{_count(len(user), 'note')}, {_count(len(links), 'link')} ({len(links) - unresolved} resolved, "
+            f"{unresolved} unresolved), {_count(plan.techniques, 'technique')}, {_count(plan.tiers, 'tier')}; "
+            f"files: {report.summary()}; {_count(diags, 'diagnostic')} (see `vaultkit lint`)")
+
+
+def _count(n: int, word: str) -> str:
+    """A count with its noun.
+
+    >>> _count(1, "note"), _count(0, "link"), _count(2, "tier")
+    ('1 note', '0 links', '2 tiers')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def exit_status(report, *, check: bool) -> int:
