@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 from pathlib import Path
 
@@ -38,3 +39,21 @@ def sample_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "vault"
     shutil.copytree(SAMPLE_VAULT, dest)
     return dest
+
+
+def random_line_edit(path: Path, rng: random.Random, words: list[str], endings: list[str]) -> None:
+    """Edit the note at ``path`` once at random: a word of ``words`` inserted anywhere in a line, a line
+    of ``endings`` appended, a line deleted, or a line copied elsewhere (the random edit tests' step)."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    i = rng.randrange(len(lines))
+    kind = rng.choice(["insert", "append", "delete", "copy"])
+    if kind == "insert":
+        pos = rng.randrange(len(lines[i]) + 1)
+        lines[i] = lines[i][:pos] + rng.choice(words) + lines[i][pos:]
+    elif kind == "append":
+        lines.append(rng.choice(endings))
+    elif kind == "delete" and len(lines) > 3:
+        del lines[i]
+    else:
+        lines.insert(i, lines[rng.randrange(len(lines))])
+    path.write_text("\n".join(lines), encoding="utf-8")

@@ -21,7 +21,7 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.techniques import build_techniques
 from vaultkit.vault import Vault
 
-from .conftest import EUGENE, MAKE_VAULT, need
+from .conftest import EUGENE, MAKE_VAULT, need, random_line_edit
 
 EARLY = "none in what sync reads: nothing to write"
 
@@ -160,23 +160,10 @@ def test_random_edits_never_leave_stale_output(tmp_path: Path) -> None:
     words = (["plain", "Tier 2", "[[", "]]", "|", "#tag", "%%", "`", "$", "---", "the"]
              + [f"[[{p.stem}]]" for p in notes[:10]] + names + [f"[[{n}]]" for n in names])
     early = 0
+    endings = (["A closing sentence.", "%% note to self %%", "more prose here"]
+               + [f"See [[{p.stem}]]." for p in notes[:3]] + names[:3] + [f"Read [[{n}]]." for n in names[:3]])
     for step in range(30):
-        path = rng.choice(notes)
-        lines = path.read_text(encoding="utf-8").split("\n")
-        i = rng.randrange(len(lines))
-        kind = rng.choice(["insert", "append", "delete", "copy"])
-        if kind == "insert":
-            pos = rng.randrange(len(lines[i]) + 1)
-            lines[i] = lines[i][:pos] + rng.choice(words) + lines[i][pos:]
-        elif kind == "append":
-            lines.append(rng.choice(["A closing sentence.", "%% note to self %%", "more prose here"]
-                                    + [f"See [[{p.stem}]]." for p in notes[:3]] + names[:3]
-                                    + [f"Read [[{n}]]." for n in names[:3]]))
-        elif kind == "delete" and len(lines) > 3:
-            del lines[i]
-        else:
-            lines.insert(i, lines[rng.randrange(len(lines))])
-        path.write_text("\n".join(lines), encoding="utf-8")
+        random_line_edit(rng.choice(notes), rng, words, endings)
         code, out = _sync(root)
         assert code in (0, 1), out
         early += EARLY in out

@@ -108,12 +108,10 @@ def test_no_memos_without_the_cache(tmp_path: Path) -> None:
     assert not (root / ".vaultkit").exists()
 
 
-def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> None:
+def _scanned_notes(monkeypatch) -> list[str]:
+    """Paths of the notes scanned for technique mentions from now on (in-process scans)."""
     import vaultkit.techniques as T
 
-    root = tmp_path / "v"
-    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
-    run_sync(root)
     scanned: list[str] = []
     real = T.find_mentions_of
 
@@ -123,6 +121,14 @@ def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> No
         return real(targets, own, notes, **kw)
 
     monkeypatch.setattr(T, "find_mentions_of", spy)
+    return scanned
+
+
+def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> None:
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    scanned = _scanned_notes(monkeypatch)
     build_techniques(Vault.load(root, cache=True))
     assert scanned == []
     note = next(n for n in Vault.load(root).user_notes() if n.path.endswith(".md"))
@@ -178,17 +184,7 @@ def test_a_sync_reuses_memos_kept_in_files(tmp_path: Path, monkeypatch) -> None:
     shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
     run_sync(root)
     assert len(list((root / ".vaultkit").glob("memo-*.bin"))) >= 3
-    import vaultkit.techniques as T
-
-    scanned: list[str] = []
-    real = T.find_mentions_of
-
-    def spy(targets, own, notes, **kw):
-        notes = list(notes)
-        scanned.extend(n.path for n, _ in notes)
-        return real(targets, own, notes, **kw)
-
-    monkeypatch.setattr(T, "find_mentions_of", spy)
+    scanned = _scanned_notes(monkeypatch)
     run_sync(root)
     assert scanned == []  # every note's mentions came from the memo file
     _assert_up_to_date(root)

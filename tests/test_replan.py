@@ -26,7 +26,7 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.techniques import build_techniques
 from vaultkit.vault import Vault
 
-from .conftest import EUGENE, MAKE_VAULT, need
+from .conftest import EUGENE, MAKE_VAULT, need, random_line_edit
 
 
 @pytest.fixture
@@ -69,6 +69,17 @@ def eugene(tmp_path: Path) -> Path:
     return root
 
 
+def _note_without_tables(root: Path) -> Path:
+    """The first user note (in path order) without a ``|``: no table, so no tier row."""
+    return next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts
+                and "|" not in p.read_text(encoding="utf-8"))
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
 def _technique_count(root: Path) -> int:
     return len(build_techniques(Vault.load(root)))
 
@@ -80,8 +91,7 @@ def test_a_link_between_user_notes_makes_no_technique_note_again(eugene: Path, m
     notes = vault.user_notes()
     source, target = notes[3], notes[7]
     made.clear()
-    with open(root / source.path, "a", encoding="utf-8") as fh:
-        fh.write(f"\nSee [[{target.path[:-3]}]].\n")
+    _append(root / source.path, f"\nSee [[{target.path[:-3]}]].\n")
     plan, report = _sync(root)
     # the link names a note, not a technique: no technique's mentions or backlinks changed
     assert made == []
@@ -95,11 +105,9 @@ def test_a_link_to_a_technique_note_makes_that_note_again(eugene: Path, made: li
     _settled(root)
     techs = build_techniques(Vault.load(root))
     tech = techs[len(techs) // 2]
-    plain = next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts
-                 and "|" not in p.read_text(encoding="utf-8"))
+    plain = _note_without_tables(root)
     made.clear()
-    with open(plain, "a", encoding="utf-8") as fh:
-        fh.write(f"\nCompare [[{tech.name.replace('|', ' ')}]] here.\n")
+    _append(plain, f"\nCompare [[{tech.name.replace('|', ' ')}]] here.\n")
     plan, report = _sync(root)
     changed = sorted(o.path for o in report.outcomes if o.action == "updated")
     assert 1 <= len(made) < len(techs) / 4, made  # the notes of the techniques the new line names
@@ -116,11 +124,9 @@ def test_a_backlink_alone_makes_that_technique_note_again(eugene: Path, made: li
     tech = techs[len(techs) // 3]
     target = Vault.load(root).notes  # generated notes are notes too: find the technique's file
     path = next(p for p in target if p.startswith("_vaultkit/Techniques/") and target[p].title == tech.name)
-    plain = next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts
-                 and "|" not in p.read_text(encoding="utf-8"))
+    plain = _note_without_tables(root)
     made.clear()
-    with open(plain, "a", encoding="utf-8") as fh:
-        fh.write(f"\n\n| Topic | Where |\n|---|---|\n| reading | [[{path[:-3]}]] |\n")
+    _append(plain, f"\n\n| Topic | Where |\n|---|---|\n| reading | [[{path[:-3]}]] |\n")
     _plan, report = _sync(root)
     assert made == [path]
     assert sorted(o.path for o in report.outcomes if o.action == "updated") == sorted([path, "_vaultkit/Vault index.md"])
@@ -173,8 +179,7 @@ def test_deferred_notes_deleted_or_edited_by_hand(eugene: Path, made: list[str])
     canvas.unlink()
     edited.write_text(edited.read_text(encoding="utf-8") + "\nMy own words.\n", encoding="utf-8")
     note = next(p for p in sorted(root.rglob("*.md")) if "_vaultkit" not in p.parts)
-    with open(note, "a", encoding="utf-8") as fh:
-        fh.write("\nA line of prose that changes the note's hash, so that sync plans again.\n")
+    _append(note, "\nA line of prose that changes the note's hash, so that sync plans again.\n")
     made.clear()
     _vault, plan, report = run_sync(root, quiet=True)
     actions = {o.path: o.action for o in report.outcomes}
@@ -206,24 +211,10 @@ def test_random_edits_with_deferred_notes_never_leave_stale_output(tmp_path: Pat
     words = (["plain", "Tier 2", "[[", "]]", "|", "#tag", "%%", "`", "the", "🟢", "💰"]
              + [f"[[{p.stem}]]" for p in notes[:10]] + names + [f"[[{n}]]" for n in names]
              + [f"[[{n}#Notes that rank, link to or name it]]" for n in names[:5]])
+    endings = [f"See [[{p.stem}]]." for p in notes[::7]] + [f"Read [[{n}]]." for n in names[::4]] + names[::5]
     deferred = 0
     for _step in range(40):
-        path = rng.choice(notes)
-        lines = path.read_text(encoding="utf-8").split("\n")
-        i = rng.randrange(len(lines))
-        kind = rng.choice(["insert", "insert", "append", "delete", "copy"])
-        if kind == "insert":
-            pos = rng.randrange(len(lines[i]) + 1)
-            lines[i] = lines[i][:pos] + rng.choice(words) + lines[i][pos:]
-        elif kind == "append":
-            lines.append(rng.choice([f"See [[{rng.choice(notes).stem}]]." for _ in range(3)]
-                                    + [f"Read [[{rng.choice(names)}]]." for _ in range(3)]
-                                    + [rng.choice(names)]))
-        elif kind == "delete" and len(lines) > 3:
-            del lines[i]
-        else:
-            lines.insert(i, lines[rng.randrange(len(lines))])
-        path.write_text("\n".join(lines), encoding="utf-8")
+        random_line_edit(rng.choice(notes), rng, words, endings)
         plan, _report = _sync(root)
         deferred += bool(plan.deferred)
         _assert_up_to_date(root)
