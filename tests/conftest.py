@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,10 @@ def random_line_edit(path: Path, rng: random.Random, words: list[str], endings: 
     else:
         lines.insert(i, lines[rng.randrange(len(lines))])
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def small_synthetic_vault(root: Path, seed: int) -> list[Path]:
+    """Write a 40-note synthetic vault (notes of 6 KB median) to ``root``; its notes in path order."""
+    subprocess.run([sys.executable, str(need(MAKE_VAULT)), str(root), "--notes", "40", "--seed", str(seed),
+                    "--median-kb", "6", "--max-kb", "20"], check=True, capture_output=True)
+    return sorted(p for p in root.rglob("*.md") if "_vaultkit" not in p.parts)

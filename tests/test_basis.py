@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.techniques import build_techniques
 from vaultkit.vault import Vault
 
-from .conftest import EUGENE, MAKE_VAULT, need, random_line_edit
+from .conftest import EUGENE, need, random_line_edit, small_synthetic_vault
 
 EARLY = "none in what sync reads: nothing to write"
 
@@ -151,11 +149,9 @@ def test_random_edits_never_leave_stale_output(tmp_path: Path) -> None:
     (inside links, tables, frontmatter and code too): after each sync the output is what a sync
     without cache writes, whichever way the sync went."""
     root = tmp_path / "v"
-    subprocess.run([sys.executable, str(need(MAKE_VAULT)), str(root), "--notes", "40", "--seed", "11",
-                    "--median-kb", "6", "--max-kb", "20"], check=True, capture_output=True)
+    notes = small_synthetic_vault(root, 11)
     _settle(root)
     rng = random.Random(5)
-    notes = sorted(p for p in root.rglob("*.md") if "_vaultkit" not in p.parts)
     names = [t.name for t in build_techniques(Vault.load(root))][:20]
     words = (["plain", "Tier 2", "[[", "]]", "|", "#tag", "%%", "`", "$", "---", "the"]
              + [f"[[{p.stem}]]" for p in notes[:10]] + names + [f"[[{n}]]" for n in names])

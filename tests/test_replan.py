@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.techniques import build_techniques
 from vaultkit.vault import Vault
 
-from .conftest import EUGENE, MAKE_VAULT, need, random_line_edit
+from .conftest import EUGENE, need, random_line_edit, small_synthetic_vault
 
 
 @pytest.fixture
@@ -201,11 +199,9 @@ def test_random_edits_with_deferred_notes_never_leave_stale_output(tmp_path: Pat
     """Links, technique names, tier cells and prose inserted, deleted and copied in random notes of a
     synthetic vault: after each sync the output is what a sync without cache writes."""
     root = tmp_path / "v"
-    subprocess.run([sys.executable, str(need(MAKE_VAULT)), str(root), "--notes", "40", "--seed", "12",
-                    "--median-kb", "6", "--max-kb", "20"], check=True, capture_output=True)
+    notes = small_synthetic_vault(root, 12)
     _settled(root)
     rng = random.Random(8)
-    notes = sorted(p for p in root.rglob("*.md") if "_vaultkit" not in p.parts)
     techs = build_techniques(Vault.load(root))
     names = [t.name for t in techs][:30]
     words = (["plain", "Tier 2", "[[", "]]", "|", "#tag", "%%", "`", "the", "🟢", "💰"]
