@@ -215,3 +215,21 @@ def test_random_edits_with_deferred_notes_never_leave_stale_output(tmp_path: Pat
         deferred += bool(plan.deferred)
         _assert_up_to_date(root)
     assert deferred >= 10  # most edits leave most notes as they were
+
+
+def test_a_deleted_output_folder_is_made_again_in_one_pass(eugene: Path, made: list[str], monkeypatch) -> None:
+    """Every deferred note the writer needs is made, with the mentions filled once (not once per note)."""
+    root = eugene
+    _settled(root)
+    before = {p: p.read_bytes() for p in (root / "_vaultkit" / "Techniques").glob("*.md")}
+    shutil.rmtree(root / "_vaultkit" / "Techniques")
+    _append(_note_without_tables(root), "\nProse that changes no technique's inputs.\n")
+    fills: list[int] = []
+    real = generate.fill_mentions
+    monkeypatch.setattr(generate, "fill_mentions", lambda techs, rows: (fills.append(len(techs)), real(techs, rows)))
+    made.clear()
+    _vault, plan, report = run_sync(root, quiet=True)
+    assert len(plan.deferred) >= len(before) and len(made) == len(before)
+    assert len(fills) <= 2
+    assert {p: p.read_bytes() for p in (root / "_vaultkit" / "Techniques").glob("*.md")} == before
+    _assert_up_to_date(root)

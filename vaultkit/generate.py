@@ -376,7 +376,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
                          known)
 
     def make_technique(tech: "Technique", path: str, links: list) -> str:
-        with_mentions({tech.key})
+        with_mentions()  # (all at once: the writer may need many, e.g. after the folder was deleted)
         return _technique_note(vault, tech, path, tier_path, index_path, links)
 
     deferred = {}
