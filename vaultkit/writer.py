@@ -1638,6 +1638,18 @@ def _unchanged(w: _Writer, rel: str, looks: tuple[str, int, int, int, int]) -> F
     return FileOutcome(rel, "unchanged", "")
 
 
+def _known_unchanged(w: _Writer, rel: str, note: bool, digest: str, st: os.stat_result) -> FileOutcome | None:
+    """``unchanged`` without reading when an earlier run found the file with this content hash up to date
+    and its size, times and inode are still the same (a non-note file: its hash still in the manifest)."""
+    looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if w.known.get(rel) != looks or not (note or digest in (w.manifest.allowed(rel) or ())):
+        return None
+    w.verified[rel] = w.looked[rel] = looks
+    if not note:
+        w.digests[rel] = digest
+    return FileOutcome(rel, "unchanged", "")
+
+
 def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: PlannedFile,
               force: bool) -> FileOutcome:
     rel = pf.path
@@ -1657,18 +1669,14 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
     note = _is_note(rel)
     if pf.text is None:  # deferred: unchanged when still the file an earlier run found with this text
-        found = w.known.get(rel)
-        if found is not None and found[0] == pf.digest and (note or pf.digest in (w.manifest.allowed(rel) or ())):
-            try:
-                st = os.lstat(target)
-            except OSError:
-                st = None
-            if st is not None and stat.S_ISREG(st.st_mode) and found[1:] == (
-                    st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
-                w.verified[rel] = w.looked[rel] = found
-                if not note:
-                    w.digests[rel] = found[0]
-                return FileOutcome(rel, "unchanged", "")
+        try:
+            st = os.lstat(target)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode) and pf.digest is not None:
+            known = _known_unchanged(w, rel, note, pf.digest, st)
+            if known is not None:
+                return known
         if pf.render is None:
             return FileOutcome(rel, "refused-text", "deferred text without a way to make it")
         pf.text = pf.render()
@@ -1718,11 +1726,10 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "skipped-taken", "the path is a symbolic link; left alone")
     if not stat.S_ISREG(st.st_mode):
         return FileOutcome(rel, "skipped-taken", "the path is a folder or special file; left alone")
+    known = _known_unchanged(w, rel, note, digest, st)
+    if known is not None:
+        return known
     looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    # found up to date by an earlier run and not touched since (a non-note file: still in the manifest)
-    if w.known.get(rel) == looks and (note or digest in (w.manifest.allowed(rel) or ())):
-        w.verified[rel] = w.looked[rel] = looks
-        return FileOutcome(rel, "unchanged", "")
     try:
         data, seen = _read(target)
     except OSError as exc:
