@@ -58,7 +58,6 @@ import operator
 import os
 import pickle
 import sqlite3
-import stat
 import sys
 import time
 from pathlib import Path
@@ -407,6 +406,14 @@ _STRAY_MEMO_NS = 60 * 10**9
 _MEMO_FILE_TAG = b"vaultkit:memo-file\0"
 
 
+def _memo_file_name(data: Any) -> str | None:
+    """The file a memo row names (see :data:`MEMO_FILE_BYTES`), or ``None`` when the row holds the memo itself."""
+    data = bytes(data) if isinstance(data, (bytes, memoryview)) else b""
+    if not data.startswith(_MEMO_FILE_TAG):
+        return None
+    return data[len(_MEMO_FILE_TAG):].split(b"\0")[0].decode("utf-8", "replace")
+
+
 def _memo_files(folder: Path) -> list[str]:
     """Names of the memo files in the cache folder (and of any left half-written)."""
     try:
@@ -735,27 +742,15 @@ class NoteCache:
         Raises ``ValueError`` or ``OSError`` unless the row names a regular file
         (not a link, pipe or device) in the cache folder of the recorded size.
         """
+        from .vault import read_regular
+
         name, size_text = bytes(pointer[len(_MEMO_FILE_TAG):]).decode("utf-8").split("\0")
-        size = int(size_text)
         if "/" in name or "\\" in name or not name.startswith("memo-") or not name.endswith(".bin"):
             raise ValueError("not a memo file")
-        fd = os.open(self.path.parent / name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-                     | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size != size:
-                raise ValueError("not the memo file that was written")
-            chunks = []
-            left = size
-            while left > 0:
-                chunk = os.read(fd, min(left, 1 << 24))
-                if not chunk:
-                    raise ValueError("memo file cut short")
-                chunks.append(chunk)
-                left -= len(chunk)
-        finally:
-            os.close(fd)
-        return b"".join(chunks)
+        data, _st = read_regular(self.path.parent / name, follow_symlinks=False)
+        if len(data) != int(size_text):
+            raise ValueError("not the memo file that was written")
+        return data
 
     def put_memo(self, kind: str, value: Any) -> None:
         """Store ``value`` (made of what :mod:`marshal` writes: str, int, tuples, lists, dicts …) under ``kind``.
@@ -803,8 +798,9 @@ class NoteCache:
             try:
                 for kind, _code, _data in rows:
                     found = db.execute("SELECT data FROM memos WHERE kind=?", (kind,)).fetchone()
-                    if found is not None and bytes(found[0][: len(_MEMO_FILE_TAG)]) == _MEMO_FILE_TAG:
-                        replaced.add(bytes(found[0][len(_MEMO_FILE_TAG):]).split(b"\0")[0].decode("utf-8", "replace"))
+                    name = _memo_file_name(found[0]) if found is not None else None
+                    if name is not None:
+                        replaced.add(name)
                 db.executemany("INSERT OR REPLACE INTO memos(kind, code, data) VALUES (?, ?, ?)", rows)
                 db.execute("COMMIT")
             except BaseException:
@@ -823,9 +819,8 @@ class NoteCache:
         if not files or self._db is None:
             return
         try:
-            named = {bytes(d)[len(_MEMO_FILE_TAG):].split(b"\0")[0].decode("utf-8", "replace")
-                     for (d,) in self._db.execute("SELECT data FROM memos WHERE substr(data, 1, ?) = ?",
-                                                  (len(_MEMO_FILE_TAG), _MEMO_FILE_TAG))}
+            named = {_memo_file_name(d) for (d,) in self._db.execute(
+                "SELECT data FROM memos WHERE substr(data, 1, ?) = ?", (len(_MEMO_FILE_TAG), _MEMO_FILE_TAG))}
         except sqlite3.Error:
             return
         now = time.time_ns()

@@ -229,7 +229,8 @@ class _NoteTexts(Mapping[str, str]):
         return len(self._notes)
 
 
-def read_regular(abspath: "str | os.PathLike[str]") -> "tuple[bytes, os.stat_result]":
+def read_regular(abspath: "str | os.PathLike[str]", *, follow_symlinks: bool = True
+                 ) -> "tuple[bytes, os.stat_result]":
     """The bytes of a regular file and its stat (taken before reading).
 
     Raises
@@ -237,8 +238,12 @@ def read_regular(abspath: "str | os.PathLike[str]") -> "tuple[bytes, os.stat_res
     OSError
         When it cannot be read, or is no regular file: a named pipe called
         ``x.md`` must not hang the run (it is opened without blocking and not read).
+        With ``follow_symlinks=False`` a symbolic link is refused too.
     """
-    fd = os.open(abspath, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(abspath, flags)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
