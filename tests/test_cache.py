@@ -257,6 +257,22 @@ def test_cache_with_an_old_table_layout_is_rebuilt(small: Path) -> None:
     assert _stats(small)["hits"] == 3
 
 
+def test_notes_table_of_a_wrong_layout_under_the_current_version_is_dropped_when_read(small: Path) -> None:
+    # The rows are read only when a note is looked up (a sync that stops early reads only meta):
+    # a broken notes table then costs that run its cache, never a note.
+    Vault.load(small, cache=True)
+    with sqlite3.connect(cache_path(small)) as db:
+        db.execute("DROP TABLE notes")
+        db.execute("CREATE TABLE notes (path TEXT PRIMARY KEY, blob BLOB)")
+    store = NoteCache.open(small)
+    assert store.notice is None and store.get_meta("missing") is None  # meta alone still reads
+    assert store.get("A.md", small / "A.md") is None and "unreadable" in (store.notice or "")
+    store.close()
+    assert _model(Vault.load(small, cache=True)) == _model(Vault.load(small))
+    assert _model(Vault.load(small, cache=True)) == _model(Vault.load(small))
+    assert _stats(small)["hits"] == 3  # rebuilt by the run after
+
+
 def test_unwritable_cache_folder_disables_the_cache(small: Path) -> None:
     (small / ".vaultkit").write_text("a file where the folder should be", encoding="utf-8")
     store = NoteCache.open(small)
@@ -384,6 +400,21 @@ def test_vault_stamp_splits_inputs_and_outputs(small: Path) -> None:
     (small / "A.md").write_text("edited while syncing", encoding="utf-8")
     assert vault_stamp(small, output="_vaultkit").inputs is None  # fresh input: not trusted
     assert vault_stamp(small).key is None  # without an output folder every file is an input
+
+
+def test_vault_stamp_lists_files_by_side_of_a_nested_output_folder(small: Path) -> None:
+    from vaultkit.cache import vault_stamp
+
+    for rel in ("gen/out/T/x.md", "gen/out2/y.md", "gen/z.md"):
+        (small / rel).parent.mkdir(parents=True, exist_ok=True)
+        (small / rel).write_text("x", encoding="utf-8")
+    stamp = vault_stamp(small, output="gen/out/")
+    assert sorted(stamp.output_files) == ["gen/out/T/x.md"]
+    assert {"gen/out2/y.md", "gen/z.md", "A.md"} <= set(stamp.files)
+    st = (small / "gen/z.md").stat()
+    assert stamp.files["gen/z.md"] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    again = vault_stamp(small, output="gen/out")
+    assert (again.inputs, again.outputs) == (stamp.inputs, stamp.outputs)
 
 
 def test_vault_stamp_refuses_fresh_files(small: Path) -> None:

@@ -52,6 +52,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import marshal
 import operator
@@ -458,7 +459,7 @@ class NoteCache:
         self.stats = {"hits": 0, "misses": 0, "written": 0, "removed": 0}
         self._timeout = 5.0
         self._db: sqlite3.Connection | None = None
-        self._rows: dict[str, tuple[int, int, int, str, int]] = {}
+        self._row_index: dict[str, tuple[int, int, int, str, int]] | None = {}
         self._pending: list[tuple[str, int, int, str, int, Note]] = []
 
     # -- opening -----------------------------------------------------------------------------
@@ -532,18 +533,30 @@ class NoteCache:
             db.execute("COMMIT")
             if found is not None and has_rows:
                 self.notice = f"cache written by another vaultkit ({found[0].split('/')[0]}) or parser; rebuilt"
-        self._rows = {
-            path: (size, mtime, rowid, sha, verify)
-            for rowid, path, size, mtime, sha, verify in db.execute(
-                "SELECT rowid, path, size, mtime_ns, sha256, verify FROM notes"
-            )
-        }
+        self._row_index = None  # read at first use: a sync that stops early needs only meta and memos
         self.enabled = True
+
+    @property
+    def _rows(self) -> dict[str, tuple[int, int, int, str, int]]:
+        """Path → (size, mtime_ns, rowid, sha256, verify) of every cached note (read once, when first needed)."""
+        if self._row_index is None:
+            if self._db is None:
+                return {}
+            try:
+                self._row_index = {
+                    path: (size, mtime, rowid, sha, verify)
+                    for rowid, path, size, mtime, sha, verify in self._db.execute(
+                        "SELECT rowid, path, size, mtime_ns, sha256, verify FROM notes"
+                    )
+                }
+            except sqlite3.DatabaseError as exc:
+                self._corrupt(exc)
+        return self._row_index
 
     def _disable(self, message: str) -> None:
         self._close_db()
         self.enabled = False
-        self._rows = {}
+        self._row_index = {}
         self._pending = []
         self.notice = message
 
@@ -562,7 +575,7 @@ class NoteCache:
             _remove_db(self.path)
         except OSError:
             pass
-        self._rows = {}
+        self._row_index = {}
         self.enabled = False
         self.notice = f"cache at {self.path} was unreadable ({exc}); it will be rebuilt"
 
@@ -917,17 +930,37 @@ class VaultStamp:
 
     inputs: str | None
     outputs: str
-    #: Every file outside the output folder as walked: vault path (not normalised) ->
-    #: (size, mtime_ns, ctime_ns, inode); and when the walk began (ns since the epoch).
-    files: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    #: When the walk began (ns since the epoch).
     walked_ns: int = dataclasses.field(default=0, compare=False, repr=False)
-    #: The same for every file inside the output folder.
-    output_files: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    #: Every file outside / inside the output folder as walked, sorted: (vault path (not normalised),
+    #: size, mtime_ns, ctime_ns, inode).
+    input_entries: list = dataclasses.field(default_factory=list, compare=False, repr=False)
+    output_entries: list = dataclasses.field(default_factory=list, compare=False, repr=False)
+
+    @functools.cached_property
+    def files(self) -> dict[str, tuple[int, int, int, int]]:
+        """Every file outside the output folder: vault path -> (size, mtime_ns, ctime_ns, inode)."""
+        return {e[0]: e[1:] for e in self.input_entries}
+
+    @functools.cached_property
+    def output_files(self) -> dict[str, tuple[int, int, int, int]]:
+        """The same for every file inside the output folder."""
+        return {e[0]: e[1:] for e in self.output_entries}
 
     @property
     def key(self) -> str | None:
         """Both fingerprints as one string, or ``None`` when the inputs cannot be trusted."""
         return None if self.inputs is None else f"{self.inputs}|{self.outputs}"
+
+
+_MTIME_OF_ENTRY = operator.itemgetter(2)
+
+if os.sep == "/":
+    def _vault_rel(path: str, base: int) -> str:
+        return path[base:]
+else:  # pragma: no cover - Windows
+    def _vault_rel(path: str, base: int) -> str:
+        return path[base:].replace(os.sep, "/")
 
 
 def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | None = None,
@@ -974,20 +1007,22 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
     # (ctime and inode too: an edit that puts the size and mtime back still changes those)
     ins: list[tuple[str, int, int, int, int]] = []
     outs: list[tuple[str, int, int, int, int]] = []
-    newest_input = 0
     root_s = os.fspath(root)
     base = len(root_s) + 1
-    stack = [root_s]
+    stack = [(root_s, False)]  # (folder, inside the output folder)
     while stack:
-        folder = stack.pop()
+        folder, is_out = stack.pop()
+        found = outs if is_out else ins
         try:
             with os.scandir(folder) as it:
                 for entry in it:
-                    if entry.name.startswith("."):
+                    if entry.name[0] == ".":
                         continue
                     try:
                         if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
+                            sub = entry.path
+                            stack.append((sub, is_out or (out_prefix is not None
+                                                          and (_vault_rel(sub, base) + "/").startswith(out_prefix))))
                             continue
                         try:
                             st = entry.stat()
@@ -995,22 +1030,20 @@ def vault_stamp(root: str | os.PathLike[str], extra: str = "", *, output: str | 
                             st = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    rel = entry.path[base:].replace(os.sep, "/")
-                    if out_prefix is not None and rel.startswith(out_prefix):
-                        outs.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-                    else:
-                        ins.append((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-                        if st.st_mtime_ns > newest_input:
-                            newest_input = st.st_mtime_ns
+                    found.append((_vault_rel(entry.path, base), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                  st.st_ino))
         except OSError:
             continue
+    newest_input = max(map(_MTIME_OF_ENTRY, ins), default=0)
 
     def digest(entries: list[tuple[str, int, int, int, int]], salt: str) -> str:
-        h = hashlib.sha256(salt.encode())
-        for path, size, mtime, ctime, ino in sorted(entries):
-            h.update(f"{path}\0{size}\0{mtime}\0{ctime}\0{ino}\n".encode("utf-8", "surrogateescape"))
+        # marshal: one C call for the sorted list (paths with surrogate escapes too); format 2 writes
+        # no back-references, so equal lists give equal bytes (cache_version, in the salt, holds Python's)
+        entries.sort()
+        h = hashlib.sha256(salt.encode("utf-8", "surrogateescape"))
+        h.update(marshal.dumps(entries, 2))
         return f"{len(entries)}:{h.hexdigest()[:32]}"
 
     inputs = digest(ins, f"{code_version()}\0{extra}\0{output or ''}\0")
     return VaultStamp(None if now - newest_input < RACY_WINDOW_NS else inputs, digest(outs, ""),
-                      files={e[0]: e[1:] for e in ins}, walked_ns=now, output_files={e[0]: e[1:] for e in outs})
+                      walked_ns=now, input_entries=ins, output_entries=outs)

@@ -118,7 +118,6 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
 
 def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool) -> int:
     """One sync with its output; returns the exit status."""
-    from ..basis import BASIS_MEMO, check_basis, make_basis
     from ..cache import NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
@@ -141,6 +140,8 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
             if before.key is not None and summary and store.get_meta(_STAMP_KEY) == before.key:
                 click.echo(f"{summary} (no file changed since the last sync)")
                 return 0
+            from ..basis import BASIS_MEMO, check_basis
+
             hit = check_basis(vault, config, before, store.get_memo(BASIS_MEMO))
             if hit is not None:
                 for note in hit.parsed:
@@ -186,6 +187,8 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         # Every generated note was already as planned (a write can make links resolve, and so change
         # the summary): remember what the plan was made from (vaultkit.basis), and the stamp when
         # no note changed during the sync (the inputs' stamps agree).
+        from ..basis import BASIS_MEMO, make_basis
+
         after = vault_stamp(vault, output=output)
         if not _as_verified(after.output_files, report.looked):
             return exit_status(report, check=mode == "check")  # one changed after the writer looked at it
