@@ -113,14 +113,14 @@ def _scanned_notes(monkeypatch) -> list[str]:
     import vaultkit.techniques as T
 
     scanned: list[str] = []
-    real = T.find_mentions_of
+    real = T.mention_rows_of
 
     def spy(targets, own, notes, **kw):
         notes = list(notes)
         scanned.extend(n.path for n, _ in notes)
         return real(targets, own, notes, **kw)
 
-    monkeypatch.setattr(T, "find_mentions_of", spy)
+    monkeypatch.setattr(T, "mention_rows_of", spy)
     return scanned
 
 

@@ -185,7 +185,7 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         run whole. Reads and parses only the notes whose file changed.
     """
     from .pool import _read
-    from .techniques import find_mentions_of, mention_row
+    from .techniques import mention_rows_of
 
     if not isinstance(basis, dict) or basis.get("format") != _FORMAT:
         return None
@@ -217,8 +217,8 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         text = note.text or ""
         if REGION_MARK in text:  # the writer must look at regions (edited by hand?)
             return None
-        found = find_mentions_of(basis["targets"], basis["own"], [(note, text)], by_find=True)
-        digest = _mentions_key(list(map(mention_row, found)))
+        found = mention_rows_of(basis["targets"], basis["own"], [(note, text)], by_find=True)
+        digest = _mentions_key([row for _path, rows in found for row in rows])
         if digest != rec[_MENTIONS]:
             return None
         updated[rel] = (*st, note.sha256, note.facts, digest)

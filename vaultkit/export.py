@@ -202,9 +202,9 @@ class LadderTechnique:
         if isinstance(counts, _MentionCounts):  # the technique's own order, sorted in C
             top: list[str] = []
             if limit > 0 and len(mentioned) > len(ranked):
-                for m in counts.technique.ranked_mentions():
-                    if m.note in mentioned and m.note not in ranked:
-                        top.append(m.note)
+                for note in counts.technique.mentions.ranked_notes():
+                    if note in mentioned and note not in ranked:
+                        top.append(note)
                         if len(top) == limit:
                             break
             return top
@@ -222,7 +222,7 @@ class _MentionCounts(Mapping[str, int]):
         self._mentions = technique.mentions
 
     def __getitem__(self, note: str) -> int:
-        return self._mentions[note].count
+        return self._mentions.count(note)
 
     def __iter__(self) -> "Iterator[str]":
         return iter(self._mentions)

@@ -652,9 +652,9 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
     only_named = len(mentions) - sum(1 for p in ranks_or_links if p in mentions)
     top: list[str] = []
     if only_named:
-        for m in tech.ranked_mentions():
-            if m.note not in ranks_or_links:
-                top.append(m.note)
+        for note in mentions.ranked_notes():
+            if note not in ranks_or_links:
+                top.append(note)
                 if len(top) == MENTIONS_LISTED:
                     break
     for p in top + sorted(linking):

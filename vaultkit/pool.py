@@ -348,7 +348,7 @@ def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> 
     import marshal
 
     from .cache import _utf8_text
-    from .techniques import find_mentions_of, mention_row
+    from .techniques import mention_rows_of
     from .vault import read_regular
 
     assert _MENTION_JOB is not None
@@ -366,8 +366,7 @@ def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> 
             continue
         text = packed if isinstance(packed, str) else packed.decode("utf-8")
         stub = Note(rel, regions=skip)
-        found = find_mentions_of(targets, own, [(stub, text)])
-        out.append(list(map(mention_row, found)))
+        out.append([row for _path, rows in mention_rows_of(targets, own, [(stub, text)]) for row in rows])
     return marshal.dumps(out)
 
 
@@ -378,7 +377,7 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
 
     Each worker reads its notes' files again (cheaper than shipping the text),
     checks them against the SHA-256 they were parsed from, and runs
-    :func:`vaultkit.techniques.find_mentions_of` on them.
+    :func:`vaultkit.techniques.mention_rows_of` on them.
 
     Parameters
     ----------

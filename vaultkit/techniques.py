@@ -23,6 +23,7 @@ import operator
 import re
 import weakref
 from dataclasses import dataclass, field
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .tiers import Mark, TechniqueRow, technique_key
@@ -34,12 +35,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Technique",
     "Mention",
+    "MentionMap",
     "technique_aliases",
     "merge_rows",
     "build_techniques",
     "find_mentions",
     "vault_mentions",
     "vault_mention_rows",
+    "mention_rows_of",
     "fill_mentions",
     "mention_changes",
     "note_text",
@@ -120,8 +123,68 @@ class Mention:
     text: str
 
 
-_MENTION_NOTE = operator.attrgetter("note")
-_MENTION_COUNT = operator.attrgetter("count")
+#: A Mention as the plain row the memos, the process pool and vaultkit.basis keep:
+#: ``(technique, line, count, via, text)`` (``Mention(note, *row)`` makes it again).
+mention_row = operator.attrgetter("technique", "line", "count", "via", "text")
+
+
+class MentionMap(MutableMapping):
+    """A technique's mentions by note path, kept as :data:`mention_row` rows: a :class:`Mention` is
+    made only when one is read (a 10,000-note vault has 3.2 million; a sync reads a few per technique).
+
+    A mapping of note path → :class:`Mention`, like the ``dict`` it stands for; a
+    Mention read from it is a copy (changing it changes nothing here: store it again).
+
+    Examples
+    --------
+    >>> m = MentionMap({"a.md": Mention("a.md", "k", 3, 2, "name", "K")})
+    >>> m["a.md"], "a.md" in m, len(m)
+    (Mention(note='a.md', technique='k', line=3, count=2, via='name', text='K'), True, 1)
+    >>> m.rows["a.md"]
+    ('k', 3, 2, 'name', 'K')
+    """
+
+    __slots__ = ("rows",)
+
+    def __init__(self, mentions: "Iterable[tuple[str, Mention]] | dict[str, Mention] | None" = None) -> None:
+        #: note path → (technique, line, count, via, text)
+        self.rows: dict[str, tuple] = {}
+        if mentions:
+            self.update(mentions)
+
+    def __getitem__(self, note: str) -> Mention:
+        return Mention(note, *self.rows[note])
+
+    def __setitem__(self, note: str, mention: Mention) -> None:
+        self.rows[note] = mention_row(mention)
+
+    def __delitem__(self, note: str) -> None:
+        del self.rows[note]
+
+    def __contains__(self, note: object) -> bool:
+        return note in self.rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def keys(self) -> Any:
+        return self.rows.keys()  # (a real keys view: `& set` runs in C)
+
+    def __repr__(self) -> str:
+        return f"MentionMap({dict(self.items())!r})"
+
+    def ranked_notes(self) -> list[str]:
+        """Note paths, most mentions first, then by path (two sorts in C: by path, then stably by count)."""
+        ranked = sorted(self.rows.items())  # (paths are unique: the rows are never compared)
+        ranked.sort(key=lambda item: item[1][2], reverse=True)  # reverse keeps equal counts in path order
+        return [note for note, _row in ranked]
+
+    def count(self, note: str) -> int:
+        """How often ``note`` mentions the technique (``KeyError`` when it does not)."""
+        return self.rows[note][2]
 
 
 @dataclass(slots=True)
@@ -140,8 +203,9 @@ class Technique:
         The rows, best tier first.
     tier : int or None
         Best (lowest) tier number among the rows; ``None`` when every row has a text tier.
-    mentions : dict of str to Mention
-        Notes that mention the technique outside its rows, by note path.
+    mentions : MentionMap
+        Notes that mention the technique outside its rows, by note path (a
+        ``dict`` of :class:`Mention` given here is taken over).
     """
 
     key: str
@@ -149,7 +213,11 @@ class Technique:
     aliases: list[str] = field(default_factory=list)
     rows: list[TechniqueRow] = field(default_factory=list)
     tier: int | None = None
-    mentions: dict[str, Mention] = field(default_factory=dict)
+    mentions: MentionMap = field(default_factory=MentionMap)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.mentions, MentionMap):
+            self.mentions = MentionMap(self.mentions)
 
     @property
     def node_id(self) -> str:
@@ -203,9 +271,8 @@ class Technique:
     def ranked_mentions(self) -> list[Mention]:
         """The mentions, most often first, then by note path (as ``sorted(key=(-count, note))``).
 
-        Two sorts in C instead of a key built per mention: by path (linear when
-        the dict is already in path order, as :func:`build_techniques` fills it),
-        then stably by count.
+        Sorted as :meth:`MentionMap.ranked_notes`; a Mention is made for each
+        (only the notes: ``mentions.ranked_notes()``).
 
         Examples
         --------
@@ -214,9 +281,8 @@ class Technique:
         >>> [m.note for m in t.ranked_mentions()]
         ['b.md', 'c.md', 'a.md']
         """
-        ranked = sorted(self.mentions.values(), key=_MENTION_NOTE)
-        ranked.sort(key=_MENTION_COUNT, reverse=True)  # reverse keeps equal counts in path order
-        return ranked
+        mentions = self.mentions
+        return [mentions[note] for note in mentions.ranked_notes()]
 
     def match_names(self) -> list[str]:
         """Names used to find mentions: the name and the aliases, longest first."""
@@ -430,16 +496,16 @@ class _Scanner:
 
     They find exactly what the plain searches find — ``\\b<trie>\\b`` (ASCII mode) for the ASCII
     names, leftmost, longest, not overlapping; ``(?<!\\w)<name>(?!\\w)`` once per other name — in
-    less time: Python's regex engine is slow when it has to try a match at every position.
+    less time: Python's regex engine is slow when it has to try a match at every position, and
+    slower the more names it tries there (3.3 s to compile and 9 ms a note for 21,700 names).
 
-    ASCII names are searched in a copy of the text, one byte per character with a space in front,
-    in which everything but an ASCII word character is a space. There ``" <trie of the names,
-    spaced alike>\\b"`` starts with a literal, which the engine finds fast, and is tried only after
-    a space. A candidate whose text is a name is that name (a longer name matching there would
-    match the spaced trie too); else the longest name that its text starts with, ending at a word's
-    end, is looked up. The search goes on where the name found ends, or after the candidate. A text
-    that is mostly not ASCII (Cyrillic prose, say) is mostly spaces there: the plain search, which
-    fails fast between two non-word characters, is faster for it.
+    ASCII names are found with an Aho–Corasick automaton (pyahocorasick: one pass in C, whatever
+    the number of names) over a copy of the text, one byte per character with a space at each end,
+    in which everything but an ASCII word character is a space. Its keys are the names spaced alike,
+    with a space at each end, so each occurrence it reports is bounded by non-word characters (two
+    names may share the space between them: the automaton reports overlapping keys). A candidate
+    whose text is a name is that name; of the candidates, the leftmost, then longest, not
+    overlapping the last one taken, are the matches — what the plain search finds.
 
     Other names (Cyrillic …) are searched one by one with ``str.find`` and the same word bounds,
     but only those that occur in the text at all: a substring test per name when the names are few
@@ -452,10 +518,8 @@ class _Scanner:
         ascii_names = [n for n in names if n.isascii()]
         self.others = [n for n in names if not n.isascii()]
         self.ascii_names = set(ascii_names)
-        # by length, longest first: the order _find_hits looks them up in
-        self._by_length = sorted(self.ascii_names, key=lambda n: (-len(n), n))
         self._plain: re.Pattern[str] | None = None
-        self._spaced: re.Pattern[bytes] | None = None
+        self._automaton: Any = None
         self._anchor: re.Pattern[bytes] | None = None
         # (a name from _names_of starts and ends with a word character; else only the plain search is right)
         self.word_bounded = bool(ascii_names) and all(_ascii_word(n[0]) and _ascii_word(n[-1]) for n in ascii_names)
@@ -467,15 +531,23 @@ class _Scanner:
         self.named = {a: set().union(*(anchors[a[:i]] for i in range(1, len(a) + 1) if a[:i] in anchors))
                       for a in anchors}
 
-    # The patterns are compiled when first used (some 0.7 s for 3,400 names): a run that scans
-    # only a few notes again (the others' mentions reused, see _mentions_with_memo) never needs them.
+    # The searches are made when first used: a run that scans only a few notes again (the others'
+    # mentions reused, see _mentions_with_memo) may need none of them.
     @property
-    def spaced(self) -> re.Pattern[bytes]:
-        """``" <trie of the spaced names>\\b"`` over the one-byte spaced copy (names bounded by word characters)."""
-        if self._spaced is None:
-            spaced = {n.encode("ascii").translate(_SPACE_NON_WORD) for n in self.ascii_names}
-            self._spaced = re.compile(b" " + _bytes_trie(spaced) + rb"\b")
-        return self._spaced
+    def automaton(self) -> Any:
+        """An ``ahocorasick.Automaton`` of ``" <spaced name> "`` → the names spaced so (about 80 ms for 21,700 names)."""
+        if self._automaton is None:
+            import ahocorasick
+
+            keys: dict[str, list[str]] = {}
+            for n in sorted(self.ascii_names):
+                keys.setdefault(f" {n.encode('ascii').translate(_SPACE_NON_WORD).decode('ascii')} ", []).append(n)
+            automaton = ahocorasick.Automaton()
+            for key, spelled in keys.items():
+                automaton.add_word(key, tuple(spelled))
+            automaton.make_automaton()
+            self._automaton = automaton
+        return self._automaton
 
     @property
     def anchor(self) -> re.Pattern[bytes]:
@@ -494,64 +566,36 @@ class _Scanner:
     def scan(self, lower: str, by_find: bool = False) -> tuple[list[tuple[int, int, str]], list[tuple[int, int, str]]]:
         """``(start, end, name)`` of the ASCII names (as ``\\b<trie>\\b`` finds them), then of the other names.
 
-        ``by_find``: look each name up with ``str.find`` (about 2 µs a character for 3,400 names)
-        instead of compiling the searches (about 0.7 s once): for a few texts.
+        ``by_find``: look the other names up with ``str.find`` instead of
+        compiling a search for their anchors: for a few texts.
         """
-        one_byte = lower.encode("ascii", "replace")  # a "?" for every other character
-        odd = one_byte.count(b"?")  # (an upper bound: a "?" counts too)
         if not self.ascii_names:
             found: list[tuple[int, int, str]] = []
-        elif by_find and self.word_bounded:
-            found = self._find_hits(lower)
-        elif self.word_bounded and odd * 4 < len(one_byte):
-            # spaced[i + 1] is lower[i]; a match (s, e) there is the candidate (s, e - 1) of lower
-            found = self._spaced_hits(lower, b" " + one_byte.translate(_SPACE_NON_WORD))
-        else:  # mostly not ASCII (Cyrillic prose, say): the plain search, which fails fast there, is faster
+        elif self.word_bounded:
+            found = self._automaton_hits(lower)
+        else:  # names that do not start and end with a word character: only the plain search is right
             found = [(m.start(), m.end(), m.group()) for m in self.plain.finditer(lower)]
-        return found, (self._other_hits(lower, odd, by_find) if self.others and not lower.isascii() else [])
+        if not self.others or lower.isascii():
+            return found, []
+        return found, self._other_hits(lower, lower.encode("ascii", "replace").count(b"?"), by_find)
 
-    def _find_hits(self, lower: str) -> list[tuple[int, int, str]]:
-        """What ``\\b<trie>\\b`` finds, by ``str.find`` per name: every occurrence bounded by non-word
-        characters, then leftmost first, longest first, not overlapping (names start and end with word
-        characters, so two matches never touch)."""
-        cands: list[tuple[int, int, str]] = []
-        size = len(lower)
-        for n in self._by_length:
-            i = lower.find(n)
-            while i >= 0:
-                end = i + len(n)
-                if (i == 0 or not _ascii_word(lower[i - 1])) and (end == size or not _ascii_word(lower[end])):
-                    cands.append((i, end, n))
-                i = lower.find(n, i + 1)
-        cands.sort(key=lambda c: (c[0], -c[1]))
+    def _automaton_hits(self, lower: str) -> list[tuple[int, int, str]]:
+        spaced = (b" " + lower.encode("ascii", "replace").translate(_SPACE_NON_WORD) + b" ").decode("ascii")
+        candidates: list[tuple[int, int, str]] = []
+        for last, spelled in self.automaton.iter(spaced):
+            # the key " <name> " ends at spaced[last], and spaced[i + 1] is lower[i]: the name ends at last - 1
+            end = last - 1
+            for name in spelled:
+                start = end - len(name)
+                if lower.startswith(name, start):  # (spaced alike is not yet the same text)
+                    candidates.append((start, -len(name), name))
+        candidates.sort()  # leftmost, then longest
         out: list[tuple[int, int, str]] = []
         taken = -1
-        for c in cands:
-            if c[0] >= taken:
-                out.append(c)
-                taken = c[1]
-        return out
-
-    def _spaced_hits(self, lower: str, spaced: bytes) -> list[tuple[int, int, str]]:
-        out: list[tuple[int, int, str]] = []
-        names, rx = self.ascii_names, self.spaced
-        found = rx.finditer(spaced)
-        c = next(found, None)
-        while c is not None:
-            start, end = c.start(), c.end() - 1
-            name = lower[start:end]
-            if name in names:  # the usual case: the search goes on after it
-                out.append((start, end, name))
-                c = next(found, None)
-                continue
-            for k in range(end - 1, start, -1):  # a shorter name, up to a word's end
-                if spaced[k] != 32 and spaced[k + 1] == 32 and lower[start:k] in names:
-                    out.append((start, k, lower[start:k]))
-                    found = rx.finditer(spaced, k)
-                    break
-            else:
-                found = rx.finditer(spaced, start + 1)
-            c = next(found, None)
+        for start, minus_size, name in candidates:
+            if start >= taken:
+                taken = start - minus_size
+                out.append((start, taken, name))
         return out
 
     def _other_hits(self, lower: str, odd: int, by_find: bool = False) -> list[tuple[int, int, str]]:
@@ -712,10 +756,18 @@ def mention_targets(techniques: list[Technique]
 def find_mentions_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, dict[int, list[str]]],
                      notes: Iterable[tuple["Note", str]], *, by_find: bool = False) -> list[Mention]:
     """:func:`find_mentions` with what to look for given as :func:`mention_targets` returns it."""
+    return [Mention(path, *row) for path, rows in mention_rows_of(targets, own, notes, by_find=by_find)
+            for row in rows]
+
+
+def mention_rows_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, dict[int, list[str]]],
+                    notes: Iterable[tuple["Note", str]], *, by_find: bool = False
+                    ) -> Iterator[tuple[str, list[tuple]]]:
+    """:func:`find_mentions_of` as ``(note path, rows)``, each row a :data:`mention_row`, sorted by
+    technique key; notes without mentions are left out. No :class:`Mention` is made."""
     if not targets:
-        return []
+        return
     scanner = _scanner(tuple(targets))
-    out: list[Mention] = []
     for note, text in notes:
         if not text:
             continue
@@ -741,8 +793,7 @@ def find_mentions_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, d
             hits.sort(key=lambda h: (h[0], -h[1]))
         skip = _skip_lines(note) if note.tables or note.regions else []
         si, nskip = 0, len(skip)
-        path = note.path
-        found: dict[str, Mention] = {}
+        found: dict[str, list] = {}  # key -> [line, count, via, text]
         line, prev, taken_end = 1, 0, -1
         for start, end, what in hits:
             if start < taken_end:
@@ -758,11 +809,11 @@ def find_mentions_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, d
             for key, via in targets[what] if what.__class__ is str else what:
                 m0 = found.get(key)
                 if m0 is None:
-                    found[key] = Mention(path, key, line, 1, via, text[start:end])
+                    found[key] = [line, 1, via, text[start:end]]
                 else:
-                    m0.count += 1
-        out.extend(found[k] for k in sorted(found))
-    return out
+                    m0[1] += 1
+        if found:
+            yield note.path, [(k, *found[k]) for k in sorted(found)]
 
 
 # Merging rows and finding mentions are done once per vault object: the generator's build_techniques()
@@ -771,9 +822,6 @@ def find_mentions_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, d
 # from, is dropped when the vault is collected, and hands out new objects each time (callers fill and
 # change them).
 _MERGE_CACHE: dict[int, tuple[tuple, list[tuple]]] = {}
-#: A Mention as the plain row the memos, the process pool and vaultkit.basis keep:
-#: ``(technique, line, count, via, text)`` (``Mention(note, *row)`` makes it again).
-mention_row = operator.attrgetter("technique", "line", "count", "via", "text")
 _MENTION_CACHE: dict[int, tuple[tuple, tuple[list, ...]]] = {}
 # what the last scan of a vault looked for: (hash of the names, targets, own) as mention_targets gives them
 _TARGETS_CACHE: dict[int, tuple[str, dict, dict]] = {}
@@ -855,7 +903,8 @@ def vault_mention_rows(vault: "Vault", techniques: list[Technique],
 
 
 MENTIONS_MEMO = "mentions"
-#: Below this many bytes of notes to scan, names are looked up one by one (see _Scanner.scan).
+#: Below this many bytes of notes to scan, they are scanned in this process (no worker pool) and the
+#: non-ASCII names looked up one by one (see _Scanner.scan).
 FIND_BELOW_BYTES = 300_000
 
 
@@ -882,8 +931,7 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
             misses.append(n)
     fresh: dict[str, list[tuple]] = {}  # mention rows by note
     if misses:
-        # str.find per name costs ~0.6 ns a character per name, compiling the searches ~0.2 ms a name:
-        # finding is cheaper below ~300,000 characters, whatever the number of names (measured, 3,400 names)
+        # a few notes (one edited): no pool, and str.find per non-ASCII name instead of compiling their search
         by_find = sum(n.size for n in misses) < FIND_BELOW_BYTES
 
         pooled = None if by_find else _mentions_pooled(vault, targets, own, misses, progress)
@@ -895,8 +943,8 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
                     progress("finding mentions", i, len(left))
                 yield n, note_text(vault, n)
 
-        for m in find_mentions_of(targets, own, texts(), by_find=by_find):
-            fresh.setdefault(m.note, []).append(mention_row(m))
+        for path, rows in mention_rows_of(targets, own, texts(), by_find=by_find):
+            fresh[path] = rows
         if pooled is not None:
             for path, rows in pooled.items():
                 if rows:
@@ -986,9 +1034,9 @@ def fill_mentions(techniques: list[Technique], rows_by_note: list[tuple[str, lis
 
     Rows of techniques not in ``techniques`` are passed over (fill a few techniques of many).
     """
-    by_key = {t.key: t.mentions for t in techniques}
+    by_key = {t.key: t.mentions.rows for t in techniques}
     for path, rows in rows_by_note:
         for row in rows:
             found = by_key.get(row[0])
             if found is not None:
-                found[path] = Mention(path, *row)
+                found[path] = row

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
 from ..errors import VaultkitError
 
-__all__ = ["load_vault", "vault_argument", "fail", "dump_json"]
+__all__ = ["load_vault", "collector_paused", "vault_argument", "fail", "dump_json"]
 
 vault_argument = click.argument(
     "vault", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
@@ -23,6 +24,25 @@ def fail(exc: Exception) -> "click.ClickException":
     from ..cli import VaultkitClickError
 
     return VaultkitClickError(str(exc))
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off while the body runs (then as it was).
+
+    A sync's plan and write stages make millions of objects that live until
+    the command ends and form no garbage cycles worth collecting: at 10,000
+    notes the collector still cost some 15 % of a cold sync with the
+    thresholds :func:`vaultkit.cli.main` sets (its peak memory was the same
+    without it).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, load_vault, vault_argument
+from .common import collector_paused, fail, load_vault, vault_argument
 
 _STAMP_KEY = "sync.stamp"
 _SUMMARY_KEY = "sync.summary"
@@ -26,25 +26,26 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
-    # generated files this vault's last run found up to date are neither made again (when made of the
-    # same inputs) nor read again while untouched
-    known = vault.previous_memo(_WRITER_MEMO)
-    known = known if isinstance(known, dict) else None
-    with Stages(quiet=quiet) as stages:
-        plan = plan_generation(vault, progress=stages, known=known)
-    mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
-            "dry-run": WriteMode.DRY_RUN}[mode_name]
-    files = []
-    for path in plan.paths:
-        if path in plan.files:
-            files.append(PlannedFile(path, plan.files[path]))
-        else:
-            digest, make = plan.deferred[path]
-            files.append(PlannedFile(path, None, digest, make))
-    regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
-    with Stages(quiet=quiet) as stages:
-        report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
-                       known=known, progress=stages)
+    with collector_paused():  # (millions of objects that live until the end: see collector_paused)
+        # generated files this vault's last run found up to date are neither made again (when made of the
+        # same inputs) nor read again while untouched
+        known = vault.previous_memo(_WRITER_MEMO)
+        known = known if isinstance(known, dict) else None
+        with Stages(quiet=quiet) as stages:
+            plan = plan_generation(vault, progress=stages, known=known)
+        mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
+                "dry-run": WriteMode.DRY_RUN}[mode_name]
+        files = []
+        for path in plan.paths:
+            if path in plan.files:
+                files.append(PlannedFile(path, plan.files[path]))
+            else:
+                digest, make = plan.deferred[path]
+                files.append(PlannedFile(path, None, digest, make))
+        regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
+        with Stages(quiet=quiet) as stages:
+            report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
+                           known=known, progress=stages)
     vault.memo_updates[_WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     return vault, plan, report
