@@ -30,7 +30,7 @@ import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .model import Note, _set_packed_text, _share_strings
 
@@ -353,20 +353,25 @@ def _mention_chunk(chunk: list[tuple[str, str, str, list[tuple[int, int]]]]) -> 
 
     assert _MENTION_JOB is not None
     targets, own = _MENTION_JOB
-    out: list[list[tuple] | None] = []
-    for rel, path, sha, skip in chunk:
-        try:
-            data, _st = read_regular(path)
-        except OSError:
-            out.append(None)
-            continue
-        packed = _utf8_text(data)
-        if packed is None or hashlib.sha256(data).hexdigest() != sha:
-            out.append(None)  # not UTF-8, or changed since it was parsed: the caller scans its own text
-            continue
-        text = packed if isinstance(packed, str) else packed.decode("utf-8")
-        stub = Note(rel, regions=skip)
-        out.append([row for _path, rows in mention_rows_of(targets, own, [(stub, text)]) for row in rows])
+    found: dict[str, list[tuple] | None] = {}  # rows by vault path; None: not taken
+
+    def readable() -> Iterator[tuple[Note, str]]:
+        for rel, path, sha, skip in chunk:
+            found[rel] = None
+            try:
+                data, _st = read_regular(path)
+            except OSError:
+                continue
+            packed = _utf8_text(data)
+            if packed is None or hashlib.sha256(data).hexdigest() != sha:
+                continue  # not UTF-8, or changed since it was parsed: the caller scans its own text
+            found[rel] = []
+            yield Note(rel, regions=skip), packed if isinstance(packed, str) else packed.decode("utf-8")
+
+    # one call for the chunk: finding the search for the names costs a pass over them all
+    for rel, rows in mention_rows_of(targets, own, readable()):
+        found[rel] = rows
+    out = [found[rel] for rel, _path, _sha, _skip in chunk]
     return marshal.dumps(out)
 
 

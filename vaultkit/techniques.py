@@ -499,7 +499,7 @@ class _Scanner:
     less time: Python's regex engine is slow when it has to try a match at every position, and
     slower the more names it tries there (3.3 s to compile and 9 ms a note for 21,700 names).
 
-    ASCII names are found with an Aho–Corasick automaton (pyahocorasick: one pass in C, whatever
+    ASCII names are found with an Aho–Corasick automaton (ahocorasick_rs: one pass in Rust, whatever
     the number of names) over a copy of the text, one byte per character with a space at each end,
     in which everything but an ASCII word character is a space. Its keys are the names spaced alike,
     with a space at each end, so each occurrence it reports is bounded by non-word characters (two
@@ -520,6 +520,7 @@ class _Scanner:
         self.ascii_names = set(ascii_names)
         self._plain: re.Pattern[str] | None = None
         self._automaton: Any = None
+        self._spelled: list[tuple[str, ...]] = []
         self._anchor: re.Pattern[bytes] | None = None
         # (a name from _names_of starts and ends with a word character; else only the plain search is right)
         self.word_bounded = bool(ascii_names) and all(_ascii_word(n[0]) and _ascii_word(n[-1]) for n in ascii_names)
@@ -535,18 +536,16 @@ class _Scanner:
     # mentions reused, see _mentions_with_memo) may need none of them.
     @property
     def automaton(self) -> Any:
-        """An ``ahocorasick.Automaton`` of ``" <spaced name> "`` → the names spaced so (about 80 ms for 21,700 names)."""
+        """An ``ahocorasick_rs.BytesAhoCorasick`` of ``b" <spaced name> "`` (about 30 ms for 21,700 names);
+        pattern ``i`` stands for the names in ``self._spelled[i]``."""
         if self._automaton is None:
-            import ahocorasick
+            import ahocorasick_rs
 
-            keys: dict[str, list[str]] = {}
+            keys: dict[bytes, list[str]] = {}
             for n in sorted(self.ascii_names):
-                keys.setdefault(f" {n.encode('ascii').translate(_SPACE_NON_WORD).decode('ascii')} ", []).append(n)
-            automaton = ahocorasick.Automaton()
-            for key, spelled in keys.items():
-                automaton.add_word(key, tuple(spelled))
-            automaton.make_automaton()
-            self._automaton = automaton
+                keys.setdefault(b" " + n.encode("ascii").translate(_SPACE_NON_WORD) + b" ", []).append(n)
+            self._spelled = [tuple(spelled) for spelled in keys.values()]
+            self._automaton = ahocorasick_rs.BytesAhoCorasick(list(keys))
         return self._automaton
 
     @property
@@ -580,15 +579,15 @@ class _Scanner:
         return found, self._other_hits(lower, lower.encode("ascii", "replace").count(b"?"), by_find)
 
     def _automaton_hits(self, lower: str) -> list[tuple[int, int, str]]:
-        spaced = (b" " + lower.encode("ascii", "replace").translate(_SPACE_NON_WORD) + b" ").decode("ascii")
+        spaced = b" " + lower.encode("ascii", "replace").translate(_SPACE_NON_WORD) + b" "
+        found = self.automaton.find_matches_as_indexes(spaced, overlapping=True)
+        spelled = self._spelled
         candidates: list[tuple[int, int, str]] = []
-        for last, spelled in self.automaton.iter(spaced):
-            # the key " <name> " ends at spaced[last], and spaced[i + 1] is lower[i]: the name ends at last - 1
-            end = last - 1
-            for name in spelled:
-                start = end - len(name)
-                if lower.startswith(name, start):  # (spaced alike is not yet the same text)
-                    candidates.append((start, -len(name), name))
+        for index, first, last in found:
+            # the key " <name> " is spaced[first:last], and spaced[i + 1] is lower[i]: the name starts at first
+            for name in spelled[index]:
+                if lower.startswith(name, first):  # (spaced alike is not yet the same text)
+                    candidates.append((first, -len(name), name))
         candidates.sort()  # leftmost, then longest
         out: list[tuple[int, int, str]] = []
         taken = -1
