@@ -375,9 +375,11 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     reuse = _Reuse.start(vault, user_notes, tech_path, tier_path, (index_path, cost_path, canvas_path), backlinks,
                          known)
 
+    titles = {n.path: n.title for n in user_notes}
+
     def make_technique(tech: "Technique", path: str, links: list) -> str:
         with_mentions()  # (all at once: the writer may need many, e.g. after the folder was deleted)
-        return _technique_note(vault, tech, path, tier_path, index_path, links)
+        return _technique_note(vault, tech, path, tier_path, index_path, links, titles)
 
     deferred = {}
     for tech in techs:
@@ -396,7 +398,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         if path in deferred:
             plan.defer(path, *deferred[path])
         else:
-            plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, [])))
+            plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, []), titles))
 
     def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
         digest = reuse.digest(path, canvas=canvas)
@@ -605,7 +607,17 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
 
 
 def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dict[int, str], index_path: str,
-                    backlinks: list[tuple[str, int]]) -> str:
+                    backlinks: list[tuple[str, int]], titles: dict[str, str] | None = None) -> str:
+    if titles is None:
+        titles = {}
+
+    def title_of(note_path: str) -> str | None:  # (Note.title is worked out anew at each call)
+        title = titles.get(note_path)
+        if title is None:
+            src = vault.notes.get(note_path)
+            title = None if src is None else src.title
+        return title
+
     eff_marks = [m.symbol for m in tech.effectiveness]
     trade_marks = [m.symbol for m in tech.tradeoffs]
     props: dict[str, Any] = {
@@ -627,8 +639,9 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
         tier_text = f"Tier {row.tier.label}"
         if row.tier.low is not None and row.tier.low in tier_path and row.tier.low == tech.tier:
             tier_text = note_link(tier_path[row.tier.low], f"Tier {row.tier.label}")
-        src = vault.notes.get(row.note)
-        src_name = src.title if src is not None else _stem(row.note)
+        src_name = title_of(row.note)
+        if src_name is None:
+            src_name = _stem(row.note)
         lines.append(f"**{tier_text}** in {note_link(row.note, src_name)} (table {row.table + 1}, row {row.row}, "
                      f"line {row.line}) ranks it as follows.")
         lines.append("")
@@ -663,8 +676,7 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
     for p, ln in backlinks:
         reasons[p].append(f"links to it (line {ln})")
     for path in sorted(reasons):
-        src = vault.notes.get(path)
-        lines.append(f"- {note_link(path, src.title if src else None)} — {', '.join(dict.fromkeys(reasons[path]))}")
+        lines.append(f"- {note_link(path, title_of(path))} — {', '.join(dict.fromkeys(reasons[path]))}")
     if only_named > MENTIONS_LISTED:
         more = only_named - MENTIONS_LISTED
         lines.append(f"- … and {more} more note{'s' if more != 1 else ''} mention it (Obsidian lists them "
