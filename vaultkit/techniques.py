@@ -23,8 +23,8 @@ import operator
 import re
 import sys
 import weakref
-from dataclasses import dataclass, field
 from collections.abc import MutableMapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .tiers import Mark, TechniqueRow, technique_key
@@ -179,7 +179,11 @@ class MentionMap(MutableMapping):
         return f"MentionMap({dict(self.items())!r})"
 
     def ranked_notes(self) -> list[str]:
-        """Note paths, most mentions first, then by path (two sorts in C: by path, then stably by count)."""
+        """Note paths, most mentions first, then by path (two sorts: by path, then stably by count).
+
+        >>> MentionMap({p: Mention(p, "k", 1, c, "name", "K") for p, c in [("b", 2), ("a", 1), ("c", 2)]}).ranked_notes()
+        ['b', 'c', 'a']
+        """
         ranked = sorted(self.rows.items())  # (paths are unique: the rows are never compared)
         ranked.sort(key=lambda item: item[1][2], reverse=True)  # reverse keeps equal counts in path order
         return [note for note, _row in ranked]
