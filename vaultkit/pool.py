@@ -340,8 +340,9 @@ _MENTION_JOB: tuple[dict, dict] | None = None
 def _mention_init(targets: dict, own: dict) -> None:
     global _MENTION_JOB
     gc.disable()
-    # the keys interned again (pickling lost it): the rows name them, and marshal hands interned
-    # strings back interned, so the parent's rows share its techniques' key objects
+    # the keys interned again (a worker started by spawn or forkserver got them pickled, which loses
+    # that): the rows name them, and marshal hands interned strings back interned, so the parent's
+    # rows share its techniques' key objects
     targets = {name: [(sys.intern(key), sys.intern(via)) for key, via in found] for name, found in targets.items()}
     _MENTION_JOB = (targets, own)
 
