@@ -199,7 +199,7 @@ class LadderTechnique:
 
     def _top_mentions(self, limit: int) -> list[str]:
         counts, ranked, mentioned = self.mention_counts, self.ranked_by, self.mentioned_by
-        if isinstance(counts, _MentionCounts):  # the technique's own order, sorted in C
+        if isinstance(counts, _MentionCounts):  # the technique's own order (MentionMap.ranked_notes)
             top: list[str] = []
             if limit > 0 and len(mentioned) > len(ranked):
                 for note in counts.technique.mentions.ranked_notes():

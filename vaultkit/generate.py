@@ -607,10 +607,7 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
 
 
 def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dict[int, str], index_path: str,
-                    backlinks: list[tuple[str, int]], titles: dict[str, str] | None = None) -> str:
-    if titles is None:
-        titles = {}
-
+                    backlinks: list[tuple[str, int]], titles: dict[str, str]) -> str:
     def title_of(note_path: str) -> str | None:  # (Note.title is worked out anew at each call)
         title = titles.get(note_path)
         if title is None:
