@@ -30,11 +30,12 @@ def fail(exc: Exception) -> "click.ClickException":
 def collector_paused() -> Iterator[None]:
     """Keep Python's cyclic garbage collector off while the body runs (then as it was).
 
-    A sync's plan and write stages make millions of objects that live until
-    the command ends and form no garbage cycles worth collecting: at 10,000
-    notes the collector still cost some 15 % of a cold sync with the
-    thresholds :func:`vaultkit.cli.main` sets (its peak memory was the same
-    without it).
+    Loading a vault and a sync's plan and write stages make millions of
+    objects that live until the command ends and form no garbage cycles worth
+    collecting: at 10,000 notes the collector still cost some 15 % of a cold
+    sync with the thresholds :func:`vaultkit.cli.main` sets (its peak memory
+    was the same without it), and half the time of rebuilding a note from the
+    process pool or the cache.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -58,7 +59,7 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
 
     try:
         gc.unfreeze()  # the vault of a previous run (--watch) can be collected again
-        with Progress(0, "reading notes", quiet=quiet) as bar:
+        with collector_paused(), Progress(0, "reading notes", quiet=quiet) as bar:
             vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated)
         gc.freeze()  # the vault lives until the command ends: keep the cyclic collector off it
         if vault.cache_notice and not quiet:
