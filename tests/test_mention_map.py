@@ -63,7 +63,7 @@ def test_rows_from_the_pool_share_the_techniques_key_strings(tmp_path: Path, mon
 
     import vaultkit.pool as pool
     from vaultkit.pool import mentions_in_pool
-    from vaultkit.techniques import _skip_lines, build_techniques, mention_targets
+    from vaultkit.techniques import _skip_lines, build_techniques, mention_targets, unpack_mention_rows
     from vaultkit.vault import Vault
 
     if start not in multiprocessing.get_all_start_methods():
@@ -79,9 +79,10 @@ def test_rows_from_the_pool_share_the_techniques_key_strings(tmp_path: Path, mon
     pooled = mentions_in_pool([(n.path, root / n.path, n.sha256, _skip_lines(n)) for n in notes], targets, own,
                               workers=2)
     assert pooled is not None
-    rows = [row for found in pooled if found for row in found]
-    assert len(rows) > 100 and all(row[0] is keys[row[0]] for row in rows)
-    assert all(row[4] is sys.intern(row[4]) for row in rows)  # the names as written, once each
+    for rows in ([row for found in pooled if found for row in found[0]],  # as they travelled
+                 [row for found in pooled if found for row in unpack_mention_rows(found[1])]):  # as packed
+        assert len(rows) > 100 and all(row[0] is keys[row[0]] for row in rows)
+        assert all(row[4] is sys.intern(row[4]) for row in rows)  # the names as written, once each
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -99,3 +100,56 @@ def test_collector_paused_restores_the_collector(enabled: bool) -> None:
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+@pytest.mark.parametrize("how_many", [1, 5, 32, 33, None])
+def test_fill_mentions_from_packed_rows_equals_filling_from_rows(how_many: "int | None") -> None:
+    # up to _PROBED_KEYS techniques the packed rows are searched for the keys before being unpacked;
+    # the result must be what filling from the unpacked rows gives, for few techniques and for all
+    from vaultkit.techniques import build_techniques, pack_mention_rows, vault_mention_rows
+    from vaultkit.vault import Vault
+
+    vault = Vault.load(need(EUGENE), cache=False)
+    plain = build_techniques(vault, mentions=False)
+    rows = vault_mention_rows(vault, plain)
+    packed = [(path, pack_mention_rows(found)[0]) for path, found in rows]  # as a later run reads the memo
+    # the techniques named most often, and the least: both sides of the probe
+    counted = sorted(plain, key=lambda t: sum(1 for _p, rs in rows for r in rs if r[0] == t.key))
+    chosen = counted if how_many is None else counted[-how_many // 2 - 1:] + counted[:how_many // 2]
+    chosen = chosen if how_many is None else chosen[:how_many]
+    a, b = build_techniques(vault, mentions=False), build_techniques(vault, mentions=False)
+    keys = {t.key for t in chosen}
+    fill_mentions([t for t in a if t.key in keys], rows)
+    fill_mentions([t for t in b if t.key in keys], packed)
+    assert sum(len(t.mentions) for t in a) > 0
+    assert [(t.key, dict(t.mentions.rows)) for t in a] == [(t.key, dict(t.mentions.rows)) for t in b]
+
+
+def test_a_mentions_memo_entry_of_another_shape_is_scanned_again(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.techniques as techniques_module
+    from vaultkit.techniques import MENTIONS_MEMO, build_techniques, vault_mention_rows
+    from vaultkit.vault import Vault
+
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    first = Vault.load(root, cache=True)
+    expected = vault_mention_rows(first, build_techniques(first, mentions=False))
+    names, memo = first.memo_updates[MENTIONS_MEMO]
+    path = next(p for p, rows in expected if rows)
+    memo[path] = memo[path][:3]  # (sha, own, rows): the layout before the digest joined it
+    first.save_memos()
+    scanned: list[str] = []
+    real = techniques_module.mention_rows_of
+
+    def spy(targets, own, notes, **kw):
+        def seen():
+            for note, text in notes:
+                scanned.append(note.path)
+                yield note, text
+        return real(targets, own, seen(), **kw)
+
+    monkeypatch.setattr(techniques_module, "mention_rows_of", spy)
+    again = Vault.load(root, cache=True)
+    assert vault_mention_rows(again, build_techniques(again, mentions=False)) == expected
+    assert scanned == [path]  # the others' rows were reused
+    assert len(again.memo_updates[MENTIONS_MEMO][1][path]) == 4

@@ -246,7 +246,10 @@ def test_mentions_found_by_workers_equal_those_found_in_process(tmp_path) -> Non
     import shutil
 
     from vaultkit.pool import mentions_in_pool
-    from vaultkit.techniques import _skip_lines, build_techniques, find_mentions_of, mention_targets, note_text
+    from vaultkit.techniques import (
+        _skip_lines, build_techniques, find_mentions_of, mention_rows_digest, mention_targets, note_text,
+        unpack_mention_rows,
+    )
     from vaultkit.vault import Vault
 
     from .conftest import EUGENE, need
@@ -262,9 +265,13 @@ def test_mentions_found_by_workers_equal_those_found_in_process(tmp_path) -> Non
     pooled = mentions_in_pool(items, targets, own, workers=2)
     assert pooled is not None and len(pooled) == len(notes)
     assert pooled[5] is None
-    for note, rows in zip(notes, pooled):
+    total = 0
+    for note, packed in zip(notes, pooled):
         if note is changed:
             continue
         found = find_mentions_of(targets, own, [(note, note_text(vault, note))])
-        assert rows == [(m.technique, m.line, m.count, m.via, m.text) for m in found], note.path
-    assert sum(len(r) for r in pooled if r) > 100
+        rows = [(m.technique, m.line, m.count, m.via, m.text) for m in found]
+        assert packed[0] == unpack_mention_rows(packed[1]) == rows, note.path
+        assert packed[2] == mention_rows_digest(rows), note.path
+        total += len(rows)
+    assert total > 100

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import marshal
 import os
 import unicodedata
 from pathlib import Path
@@ -105,10 +104,6 @@ def _files_key(files: dict[str, Any]) -> str:
     return f"{len(files)}:{h.hexdigest()[:32]}"
 
 
-def _mentions_key(rows: list) -> str:
-    return hashlib.sha256(marshal.dumps(rows, 2)).hexdigest()[:32]  # version 2: equal rows, equal bytes
-
-
 def _vault_path(walked: str) -> str:
     """A walked path as :func:`vaultkit.discover.discover` names it (NFC)."""
     return walked if walked.isascii() else unicodedata.normalize("NFC", walked)
@@ -138,7 +133,7 @@ def make_basis(vault: "Vault", before: VaultStamp, outputs: str, summary: str, n
         Plain data for :meth:`~vaultkit.cache.NoteCache.put_memo`; ``None``
         when a note was not seen by that walk or was not read whole.
     """
-    from .techniques import MENTIONS_MEMO, vault_mention_targets
+    from .techniques import MENTIONS_MEMO, mention_rows_digest, vault_mention_targets
 
     found = vault_mention_targets(vault)
     names, targets, own = found if found is not None else ("", {}, {})
@@ -155,9 +150,11 @@ def make_basis(vault: "Vault", before: VaultStamp, outputs: str, summary: str, n
         if st is None or not note.facts or not note.sha256:
             return None
         entry = per_note.get(note.path)
-        rows = entry[2] if entry is not None and entry[0] == note.sha256 else []
         prev = old.get(note.path)
-        digest = prev[_MENTIONS] if prev is not None and prev[_SHA] == note.sha256 else _mentions_key(rows)
+        if prev is not None and prev[_SHA] == note.sha256:
+            digest = prev[_MENTIONS]
+        else:
+            digest = entry[3] if entry is not None and entry[0] == note.sha256 else mention_rows_digest([])
         notes[note.path] = (*st, note.sha256, note.facts, digest)
     return {"format": _FORMAT, "settings": settings_key(vault.config), "files": _files_key(before.files),
             "outputs": outputs, "walked": before.walked_ns, "names": names, "targets": targets, "own": own,
@@ -185,7 +182,7 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         run whole. Reads and parses only the notes whose file changed.
     """
     from .pool import _read
-    from .techniques import mention_rows_of
+    from .techniques import mention_rows_digest, mention_rows_of
 
     if not isinstance(basis, dict) or basis.get("format") != _FORMAT:
         return None
@@ -218,7 +215,7 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         if REGION_MARK in text:  # the writer must look at regions (edited by hand?)
             return None
         found = mention_rows_of(basis["targets"], basis["own"], [(note, text)], by_find=True)
-        digest = _mentions_key([row for _path, rows in found for row in rows])
+        digest = mention_rows_digest([row for _path, rows in found for row in rows])
         if digest != rec[_MENTIONS]:
             return None
         updated[rel] = (*st, note.sha256, note.facts, digest)

@@ -31,7 +31,7 @@ from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
 from .scan import in_fenced_code
-from .techniques import build_techniques, fill_mentions, vault_mention_rows
+from .techniques import build_techniques, fill_mentions, vault_packed_mentions
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -355,7 +355,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     cost_path = allocate(COST_VALUE_NAME, out)
     techs = build_techniques(vault, mentions=False)
     # mention rows per note now; Mention objects only for the techniques whose notes are made
-    mention_rows = vault_mention_rows(vault, techs, progress) if techs else []
+    mention_rows = vault_packed_mentions(vault, techs, progress) if techs else []
     filled: set[str] = set()
 
     def with_mentions(keys: "set[str] | None" = None) -> None:

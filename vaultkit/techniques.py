@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import marshal
 import operator
 import re
 import sys
@@ -128,6 +129,40 @@ class Mention:
 #: A Mention as the plain row the memos, the process pool and vaultkit.basis keep:
 #: ``(technique, line, count, via, text)`` (``Mention(note, *row)`` makes it again).
 mention_row = operator.attrgetter("technique", "line", "count", "via", "text")
+
+
+def pack_mention_rows(rows: list[tuple]) -> tuple[bytes, str]:
+    """One note's :data:`mention_row` rows as the memos, the process pool and the plan carry them.
+
+    Returns
+    -------
+    (packed, digest)
+        ``packed``: one :mod:`marshal` blob (``b""`` for no rows), read back by
+        :func:`unpack_mention_rows` only when a technique's mentions are needed
+        (a sync after one edit reads a few notes' rows, not 3.2 million rows);
+        interned keys and texts come back interned. ``digest``: their
+        :func:`mention_rows_digest`.
+
+    Examples
+    --------
+    >>> packed, digest = pack_mention_rows([("lora", 3, 2, "name", "LoRA")])
+    >>> unpack_mention_rows(packed), digest == mention_rows_digest([("lora", 3, 2, "name", "LoRA")])
+    ([('lora', 3, 2, 'name', 'LoRA')], True)
+    >>> pack_mention_rows([])[0], unpack_mention_rows(b"")
+    (b'', [])
+    """
+    return (marshal.dumps(rows) if rows else b""), mention_rows_digest(rows)
+
+
+def unpack_mention_rows(packed: bytes) -> list[tuple]:
+    """The rows :func:`pack_mention_rows` packed (a list of tuples; ``[]`` for ``b""``)."""
+    return marshal.loads(packed) if packed else []
+
+
+def mention_rows_digest(rows: list[tuple]) -> str:
+    """A hex digest of mention rows that equal rows share (marshal version 2 writes no back-references,
+    whose flags depend on reference counts, and no interning marks)."""
+    return hashlib.sha256(marshal.dumps(rows, 2)).hexdigest()[:32]
 
 
 class MentionMap(MutableMapping):
@@ -832,7 +867,7 @@ def mention_rows_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, di
 # from, is dropped when the vault is collected, and hands out new objects each time (callers fill and
 # change them).
 _MERGE_CACHE: dict[int, tuple[tuple, list[tuple]]] = {}
-_MENTION_CACHE: dict[int, tuple[tuple, tuple[list, ...]]] = {}
+_MENTION_CACHE: dict[int, tuple[tuple, dict[str, tuple], dict[str, list[tuple]]]] = {}
 # what the last scan of a vault looked for: (hash of the names, targets, own) as mention_targets gives them
 _TARGETS_CACHE: dict[int, tuple[str, dict, dict]] = {}
 # what mention_changes reports
@@ -899,6 +934,15 @@ def vault_mention_rows(vault: "Vault", techniques: list[Technique],
     Notes come in vault order, the rows of a note by technique key; notes
     without mentions are left out.
     """
+    return [(path, unpack_mention_rows(rows) if rows.__class__ is bytes else rows)
+            for path, rows in vault_packed_mentions(vault, techniques, progress)]
+
+
+def vault_packed_mentions(vault: "Vault", techniques: list[Technique],
+                          progress: "Callable[[str, int, int], None] | None" = None
+                          ) -> list[tuple[str, "list[tuple] | bytes"]]:
+    """:func:`vault_mention_rows` with the rows of each note this run did not scan still packed
+    (:func:`pack_mention_rows`): for :func:`fill_mentions`, which unpacks only what it is asked to fill."""
     notes = vault.user_notes()
     fingerprint = (tuple((n.path, n.sha256, n.size, n.mtime_ns) for n in notes),
                    tuple((t.key, t.name, tuple(t.aliases), tuple((r.note, r.line, r.tier.low, r.tier.high)
@@ -906,26 +950,33 @@ def vault_mention_rows(vault: "Vault", techniques: list[Technique],
                          for t in techniques))
     hit = _cache_for(_MENTION_CACHE, vault)
     if hit is None or hit[0] != fingerprint:
-        _mentions_with_memo(vault, techniques, notes, progress)
-        # the rows per note that the memo keeps anyway (tuples, never changed) serve a second call
-        hit = _MENTION_CACHE[id(vault)] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1])
-    return [(path, rows) for path, (_sha, _own, rows) in hit[1].items() if rows]
+        scanned = _mentions_with_memo(vault, techniques, notes, progress)
+        # the packed rows per note that the memo keeps anyway (bytes, never changed), and the rows found
+        # now (tuples, never changed), serve a second call
+        hit = _MENTION_CACHE[id(vault)] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1], scanned)
+    scanned = hit[2]
+    return [(path, scanned.get(path) or entry[2]) for path, entry in hit[1].items() if entry[2]]
 
 
 MENTIONS_MEMO = "mentions"
+#: Up to this many techniques, fill_mentions looks for their keys in the packed rows before unpacking them.
+_PROBED_KEYS = 32
 #: Below this many bytes of notes to scan, they are scanned in this process (no worker pool) and the
 #: non-ASCII names looked up one by one (see _Scanner.scan).
 FIND_BELOW_BYTES = 300_000
 
 
 def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list["Note"],
-                        progress: "Callable[[str, int, int], None] | None" = None) -> None:
+                        progress: "Callable[[str, int, int], None] | None" = None) -> dict[str, list[tuple]]:
     """:func:`find_mentions` over ``notes``, reusing an earlier run's results for unchanged notes.
 
     What a note mentions depends only on its file (its SHA-256), on the names
     looked for (with the techniques and ways they name) and on which
     techniques the note's own tier tables rank in each tier. The results per
-    note go to ``vault.memo_updates`` (see :meth:`vaultkit.vault.Vault.save_memos`).
+    note go to ``vault.memo_updates`` (see :meth:`vaultkit.vault.Vault.save_memos`), each as
+    ``(sha256, own tiers, packed rows, digest)`` (:func:`pack_mention_rows`): a run that reuses them
+    unpacks only the rows it needs, and none are marshalled again row by row when memos are saved.
+    Returns the rows of the notes scanned now (already unpacked: no need to unpack them again).
     """
     targets, own = mention_targets(techniques)
     names = hashlib.sha256(repr(list(targets.items())).encode()).hexdigest()
@@ -937,9 +988,10 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
     misses = []
     for n in notes:
         old = reuse.get(n.path)
-        if old is None or old[0] != n.sha256 or old[1] != own_of.get(n.path, ""):
+        if old is None or len(old) != 4 or old[0] != n.sha256 or old[1] != own_of.get(n.path, ""):
             misses.append(n)
-    fresh: dict[str, list[tuple]] = {}  # mention rows by note
+    fresh: dict[str, tuple[bytes, str]] = {}  # packed mention rows and their digest by note
+    scanned: dict[str, list[tuple]] = {}  # the same rows, unpacked
     if misses:
         # a few notes (one edited): no pool, and str.find per non-ASCII name instead of compiling their search
         by_find = sum(n.size for n in misses) < FIND_BELOW_BYTES
@@ -954,31 +1006,36 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
                 yield n, note_text(vault, n)
 
         for path, rows in mention_rows_of(targets, own, texts(), by_find=by_find):
-            fresh[path] = rows
+            fresh[path] = pack_mention_rows(rows)
+            scanned[path] = rows
         if pooled is not None:
-            for path, rows in pooled.items():
-                if rows:
-                    fresh[path] = [tuple(row) for row in rows]
+            for path, found in pooled.items():
+                if found is not None:
+                    scanned[path], *packed = found
+                    fresh[path] = tuple(packed)
     missed = {n.path for n in misses}
+    no_rows = pack_mention_rows([])
     memo: dict[str, tuple] = {}
     # techniques whose mentions differ from the earlier run's (None: not known, e.g. a note added)
     changed: set[str] | None = set() if reuse and len(reuse) == len(notes) else None
     for n in notes:
         path = n.path
         if path in missed:
-            rows = fresh.get(path, [])
+            packed, digest = fresh.get(path, no_rows)
             if changed is not None:
                 old = reuse.get(path)
-                if old is None:
+                if old is None or len(old) != 4:
                     changed = None
-                else:
-                    changed.update(row[0] for row in set(map(tuple, old[2])).symmetric_difference(rows))
+                elif old[3] != digest:
+                    changed.update(row[0] for row in set(unpack_mention_rows(old[2])).symmetric_difference(
+                        unpack_mention_rows(packed)))
         else:
-            rows = reuse[path][2]
-        memo[path] = (n.sha256, own_of.get(path, ""), rows)
+            _sha, _own, packed, digest = reuse[path]
+        memo[path] = (n.sha256, own_of.get(path, ""), packed, digest)
     vault.memo_updates[MENTIONS_MEMO] = (names, memo)
     _cache_for(_CHANGES_CACHE, vault)
     _CHANGES_CACHE[id(vault)] = changed
+    return scanned
 
 
 def mention_changes(vault: "Vault") -> set[str] | None:
@@ -988,9 +1045,11 @@ def mention_changes(vault: "Vault") -> set[str] | None:
 
 
 def _mentions_pooled(vault: "Vault", targets: dict, own: dict, notes: list["Note"],
-                     progress: "Callable[[str, int, int], None] | None" = None) -> dict[str, list | None] | None:
-    """Mention rows of ``notes`` by vault path, found by worker processes (:func:`vaultkit.pool.mentions_in_pool`);
-    ``None`` when the pool is not worth it. A note the workers could not take maps to ``None``."""
+                     progress: "Callable[[str, int, int], None] | None" = None
+                     ) -> dict[str, tuple[list[tuple], bytes, str] | None] | None:
+    """Mention rows, packed rows and their digest (:func:`pack_mention_rows`) of ``notes`` by vault path,
+    found by worker processes (:func:`vaultkit.pool.mentions_in_pool`); ``None`` when the pool is not worth
+    it. A note the workers could not take maps to ``None``."""
     from .pool import mentions_in_pool
 
     done = [0]
@@ -1035,17 +1094,25 @@ def build_techniques(vault: "Vault", *, mentions: bool = True,
     """
     techniques = _vault_techniques(vault)
     if mentions and techniques:
-        fill_mentions(techniques, vault_mention_rows(vault, techniques, progress))
+        fill_mentions(techniques, vault_packed_mentions(vault, techniques, progress))
     return techniques
 
 
-def fill_mentions(techniques: list[Technique], rows_by_note: list[tuple[str, list[tuple]]]) -> None:
+def fill_mentions(techniques: list[Technique], rows_by_note: "Iterable[tuple[str, list[tuple] | bytes]]") -> None:
     """Put each :data:`mention_row` of :func:`vault_mention_rows` into its technique's ``mentions``, in note order.
 
-    Rows of techniques not in ``techniques`` are passed over (fill a few techniques of many).
+    Rows of techniques not in ``techniques`` are passed over (fill a few techniques of many). A note's
+    rows may come packed (:func:`vault_packed_mentions`).
     """
     by_key = {t.key: t.mentions.rows for t in techniques}
+    # A few techniques (those whose mentions changed): unpack only the notes whose packed rows hold one of
+    # their keys (a key's first use in a blob is written out in UTF-8; a match elsewhere only costs an unpack).
+    probes = [key.encode("utf-8", "surrogatepass") for key in by_key] if len(by_key) <= _PROBED_KEYS else None
     for path, rows in rows_by_note:
+        if rows.__class__ is bytes:
+            if probes is not None and not any(probe in rows for probe in probes):
+                continue
+            rows = unpack_mention_rows(rows)
         for row in rows:
             found = by_key.get(row[0])
             if found is not None:
