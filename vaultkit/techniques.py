@@ -1028,7 +1028,7 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
                     changed = None
                 elif old[3] != digest:
                     changed.update(row[0] for row in set(unpack_mention_rows(old[2])).symmetric_difference(
-                        unpack_mention_rows(packed)))
+                        scanned.get(path, ())))
         else:
             _sha, _own, packed, digest = reuse[path]
         memo[path] = (n.sha256, own_of.get(path, ""), packed, digest)
