@@ -422,3 +422,54 @@ def test_vault_stamp_refuses_fresh_files(small: Path) -> None:
 
     assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS // 2).key is None
     assert vault_stamp(small, now_ns=OLD + RACY_WINDOW_NS * 2).key is not None
+
+
+@pytest.mark.parametrize("per_query", [1, 2, 900])
+def test_get_many_finds_what_get_finds_in_every_batch_size(eugene_copy: Path, monkeypatch, per_query: int) -> None:
+    # one query per batch of rows: hits, misses (a changed file, a missing file, a partial note where a
+    # whole one is wanted) and the order come out as note-by-note get() gives them
+    Vault.load(eugene_copy, cache=True)
+    _files, paths = discover(eugene_copy)
+    rels = sorted(paths)[:12]
+    changed, gone = rels[3], rels[7]
+    data = paths[changed].read_bytes()
+    paths[changed].write_bytes(data + b"\nmore\n")
+    os.utime(paths[changed], ns=(OLD + 7, OLD + 7))
+    wanted = [(rel, paths[rel] if rel != gone else eugene_copy / "nowhere.md", False) for rel in rels]
+    monkeypatch.setattr(cache_mod, "_ROWS_PER_QUERY", per_query)
+    store = NoteCache.open(eugene_copy)
+    try:
+        one_by_one = {rel: store.get(rel, path, partial_ok=ok) for rel, path, ok in wanted}
+        store.stats.update(hits=0, misses=0)
+        many = store.get_many(wanted)
+        assert store.stats["hits"] == len(many) == 10 and store.stats["misses"] == 2
+    finally:
+        store.close()
+    assert list(many) == [rel for rel in rels if rel not in (changed, gone)]
+    assert {rel: n for rel, n in one_by_one.items() if n is not None} == many
+    assert all(many[rel].text for rel in many)  # the text read again from the file, as get() does
+
+
+def test_get_many_keeps_the_hits_before_the_cache_broke(small: Path, monkeypatch) -> None:
+    Vault.load(small, cache=True)
+    _files, paths = discover(small)
+    monkeypatch.setattr(cache_mod, "_ROWS_PER_QUERY", 1)
+    store = NoteCache.open(small)
+    calls = [0]
+    real = store._db.execute
+
+    class Failing:  # sqlite3.Connection's execute cannot be replaced on the object itself
+        def execute(self, sql, params=()):
+            if sql.startswith("SELECT rowid, data"):
+                calls[0] += 1
+                if calls[0] == 2:
+                    raise sqlite3.DatabaseError("database disk image is malformed")
+            return real(sql, params)
+
+        def close(self):
+            pass
+
+    store._db = Failing()
+    found = store.get_many([(rel, paths[rel], False) for rel in sorted(paths)])
+    assert list(found) == sorted(paths)[:1] and not store.enabled and "rebuilt" in (store.notice or "")
+    store.close()

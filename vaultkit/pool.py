@@ -305,19 +305,14 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         from .cache import NoteCache
 
         store = NoteCache.open(root)
-    hits = 0
+    found = store.get_many((rel, path, partial_under is not None and rel.startswith(partial_under))
+                           for rel, path in note_paths.items()) if store is not None else {}
     for rel, path in note_paths.items():
-        note = store.get(rel, path, partial_ok=partial_under is not None and rel.startswith(partial_under)) \
-            if store is not None else None
-        notes[rel] = note
+        note = notes[rel] = found.get(rel)
         if note is None:
             misses.append((rel, path))
-        elif progress is not None:
-            hits += 1
-            if hits % 256 == 0:
-                progress(256)
-    if progress is not None and hits % 256:
-        progress(hits % 256)
+    if progress is not None and found:
+        progress(len(found))
     parsed = parse_files(misses, workers=workers, progress=progress, partial_under=partial_under)
     for (rel, _path), note in zip(misses, parsed):
         notes[rel] = note
