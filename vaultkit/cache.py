@@ -625,9 +625,7 @@ class NoteCache:
             The hits by vault path, in the order of ``wanted``; a miss is left out.
         """
         candidates: dict[int, tuple[str, str | os.PathLike[str], bool, int, int, bytes | None]] = {}
-        order: list[str] = []
         for rel, abspath, partial_ok in wanted:
-            order.append(rel)
             row = self._rows.get(rel)
             if row is None or self._db is None:
                 self.stats["misses"] += 1
@@ -657,15 +655,15 @@ class NoteCache:
                     f"SELECT rowid, data FROM notes WHERE rowid IN ({','.join('?' * len(batch))})", batch).fetchall()
             except sqlite3.DatabaseError as exc:  # (the notes found before stay good: each row is checked)
                 self._corrupt(exc)
-                self.stats["misses"] += len(rowids) - at
                 break
             for rowid, blob in blobs:
                 note = self._note_from(blob, *candidates[rowid])
                 if note is not None:
                     found[note.path] = note
-            self.stats["misses"] += len(batch) - sum(1 for rowid in batch if candidates[rowid][0] in found)
         self.stats["hits"] += len(found)
-        return {rel: found[rel] for rel in order if rel in found}
+        self.stats["misses"] += len(candidates) - len(found)
+        # (rows come back in rowid order)
+        return {c[0]: found[c[0]] for c in candidates.values() if c[0] in found}
 
     def _note_from(self, blob: bytes, rel: str, abspath: str | os.PathLike[str], partial_ok: bool, size: int,
                    mtime: int, data: bytes | None) -> Note | None:
