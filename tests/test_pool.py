@@ -275,3 +275,64 @@ def test_mentions_found_by_workers_equal_those_found_in_process(tmp_path) -> Non
         assert packed[2] == mention_rows_digest(rows), note.path
         total += len(rows)
     assert total > 100
+
+
+# -- start_forked: jobs that read this process's objects, in forked workers --------------------------
+
+def _forked(job, count: int, **kw):
+    running = pool.start_forked(job, count, **kw)
+    if running is None:
+        pytest.skip("no fork start method here")
+    return running
+
+
+def test_forked_jobs_come_back_in_order_with_progress() -> None:
+    shared = [f"note {i}" * (i % 7) for i in range(1000)]  # read by the workers without being sent
+    done: list[int] = []
+    running = _forked(lambda i: shared[i].upper(), len(shared), workers=2, chunk=37, progress=done.append)
+    assert running.results() == [s.upper() for s in shared]
+    assert sum(done) == 1000 and len(done) == -(-1000 // 37)
+    running.close()  # (again: nothing happens)
+
+
+def test_what_a_forked_job_changes_stays_in_its_worker() -> None:
+    seen: list[int] = []
+
+    def job(i: int) -> str:
+        seen.append(i)
+        return str(len(seen))
+
+    assert len(_forked(job, 8, workers=2, chunk=4).results()) == 8
+    assert seen == []
+
+
+def test_an_exception_in_a_forked_job_is_raised_by_results() -> None:
+    def job(i: int) -> str:
+        if i == 5:
+            raise KeyError("no such technique")
+        return "x"
+
+    running = _forked(job, 10, workers=2, chunk=2)
+    with pytest.raises(KeyError, match="no such technique"):
+        running.results()
+
+
+def test_start_forked_declines_small_batches_one_worker_and_other_start_methods(monkeypatch) -> None:
+    import multiprocessing
+
+    assert pool.start_forked(str, pool.MIN_FORKED_ITEMS - 1) is None  # too few to pay for a pool
+    assert pool.start_forked(str, 10_000, workers=1) is None
+    assert pool.start_forked(str, 3, workers=2, chunk=3) is None  # one task: one worker
+    monkeypatch.setenv(ENV_WORKERS, "1")
+    assert pool.start_forked(str, 10_000) is None
+    monkeypatch.delenv(ENV_WORKERS)
+    # spawn and forkserver would have to pickle what the jobs read: in-process instead
+    monkeypatch.setattr(pool, "_context", lambda: multiprocessing.get_context("spawn"))
+    assert pool.start_forked(str, 10_000, workers=2) is None
+
+
+def test_a_broken_forked_pool_gives_none(monkeypatch) -> None:
+    def job(i: int) -> str:
+        os._exit(3)  # a worker that dies (killed, out of memory)
+
+    assert _forked(job, 4, workers=2, chunk=1).results() is None

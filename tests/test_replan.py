@@ -233,3 +233,30 @@ def test_a_deleted_output_folder_is_made_again_in_one_pass(eugene: Path, made: l
     assert len(fills) <= 2
     assert {p: p.read_bytes() for p in (root / "_vaultkit" / "Techniques").glob("*.md")} == before
     _assert_up_to_date(root)
+
+
+def test_technique_notes_written_by_forked_workers_equal_those_written_here(monkeypatch, eugene_copy) -> None:
+    import functools
+
+    from vaultkit import generate, pool
+    from vaultkit.generate import plan_generation
+    from vaultkit.vault import Vault
+
+    monkeypatch.setattr(generate, "start_forked", lambda *a, **k: None)
+    here = plan_generation(Vault.load(eugene_copy))
+    started: list[object] = []
+
+    def forked(*args, **kwargs):
+        started.append(pool.start_forked(*args, **{**kwargs, "workers": 2, "chunk": 3}))
+        return started[-1]
+
+    monkeypatch.setattr(generate, "start_forked", forked)
+    stages: list[tuple[str, int, int]] = []
+    there = plan_generation(Vault.load(eugene_copy), progress=lambda *s: stages.append(s))
+    if started[0] is None:
+        pytest.skip("no fork start method here")
+    assert there.techniques == here.techniques >= 20
+    assert there.paths == here.paths and there.files == here.files and there.deferred.keys() == here.deferred.keys()
+    assert all(there.files.values())
+    made = [s for s in stages if s[0] == "planning technique notes"]
+    assert made[-1][1:] == (here.techniques, here.techniques)

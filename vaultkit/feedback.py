@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import heapq
 import re
@@ -100,6 +101,7 @@ _GENERIC = frozenset(
 FEEDBACK_MEMO = "feedback"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same titles come back in many notes
 def name_key(name: str) -> str:
     """Match key of a title or file name: NFKC, casefolded, letters and digits separated by one space.
 
@@ -110,12 +112,22 @@ def name_key(name: str) -> str:
     return " ".join(_NON_ALNUM_RE.sub(" ", s.casefold()).split())
 
 
+_LINK_TEXT_RE = re.compile(r"\[\[([^\]|]+)(?:\|[^\]]*)?\]\]")
+_COUNTER_RE = re.compile(r"^\d{1,2}[.)]\s+")
+_LEAD_COUNTER_RE = re.compile(r"^\s*\d{1,2}[.)]\s+")
+_RELATED_NOTE_RE = re.compile(r"\s*related\s+note", re.I)
+_NOTE_SUFFIX_RE = re.compile(r"\s+notes?$")
+_THE_PREFIX_RE = re.compile(r"^the\s+")
+
+
 def _clean_name(raw: str) -> str:
     s = raw.strip()
-    s = re.sub(r"\[\[([^\]|]+)(?:\|[^\]]*)?\]\]", r"\1", s)
+    if "[[" in s:
+        s = _LINK_TEXT_RE.sub(r"\1", s)
     s = s.replace("**", "").replace("__", "").strip(" *_`")
     s = s.strip(_Q_OPEN + _Q_CLOSE + " ")
-    s = re.sub(r"^\d{1,2}[.)]\s+", "", s)
+    if s[:1].isdigit():
+        s = _COUNTER_RE.sub("", s)
     s = _PREFIX_RE.sub("", s, count=1)
     prev = None
     while prev != s and (s.endswith(")") or s[-5:].lower() in (" note", "notes")):
@@ -144,7 +156,8 @@ def _plausible(name: str) -> bool:
     words = name.split()
     if not (1 <= len(words) <= 14) or len(name) < 3 or len(name) > 140:
         return False
-    if name_key(name) in _GENERIC or name_key(name) in ("note", "notes") or not any(ch.isalpha() for ch in name):
+    key = name_key(name)
+    if key in _GENERIC or key in ("note", "notes") or not any(ch.isalpha() for ch in name):
         return False
     if words[0][0].islower() and not any(w[:1].isupper() for w in words[1:]):
         return False  # a sentence fragment, not a title
@@ -220,9 +233,9 @@ def extract_related(text: str) -> list[Related]:
         bm = _BOLD_LINE_RE.match(line) if not hm else None
         if hm:
             title = hm.group(1).replace("**", "")
-            kind = "related-note" if re.match(r"\s*related\s+note", title, re.I) else "heading"
-            if _RELATED_RE.match(title.strip()) or re.match(r"\s*\d{1,2}[.)]\s", title):
-                add(offset, _split_title(re.sub(r"^\s*\d{1,2}[.)]\s+", "", title)), kind)
+            kind = "related-note" if _RELATED_NOTE_RE.match(title) else "heading"
+            if _RELATED_RE.match(title.strip()) or _LEAD_COUNTER_RE.match(title):
+                add(offset, _split_title(_LEAD_COUNTER_RE.sub("", title)), kind)
         elif bm:
             inner = bm.group(1)
             rest = bm.group(2)
@@ -230,7 +243,7 @@ def extract_related(text: str) -> list[Related]:
             numbered = bool(_LIST_RE.match(stripped))
             alone = not rest.strip() or stripped.endswith("**") or stripped.endswith("**:")
             if is_related:
-                kind = "related-note" if re.match(r"\s*related\s+note", inner, re.I) else "bold"
+                kind = "related-note" if _RELATED_NOTE_RE.match(inner) else "bold"
                 add(offset, _split_title(inner), kind)
             elif numbered:
                 add(offset, _split_title(inner), "list")
@@ -246,7 +259,7 @@ def extract_related(text: str) -> list[Related]:
                 if short and not head.strip().startswith(("*", "_")):
                     add(offset, head, "list")
             elif rm and len(stripped.split()) <= 16 and not stripped.endswith("."):
-                kind = "related-note" if re.match(r"\s*related\s+note", stripped, re.I) else "bold"
+                kind = "related-note" if _RELATED_NOTE_RE.match(stripped) else "bold"
                 add(offset, _split_title(stripped), kind)
         offset += len(line)
     if "[[" in text:
@@ -319,7 +332,7 @@ class TitleIndex:
     def resolve(self, name: str) -> str | None:
         """Vault path of the note called ``name`` (title, file name, then alias), else ``None``."""
         k = name_key(name)
-        for cand in (k, re.sub(r"\s+notes?$", "", k), re.sub(r"^the\s+", "", k)):
+        for cand in (k, _NOTE_SUFFIX_RE.sub("", k), _THE_PREFIX_RE.sub("", k)):
             if cand in self.by_key:
                 return self.by_key[cand]
             if cand in self.alias_key:

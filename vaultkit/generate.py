@@ -31,6 +31,7 @@ from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
 from .scan import in_fenced_code
+from .pool import start_forked
 from .techniques import build_techniques, fill_mentions, vault_packed_mentions
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
 
@@ -391,55 +392,92 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     if len(deferred) < len(techs) or reuse.changed_keys:
         with_mentions({t.key for t in techs if tech_path[t.key] not in deferred} | reuse.changed_keys
                       if deferred else None)
-    for done, tech in enumerate(techs):
-        if progress is not None and done % 64 == 0:
-            progress("planning technique notes", done, len(techs))
+    fresh = [tech for tech in techs if tech_path[tech.key] not in deferred]
+
+    def render(i: int) -> str:
+        tech = fresh[i]
+        path = tech_path[tech.key]
+        return _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, []), titles)
+
+    def _plan_the_rest() -> None:
+        def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
+            digest = reuse.digest(path, canvas=canvas)
+            if digest is None:
+                plan.add(path, make())
+            else:
+                plan.defer(path, digest, make)
+
+        for pos, n in enumerate(tiers):
+            members = [t for t in techs if t.tier == n]
+            prev_n = tiers[pos - 1] if pos > 0 else None
+            next_n = tiers[pos + 1] if pos + 1 < len(tiers) else None
+            add(tier_path[n], functools.partial(_tier_note, n, members, tech_path, tier_path, prev_n, next_n,
+                                                index_path))
+        add(cost_path, functools.partial(_cost_note, techs, tech_path, index_path))
+
+        ladder_made: list[Ladder] = []
+
+        def ladder() -> Ladder:
+            if not ladder_made:
+                with_mentions()
+                ladder_made.append(Ladder.from_techniques(techs, {n.path for n in user_notes}))
+            return ladder_made[0]
+
+        # the ladder's part of each technique whose mentions changed: when all are as before, so are
+        # the canvas and the Mermaid ladder
+        if reuse.changed_keys:
+            changed = [t for t in techs if t.key in reuse.changed_keys]
+            reuse.compare_summaries(Ladder.from_techniques(changed, {n.path for n in user_notes}), techs)
+        mermaid = reuse.mermaid()
+        if mermaid is None:
+            mermaid = mermaid_from_ladder(ladder(), top=MERMAID_TOP) if techs else ""
+        plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path, future,
+                                         mermaid))
+        plan.techniques = len(techs)
+        plan.tiers = len(tiers)
+        _regions(vault, techs, tiers, tech_path, tier_path, plan, future)
+        # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
+        add(canvas_path, lambda: json.dumps(canvas_from_ladder(ladder()), ensure_ascii=False) + "\n", canvas=True)
+        reuse.finish(ladder_made[0] if ladder_made else None, mermaid)
+
+    made_so_far = 0
+
+    def advance(count: int) -> None:
+        nonlocal made_so_far
+        made_so_far += count
+        if progress is not None:
+            progress("planning technique notes", made_so_far, len(fresh))
+
+    # Each technique note reads its technique's mentions and the vault's titles: forked workers share
+    # them and write the notes while this process plans the tier, cost and index notes and the canvas.
+    # Until then the technique notes hold their place in the plan with no text.
+    running = start_forked(render, len(fresh), progress=advance)
+    for tech in techs:
         path = tech_path[tech.key]
         if path in deferred:
             plan.defer(path, *deferred[path])
         else:
-            plan.add(path, _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, []), titles))
+            plan.add(path, "")
 
-    def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
-        digest = reuse.digest(path, canvas=canvas)
-        if digest is None:
-            plan.add(path, make())
-        else:
-            plan.defer(path, digest, make)
+    def fill_technique_notes() -> None:
+        rendered = running.results() if running is not None else None
+        if rendered is None:
+            rendered = []
+            for i in range(len(fresh)):
+                if i % 64 == 0:
+                    advance(i - made_so_far)
+                rendered.append(render(i))
+        for tech, text in zip(fresh, rendered, strict=True):
+            plan.files[tech_path[tech.key]] = text
 
-    for pos, n in enumerate(tiers):
-        members = [t for t in techs if t.tier == n]
-        prev_n = tiers[pos - 1] if pos > 0 else None
-        next_n = tiers[pos + 1] if pos + 1 < len(tiers) else None
-        add(tier_path[n], functools.partial(_tier_note, n, members, tech_path, tier_path, prev_n, next_n,
-                                            index_path))
-    add(cost_path, functools.partial(_cost_note, techs, tech_path, index_path))
-
-    ladder_made: list[Ladder] = []
-
-    def ladder() -> Ladder:
-        if not ladder_made:
-            with_mentions()
-            ladder_made.append(Ladder.from_techniques(techs, {n.path for n in user_notes}))
-        return ladder_made[0]
-
-    # the ladder's part of each technique whose mentions changed: when all are as before, so are
-    # the canvas and the Mermaid ladder
-    if reuse.changed_keys:
-        changed = [t for t in techs if t.key in reuse.changed_keys]
-        reuse.compare_summaries(Ladder.from_techniques(changed, {n.path for n in user_notes}), techs)
-    mermaid = reuse.mermaid()
-    if mermaid is None:
-        mermaid = mermaid_from_ladder(ladder(), top=MERMAID_TOP) if techs else ""
-    plan.add(index_path, _index_note(vault, user_notes, techs, tiers, tech_path, tier_path, cost_path, future,
-                                     mermaid))
-    plan.techniques = len(techs)
-    plan.tiers = len(tiers)
-    _regions(vault, techs, tiers, tech_path, tier_path, plan, future)
-    # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
-    add(canvas_path, lambda: json.dumps(canvas_from_ladder(ladder()), ensure_ascii=False) + "\n", canvas=True)
-    reuse.finish(ladder_made[0] if ladder_made else None, mermaid)
+    try:
+        _plan_the_rest()
+        fill_technique_notes()
+    finally:
+        if running is not None:
+            running.close()
     return plan
+
 
 
 #: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding what the last plan's technique, tier and cost

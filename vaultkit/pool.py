@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .model import Note, _set_packed_text, _share_strings
 
-__all__ = ["parse_files", "load_notes", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
+__all__ = ["parse_files", "load_notes", "start_forked", "ForkedMap", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
 
 #: Below this many bytes of Markdown the pool costs more than it saves. Measured on 2 idle
 #: cores (BENCHMARKS.md): 100 notes / 2.7 MB break even (1.06x the in-process time),
@@ -430,3 +430,128 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
     except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool)
         return None
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Work that reads this process's objects (rendering technique notes), in forked workers
+# --------------------------------------------------------------------------------------------
+
+#: Below this many items :func:`map_forked` stays in-process (forking a large process and
+#: shipping results back costs more than a few thousand small jobs).
+MIN_FORKED_ITEMS = 2_000
+
+_FORKED_JOB: Callable[[int], str] | None = None
+
+
+def _forked_range(lo: int, hi: int) -> bytes:
+    import marshal
+
+    assert _FORKED_JOB is not None
+    return marshal.dumps([_FORKED_JOB(i) for i in range(lo, hi)])
+
+
+class ForkedMap:
+    """Jobs running in forked workers (see :func:`start_forked`); :meth:`results` waits for them."""
+
+    def __init__(self, executor: ProcessPoolExecutor, parts: Iterator[bytes],
+                 progress: Callable[[int], None] | None) -> None:
+        self._executor: ProcessPoolExecutor | None = executor
+        self._parts = parts
+        self._progress = progress
+
+    def results(self) -> list[str] | None:
+        """Every job's result, in order; ``None`` when the pool broke (run the jobs in-process).
+
+        An exception a job raised is raised here. The workers are gone afterwards.
+        """
+        import marshal
+
+        out: list[str] = []
+        try:
+            for blob in self._parts:
+                part = marshal.loads(blob)
+                out.extend(part)
+                if self._progress is not None:
+                    self._progress(len(part))
+        except (OSError, RuntimeError):  # a worker died (killed, out of memory)
+            return None
+        finally:
+            self.close()
+        return out
+
+    def close(self) -> None:
+        """Stop the workers (pending jobs are dropped); safe to call twice."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def start_forked(job: Callable[[int], str], count: int, *, workers: int | None = None,
+                 progress: Callable[[int], None] | None = None, chunk: int = 256) -> ForkedMap | None:
+    """Start ``[job(i) for i in range(count)]`` in forked workers that share this process's memory.
+
+    For work that reads many of this process's objects (a technique note reads
+    the technique, its mentions and the vault's titles): a forked worker
+    inherits them, where a pickled job would have to ship them all. Only with
+    the ``fork`` start method (see the pool's other uses for when that is
+    safe). This process goes on meanwhile; what it changes after this call,
+    the workers do not see. Results come back in order, so the output is the
+    same as in-process.
+
+    Parameters
+    ----------
+    job : callable
+        ``job(i) -> str`` for ``0 <= i < count``; what it changes stays in
+        the worker.
+    count : int
+        Number of jobs.
+    workers : int, optional
+        Force a count; defaults to ``VAULTKIT_WORKERS``, else the idle CPUs
+        (:func:`idle_workers`) once ``count`` reaches :data:`MIN_FORKED_ITEMS`.
+    progress : callable, optional
+        Called with the number of jobs finished, as :meth:`ForkedMap.results` collects them.
+    chunk : int
+        Jobs per task.
+
+    Returns
+    -------
+    ForkedMap or None
+        ``None`` when no pool is worth it or can run here (one worker, too
+        few jobs, no ``fork``): the caller runs the jobs itself.
+
+    Examples
+    --------
+    >>> start_forked(str, 3) is None  # too few jobs for a pool
+    True
+    >>> running = start_forked(lambda i: "ab"[i % 2], 4, workers=2, chunk=1)
+    >>> running is None or running.results() == ["a", "b", "a", "b"]
+    True
+    """
+    global _FORKED_JOB
+    if workers is None:
+        env = os.environ.get(ENV_WORKERS, "").strip()
+        if env.isdigit():
+            workers = int(env)
+        elif count >= MIN_FORKED_ITEMS and available_cpus() > 1:
+            workers = idle_workers(available_cpus())
+        else:
+            workers = 1
+    workers = min(workers, -(-count // max(1, chunk)))
+    context = _context()
+    if workers <= 1 or context.get_start_method() != "fork":
+        return None
+    _FORKED_JOB = job  # (set while the workers fork: they inherit it)
+    try:
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+        starts = range(0, count, chunk)
+        try:
+            # submits every task now, which forks the workers
+            parts = executor.map(_forked_range, starts, [min(count, lo + chunk) for lo in starts])
+        except BaseException:
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
+    except (OSError, RuntimeError, ImportError):  # no processes allowed here
+        return None
+    finally:
+        _FORKED_JOB = None
+    return ForkedMap(executor, parts, progress)
