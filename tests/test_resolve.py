@@ -151,6 +151,28 @@ def test_s6_1_matches_reference_on_random_vaults():
             assert idx.resolve(link, source) == reference_resolve(link, source, files), (link, source, files)
 
 
+def test_resolve_vault_answers_each_link_as_the_index_does_from_its_own_folder():
+    # resolve_vault reuses an answer across notes: per folder, and for a bare name one file (or none)
+    # answers, across folders; every link must still get what its own note would get
+    rng = random.Random(11)
+    names = ["Note", "Plan", "note", "Solo", "X.v2", "img.png", "Ünï", "Only Here"]
+    folders = ["", "A/", "A/B/", "AB/", "B/A/", "Proj/"]
+    targets = ["Note", "NOTE.md", "plan", "Solo", "solo.md", "X.v2", "img.png", "img", "Missing", "ünï", "Only Here",
+               "A/Note", "./Note", "../Plan", "/Solo", "B/A/Note"]
+    for _ in range(25):
+        files = sorted({rng.choice(folders) + n + ("" if "." in n else ".md") for n in names for _ in range(2)})
+        files = sorted({f if "." in f.rsplit("/", 1)[-1] else f + ".md" for f in files})
+        md = [f for f in files if f.endswith(".md")]
+        notes = {f: parse_note(f, " ".join(f"[[{rng.choice(targets)}]]" for _ in range(12)).encode()) for f in md}
+        resolve_vault(notes, files)
+        idx = NameIndex(files)
+        for f, note in notes.items():
+            for link in note.links:
+                resolved, cands = idx.resolve_ex(link.target, f)
+                assert (link.resolved, link.ambiguous, link.candidates) == (resolved, bool(cands), tuple(sorted(cands))), \
+                    (f, link.target, files)
+
+
 # §6.2 headings: heading lines, link subpath, found?
 S6_2 = [
     ("## Hello, World!", "Hello World", True),

@@ -188,6 +188,7 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
     heading_sets: dict[str, tuple[list[Heading], list[str]]] = {}  # a note's top-level headings, their keys
     subpath_keys: dict[str, tuple[str, ...]] = {}
     answers: dict[str, dict] = {}  # folder -> target -> resolved path (or (path, candidates) when ambiguous)
+    anywhere: dict[str, str | None] = {}  # target -> resolved path, for targets whose answer is the same everywhere
     no_cands: list[str] = []  # (shared, never changed)
 
     def resolve_note(note: Note) -> None:
@@ -204,8 +205,14 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
             else:  # resolve_ex depends on the source only through its folder
                 answer = in_folder.get(target, in_folder)  # (the dict itself: not resolved yet)
                 if answer is in_folder:
+                    answer = anywhere.get(target, anywhere)
+                if answer is in_folder or answer is anywhere:
                     resolved, cands = index.resolve_ex(target, path)
-                    in_folder[target] = (resolved, cands) if cands else resolved
+                    if not cands and "/" not in target:
+                        # a bare name that one file answers, or none: the same answer from every folder
+                        anywhere[target] = resolved
+                    else:
+                        in_folder[target] = (resolved, cands) if cands else resolved
                 elif answer.__class__ is tuple:
                     resolved, cands = answer
                 else:
