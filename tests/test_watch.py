@@ -87,6 +87,31 @@ def test_one_change_gives_one_batch(tmp_path: Path) -> None:
     assert rec.error is None
 
 
+def test_on_start_runs_once_the_observer_runs_and_before_any_batch(tmp_path: Path) -> None:
+    # the place for a first sync: what changes while it runs comes in the first batch
+    calls: list[int] = []
+
+    def on_start() -> None:
+        calls.append(len(recorder.batches))
+        (tmp_path / "During start.md").write_text("x\n", encoding="utf-8")
+
+    recorder = Recorder(tmp_path, on_start=on_start)
+    with recorder as rec:
+        assert rec.wait_for({"During start.md"}), rec.error
+        time.sleep(DEBOUNCE * 2)
+    assert calls == [0] and rec.batches == [{"During start.md"}] and rec.error is None
+
+
+def test_an_error_in_on_start_propagates_and_stops_the_observer(tmp_path: Path) -> None:
+    def on_start() -> None:
+        raise RuntimeError("first sync failed")
+
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="first sync failed"):
+        watch(tmp_path, lambda paths: None, on_start=on_start, on_error=lambda exc: None)
+    assert threading.active_count() == before
+
+
 def test_burst_of_a_thousand_files_is_coalesced(tmp_path: Path) -> None:
     (tmp_path / "Notes").mkdir()
     names = {f"Notes/N{i:04d}.md" for i in range(1000)}

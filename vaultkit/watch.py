@@ -202,7 +202,8 @@ def _start_observer(root: str, handler, polling: bool):  # noqa: ANN001, ANN202
 def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *,
           debounce: float = DEFAULT_DEBOUNCE, ignore: Callable[[str], bool] | None = None,
           max_wait: float = DEFAULT_MAX_WAIT, stop: threading.Event | None = None,
-          on_error: Callable[[BaseException], None] | None = None, polling: bool = False) -> None:
+          on_error: Callable[[BaseException], None] | None = None, polling: bool = False,
+          on_start: Callable[[], None] | None = None) -> None:
     """Call ``on_change`` with each debounced batch of changed vault paths until stopped.
 
     Parameters
@@ -230,6 +231,11 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
         observer is stopped).
     polling : bool
         Poll the file system instead of using native notifications.
+    on_start : callable, optional
+        Called in this thread once the observer runs, before any batch: the
+        place for a first sync, so that a change made while it runs, or
+        before, is not missed. What it raises propagates (the observer is
+        stopped first).
 
     Returns
     -------
@@ -245,6 +251,8 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     observer = None
     try:
         observer = _start_observer(root_str, _handler(root_str, batch), polling)
+        if on_start is not None:
+            on_start()
         while not stop.is_set():
             if not batch.wake.wait(tick * 2):
                 continue

@@ -110,9 +110,10 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     mode = mode or "write"
     if watch and mode != "write":
         raise click.UsageError("--watch only works with a writing sync (not --check/--diff/--dry-run)")
+    started = _inputs_stamp(vault) if watch else None
     status = _sync_once(vault, mode, force, no_cache, quiet)
     if watch:
-        _watch(vault, force, no_cache, quiet)
+        _watch(vault, force, no_cache, quiet, started)
         return
     sys.exit(status)
 
@@ -221,8 +222,21 @@ def _as_verified(output_files: dict, looked: dict) -> bool:
     return True
 
 
-def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool) -> None:
-    """Sync again after every debounced batch of changes until Ctrl-C."""
+def _inputs_stamp(vault: Path) -> str | None:
+    """Fingerprint of every vault file outside the output folder (``None``: unknown, or changed just now)."""
+    from ..cache import vault_stamp
+    from ..config import load_config
+    from ..errors import VaultkitError
+
+    try:
+        return vault_stamp(vault, output=load_config(vault).output).inputs
+    except (VaultkitError, OSError):
+        return None
+
+
+def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str | None) -> None:
+    """Sync again after every debounced batch of changes until Ctrl-C (``started``: the
+    :func:`_inputs_stamp` taken before the first sync)."""
     from ..config import load_config
     from ..errors import VaultkitError
     from ..watch import watch
@@ -246,8 +260,13 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool) -> None:
     def on_error(exc: BaseException) -> None:
         click.echo(f"error: {exc}", err=True)
 
+    def on_start() -> None:
+        # a note changed after the first sync began and before the watcher ran: sync again now
+        if started is None or _inputs_stamp(vault) != started:
+            on_change({"(files changed while the watcher started)"})
+
     click.echo(f"watching {vault} for changes (Ctrl-C to stop)", err=True)
-    watch(vault, on_change, ignore=ignore, on_error=on_error)
+    watch(vault, on_change, ignore=ignore, on_error=on_error, on_start=on_start)
     click.echo("stopped watching", err=True)
 
 
