@@ -399,14 +399,51 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         path = tech_path[tech.key]
         return _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, []), titles)
 
-    def _plan_the_rest() -> None:
-        def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
-            digest = reuse.digest(path, canvas=canvas)
-            if digest is None:
-                plan.add(path, make())
-            else:
-                plan.defer(path, digest, make)
+    made_so_far = 0
 
+    def advance(count: int) -> None:
+        nonlocal made_so_far
+        made_so_far += count
+        if progress is not None:
+            progress("planning technique notes", made_so_far, len(fresh))
+
+    def fill_technique_notes() -> None:
+        rendered = running.results() if running is not None else None
+        if rendered is None:
+            rendered = []
+            for i in range(len(fresh)):
+                if i % 64 == 0:
+                    advance(i - made_so_far)
+                rendered.append(render(i))
+        for tech, text in zip(fresh, rendered, strict=True):
+            plan.files[tech_path[tech.key]] = text
+
+    def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
+        digest = reuse.digest(path, canvas=canvas)
+        if digest is None:
+            plan.add(path, make())
+        else:
+            plan.defer(path, digest, make)
+
+    ladder_made: list[Ladder] = []
+
+    def ladder() -> Ladder:
+        if not ladder_made:
+            with_mentions()
+            ladder_made.append(Ladder.from_techniques(techs, {n.path for n in user_notes}))
+        return ladder_made[0]
+
+    # Each technique note reads its technique's mentions and the vault's titles: forked workers share
+    # them and write the notes while this process plans the tier, cost and index notes and the canvas.
+    # Until then the technique notes hold their place in the plan with no text.
+    running = start_forked(render, len(fresh), progress=advance)
+    try:
+        for tech in techs:
+            path = tech_path[tech.key]
+            if path in deferred:
+                plan.defer(path, *deferred[path])
+            else:
+                plan.add(path, "")
         for pos, n in enumerate(tiers):
             members = [t for t in techs if t.tier == n]
             prev_n = tiers[pos - 1] if pos > 0 else None
@@ -414,15 +451,6 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
             add(tier_path[n], functools.partial(_tier_note, n, members, tech_path, tier_path, prev_n, next_n,
                                                 index_path))
         add(cost_path, functools.partial(_cost_note, techs, tech_path, index_path))
-
-        ladder_made: list[Ladder] = []
-
-        def ladder() -> Ladder:
-            if not ladder_made:
-                with_mentions()
-                ladder_made.append(Ladder.from_techniques(techs, {n.path for n in user_notes}))
-            return ladder_made[0]
-
         # the ladder's part of each technique whose mentions changed: when all are as before, so are
         # the canvas and the Mermaid ladder
         if reuse.changed_keys:
@@ -439,45 +467,11 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
         add(canvas_path, lambda: json.dumps(canvas_from_ladder(ladder()), ensure_ascii=False) + "\n", canvas=True)
         reuse.finish(ladder_made[0] if ladder_made else None, mermaid)
-
-    made_so_far = 0
-
-    def advance(count: int) -> None:
-        nonlocal made_so_far
-        made_so_far += count
-        if progress is not None:
-            progress("planning technique notes", made_so_far, len(fresh))
-
-    # Each technique note reads its technique's mentions and the vault's titles: forked workers share
-    # them and write the notes while this process plans the tier, cost and index notes and the canvas.
-    # Until then the technique notes hold their place in the plan with no text.
-    running = start_forked(render, len(fresh), progress=advance)
-    for tech in techs:
-        path = tech_path[tech.key]
-        if path in deferred:
-            plan.defer(path, *deferred[path])
-        else:
-            plan.add(path, "")
-
-    def fill_technique_notes() -> None:
-        rendered = running.results() if running is not None else None
-        if rendered is None:
-            rendered = []
-            for i in range(len(fresh)):
-                if i % 64 == 0:
-                    advance(i - made_so_far)
-                rendered.append(render(i))
-        for tech, text in zip(fresh, rendered, strict=True):
-            plan.files[tech_path[tech.key]] = text
-
-    try:
-        _plan_the_rest()
         fill_technique_notes()
     finally:
         if running is not None:
             running.close()
     return plan
-
 
 
 #: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding what the last plan's technique, tier and cost
