@@ -85,15 +85,20 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     (workers, total_bytes)
     """
     total = sum(_sizes(path for _rel, path in items))
+    workers = _worker_count(workers, big=len(items) >= MIN_POOL_FILES and total >= MIN_POOL_BYTES)
+    return max(1, min(workers, len(items) or 1)), total
+
+
+def _worker_count(workers: int | None, *, big: bool) -> int:
+    """``workers`` if given, else ``VAULTKIT_WORKERS``, else the idle CPUs for a ``big`` batch (1 otherwise)."""
     if workers is None:
         env = os.environ.get(ENV_WORKERS, "").strip()
         if env.isdigit():
             workers = int(env)
     if workers is None:
         cpus = available_cpus()
-        big = len(items) >= MIN_POOL_FILES and total >= MIN_POOL_BYTES
         workers = idle_workers(cpus) if big and cpus > 1 else 1
-    return max(1, min(workers, len(items) or 1)), total
+    return workers
 
 
 # (monotonic seconds, CPU seconds of this process and its finished children) at earlier calls
@@ -532,15 +537,7 @@ def start_forked(job: Callable[[int], str], count: int, *, workers: int | None =
     True
     """
     global _FORKED_JOB
-    if workers is None:
-        env = os.environ.get(ENV_WORKERS, "").strip()
-        if env.isdigit():
-            workers = int(env)
-        elif count >= MIN_FORKED_ITEMS and available_cpus() > 1:
-            workers = idle_workers(available_cpus())
-        else:
-            workers = 1
-    workers = min(workers, -(-count // max(1, chunk)))
+    workers = min(_worker_count(workers, big=count >= MIN_FORKED_ITEMS), -(-count // max(1, chunk)))
     context = _context()
     if workers <= 1 or context.get_start_method() != "fork":
         return None
