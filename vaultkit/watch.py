@@ -233,9 +233,9 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
         Poll the file system instead of using native notifications.
     on_start : callable, optional
         Called in this thread once the observer runs, before any batch: the
-        place for a first sync, so that a change made while it runs, or
-        before, is not missed. What it raises propagates (the observer is
-        stopped first).
+        place to catch up with changes made before the observer ran (``sync
+        --watch`` syncs again there when a file changed since its first
+        sync began). What it raises propagates (the observer is stopped first).
 
     Returns
     -------
