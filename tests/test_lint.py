@@ -295,3 +295,90 @@ def test_sample_vault_copy_is_untouched_by_lint(sample_copy: Path) -> None:
     after = {p: p.read_bytes() for p in sample_copy.rglob("*") if p.is_file()}
     assert before == after
     assert shutil.which  # the copy fixture really copied
+
+
+def _count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each note's properties that go to ``jsonschema`` from now on (by title)."""
+    import vaultkit.schema
+
+    seen: list[str] = []
+    real = vaultkit.schema.jsonable
+
+    def recorded(properties):
+        seen.append(str(properties.get("title")))
+        return real(properties)
+
+    monkeypatch.setattr(vaultkit.schema, "jsonable", recorded)
+    return seen
+
+
+def test_lint_after_a_sync_that_wrote_nothing_plans_nothing_and_reports_the_same(
+        eugene_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sync stamp tells lint that the generated notes are as sync would write them; an edit takes that away."""
+    import vaultkit.generate
+    from vaultkit.cache import synced_as_is
+
+    assert not synced_as_is(eugene_copy, "_vaultkit")  # no cache yet
+    assert invoke("sync", str(eugene_copy), "-q").exit_code == 0
+    assert invoke("sync", str(eugene_copy), "-q").exit_code == 0  # found everything as planned: stamp stored
+    assert synced_as_is(eugene_copy, "_vaultkit")
+    expected = invoke("lint", str(eugene_copy), "--format", "json", "--no-cache").output
+    assert json.loads(expected)["diagnostics"]
+
+    real_plan = vaultkit.generate.plan_generation
+    plans = [0]
+
+    def counted_plan(*args, **kwargs):
+        plans[0] += 1
+        return real_plan(*args, **kwargs)
+
+    monkeypatch.setattr(vaultkit.generate, "plan_generation", counted_plan)
+    assert invoke("lint", str(eugene_copy), "--format", "json").output == expected
+    assert plans == [0]
+    assert invoke("lint", str(eugene_copy), "--format", "json", "--no-cache").output == expected
+    assert plans == [1]  # without the cache lint knows nothing of the last sync
+
+    edited = next((eugene_copy / "_vaultkit" / "Tiers").glob("*.md"))
+    edited.write_text(edited.read_text(encoding="utf-8") + "my own line\n", encoding="utf-8")
+    assert not synced_as_is(eugene_copy, "_vaultkit")
+    found = json.loads(invoke("lint", str(eugene_copy), "--format", "json", "--select", "VK401").output)
+    assert plans == [2]
+    rel = edited.relative_to(eugene_copy).as_posix()
+    assert [(d["path"], "edited" in d["message"]) for d in found["diagnostics"]] == [(rel, True)]
+
+
+def test_lint_reuses_schema_results_of_unchanged_notes(eugene_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """jsonschema runs again only for a note whose bytes changed; the findings stay those of a fresh run."""
+    assert invoke("sync", str(eugene_copy), "-q").exit_code == 0
+    (eugene_copy / "vaultkit.toml").write_text('[schemas]\n"**" = "knowledge-note"\n', encoding="utf-8")
+    expected = invoke("lint", str(eugene_copy), "--format", "json", "--select", "VK201", "--no-cache").output
+    assert len(json.loads(expected)["diagnostics"]) >= 5
+    calls = _count_validations(monkeypatch)
+    assert invoke("lint", str(eugene_copy), "--format", "json", "--select", "VK201").output == expected
+    first = len(calls)
+    assert first > 150  # the notes with properties, user and generated
+    assert invoke("lint", str(eugene_copy), "--format", "json", "--select", "VK201").output == expected
+    assert calls[first:] == []  # nothing validated again
+
+    note = eugene_copy / SEED
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace("\ntitle:", "\nnot_the_title:", 1), encoding="utf-8")
+    after = json.loads(invoke("lint", str(eugene_copy), "--format", "json", "--select", "VK201").output)
+    assert calls[first:] == ["None"]  # the edited note alone (now without a title)
+    assert any(d["path"] == SEED and "'title' is missing" in d["message"] for d in after["diagnostics"])
+    assert after == json.loads(invoke("lint", str(eugene_copy), "--format", "json", "--select", "VK201",
+                                      "--no-cache").output)
+
+
+def test_schema_results_are_not_reused_once_the_schema_changed(tmp_path: Path) -> None:
+    from vaultkit.schema import SchemaStore
+
+    schema = tmp_path / "mine.json"
+    schema.write_text('{"type": "object", "required": ["a"]}', encoding="utf-8")
+    first = SchemaStore(tmp_path)
+    assert [i.key for i in first.validate("mine.json", {"b": 1}, content_key="k")] == ["a"]
+    schema.write_text('{"type": "object", "required": ["b"]}', encoding="utf-8")
+    second = SchemaStore(tmp_path)
+    second.known = dict(first.learned)
+    assert second.validate("mine.json", {"b": 1}, content_key="k") == []
+    assert len(second.learned) == 1 and not set(second.learned) & set(first.learned)

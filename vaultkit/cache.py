@@ -97,6 +97,11 @@ CACHE_FILE = "cache.sqlite"
 #: Rows whose file mtime is this close to the moment they were stored are confirmed by hash.
 RACY_WINDOW_NS = 2_000_000_000
 
+#: Meta keys a sync that found every generated note as planned stores: the :attr:`VaultStamp.key`
+#: of the vault then, and the summary line it printed (see :func:`synced_as_is`).
+SYNC_STAMP_KEY = "sync.stamp"
+SYNC_SUMMARY_KEY = "sync.summary"
+
 _NOTES_TABLE = """
 CREATE TABLE IF NOT EXISTS notes (
     path TEXT PRIMARY KEY,
@@ -984,6 +989,48 @@ class VaultStamp:
 
 
 _MTIME_OF_ENTRY = operator.itemgetter(2)
+
+
+def synced_as_is(root: str | os.PathLike[str], output: str) -> bool:
+    """Whether a sync now would write nothing: its last run found every generated note as planned
+    and no file of the vault (nor vaultkit) changed since.
+
+    ``vaultkit sync`` stores the vault's :func:`vault_stamp` under
+    :data:`SYNC_STAMP_KEY` only after a run in which every generated note was
+    already what it planned and no file changed while it ran; the stamp of
+    the vault now equal to it means the same files with the same sizes,
+    mtimes, ctimes and inodes, so the same plan. Costs one ``stat`` per file.
+
+    Parameters
+    ----------
+    root : path-like
+        Vault folder.
+    output : str
+        The output folder (vault path), as in the config.
+
+    Returns
+    -------
+    bool
+        ``False`` without a cache (none is created), with a racy stamp or a
+        different one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> synced_as_is(pathlib.Path(tempfile.mkdtemp()), "_vaultkit")
+    False
+    """
+    root = Path(root)
+    if not (root / CACHE_DIR / CACHE_FILE).is_file():
+        return False
+    key = vault_stamp(root, output=output).key
+    if key is None:
+        return False
+    store = NoteCache.open(root)
+    try:
+        return store.get_meta(SYNC_STAMP_KEY) == key
+    finally:
+        store.close()
 
 if os.sep == "/":
     def _vault_rel(path: str, base: int) -> str:

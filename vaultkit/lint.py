@@ -145,7 +145,8 @@ def _in_paths(path: str, paths: list[str]) -> bool:
     return False
 
 
-def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | None = None) -> LintResult:
+def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | None = None,
+         generated_fresh: bool = False) -> LintResult:
     """Check ``vault`` with the selected rules.
 
     Parameters
@@ -156,6 +157,11 @@ def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | No
         Selection, severities, paths.
     schemas : SchemaStore, optional
         Schema store (built from the vault's config by default).
+    generated_fresh : bool
+        Every generated note is known to be what ``vaultkit sync`` would
+        write now (:func:`vaultkit.cache.synced_as_is`, after loading): VK401
+        then skips planning the generated notes, by far the largest part of
+        a lint. Wrong when it is not so.
 
     Returns
     -------
@@ -197,7 +203,7 @@ def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | No
     notes: list[Note] | None = None
     if options.paths is not None:
         notes = [n for n in vault.notes.values() if _in_paths(n.path, options.paths)]
-    ctx = LintContext(vault, notes, store)
+    ctx = LintContext(vault, notes, store, generated_fresh=generated_fresh)
     wanted = {n.path for n in ctx.notes}
     limit = severity_rank(options.min_severity)
     found: list[Diagnostic] = []

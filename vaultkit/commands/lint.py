@@ -91,6 +91,35 @@ def _shown_root(root: Path) -> str:
     return Path(rel).as_posix() if rel != ".." and not rel.startswith("../") else Path(os.path.abspath(root)).as_posix()
 
 
+def _lint_with_cache(vault, options, cache: bool):
+    """:func:`vaultkit.lint.lint` helped by what ``.vaultkit/cache.sqlite`` knows (when ``cache``): whether
+    the generated notes are as the last sync left them, and the schema results of unchanged notes."""
+    from ..cache import NoteCache, synced_as_is
+    from ..lint import lint
+    from ..schema import SCHEMA_MEMO, SchemaStore
+
+    schemas = SchemaStore(vault.root, vault.config.schemas)
+    if not cache:
+        return lint(vault, options, schemas=schemas)
+    store = NoteCache.open(vault.root)
+    try:
+        known = store.get_memo(SCHEMA_MEMO)
+    finally:
+        store.close()
+    schemas.known = known if isinstance(known, dict) else {}
+    # (stamped after loading: a file changed while it was read changes the stamp)
+    result = lint(vault, options, schemas=schemas, generated_fresh=synced_as_is(vault.root, vault.config.output))
+    # a lint of some notes keeps what it did not look at; of the whole vault, only what it used
+    learned = schemas.learned if options.paths is None else {**schemas.known, **schemas.learned}
+    if learned != schemas.known:
+        store = NoteCache.open(vault.root)
+        try:
+            store.put_memo(SCHEMA_MEMO, learned)
+        finally:
+            store.close()
+    return result
+
+
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--vault", "vault_opt", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -134,7 +163,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     vaultkit rule VK101          # what a code means
     """
     from ..errors import VaultkitError
-    from ..lint import LintOptions, lint
+    from ..lint import LintOptions
     from ..report import render
 
     severity: dict[str, str] = {}
@@ -176,14 +205,14 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         # Reuse the parse cache that `sync` keeps, but never create one: linting leaves the vault as it is.
         cache = not no_cache and (root / ".vaultkit" / "cache.sqlite").is_file()
         vault = load_vault(root, cache=cache, quiet=True)
-        result = lint(vault, options)
+        result = _lint_with_cache(vault, options, cache)
         if apply_fix:
             fixed = _apply_fixes(vault.root, result.diagnostics)
             for path, applied in fixed:
                 click.echo(f"fixed {path}: {applied}", err=True)
             if fixed:
                 vault = load_vault(root, cache=cache, quiet=True)
-                result = lint(vault, options)
+                result = _lint_with_cache(vault, options, cache)
     except VaultkitError as exc:
         raise fail(exc) from None
     except click.ClickException:

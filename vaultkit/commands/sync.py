@@ -9,8 +9,6 @@ import click
 
 from .common import collector_paused, fail, load_vault, vault_argument
 
-_STAMP_KEY = "sync.stamp"
-_SUMMARY_KEY = "sync.summary"
 _WRITER_MEMO = "writer"
 
 
@@ -120,7 +118,7 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
 
 def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool) -> int:
     """One sync with its output; returns the exit status."""
-    from ..cache import NoteCache, vault_stamp
+    from ..cache import SYNC_STAMP_KEY, SYNC_SUMMARY_KEY, NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
 
@@ -138,8 +136,8 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         before = vault_stamp(vault, output=output)
         store = NoteCache.open(vault)
         try:
-            summary = store.get_meta(_SUMMARY_KEY)
-            if before.key is not None and summary and store.get_meta(_STAMP_KEY) == before.key:
+            summary = store.get_meta(SYNC_SUMMARY_KEY)
+            if before.key is not None and summary and store.get_meta(SYNC_STAMP_KEY) == before.key:
                 click.echo(f"{summary} (no file changed since the last sync)")
                 return 0
             from ..basis import BASIS_MEMO, check_basis
@@ -150,8 +148,8 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
                     store.put(note)
                 store.put_memo(BASIS_MEMO, hit.basis)
                 if before.key is not None:
-                    store.set_meta(_STAMP_KEY, before.key)
-                    store.set_meta(_SUMMARY_KEY, hit.summary)
+                    store.set_meta(SYNC_STAMP_KEY, before.key)
+                    store.set_meta(SYNC_SUMMARY_KEY, hit.summary)
                 for notice in hit.notices:
                     if not quiet:
                         click.echo(f"note: {notice}", err=True)
@@ -201,8 +199,8 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
             if basis is not None:
                 store.put_memo(BASIS_MEMO, basis)
             if before.inputs is not None and after.inputs == before.inputs and after.key is not None:
-                store.set_meta(_STAMP_KEY, after.key)
-                store.set_meta(_SUMMARY_KEY, line.split("; files:")[0])
+                store.set_meta(SYNC_STAMP_KEY, after.key)
+                store.set_meta(SYNC_SUMMARY_KEY, line.split("; files:")[0])
         finally:
             store.close()
     return exit_status(report, check=mode == "check")

@@ -108,13 +108,18 @@ class LintContext:
         The notes whose findings are wanted (default: every note).
     schemas : SchemaStore, optional
         Schema store; built from the vault's config when omitted.
+    generated_fresh : bool
+        The caller knows that every generated note is what ``vaultkit sync``
+        would write now (:func:`vaultkit.cache.synced_as_is`): the default
+        freshness check then plans nothing.
     """
 
     def __init__(self, vault: "Vault", notes: list[Note] | None = None,
-                 schemas: "SchemaStore | None" = None) -> None:
+                 schemas: "SchemaStore | None" = None, *, generated_fresh: bool = False) -> None:
         from ..schema import SchemaStore
 
         self.vault = vault
+        self.generated_fresh = generated_fresh
         self.notes = list(vault.notes.values()) if notes is None else list(notes)
         self.schemas = schemas if schemas is not None else SchemaStore(vault.root, vault.config.schemas)
         self.whole_vault = notes is None

@@ -91,8 +91,12 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
     """Default freshness check: edited (see :func:`hash_freshness`), else different from what sync would write.
 
     The plan of generated notes (:func:`vaultkit.generate.plan_generation`) is
-    made once per lint run and kept on the context.
+    made once per lint run and kept on the context; not at all when the
+    context knows the generated notes are as sync would write them
+    (``ctx.generated_fresh``: the last sync found them so and no file changed since).
     """
+    if ctx.generated_fresh:
+        return None
     edited = hash_freshness(ctx, note)
     if edited:
         return edited

@@ -83,7 +83,7 @@ def schema_violation(ctx: LintContext) -> Iterator[Diagnostic]:
         name = ctx.schemas.schema_for(note)
         if name is None or not isinstance(note.frontmatter, dict):
             continue
-        for issue in ctx.schemas.validate(name, note.frontmatter):
+        for issue in ctx.schemas.validate(name, note.frontmatter, content_key=note.sha256):
             line = note.frontmatter_lines.get(issue.key, 1) if issue.key else 1
             yield diag("VK201", f"{issue.message} (schema {name})", note, line)
 
