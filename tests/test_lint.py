@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import replace
@@ -382,3 +383,31 @@ def test_schema_results_are_not_reused_once_the_schema_changed(tmp_path: Path) -
     second.known = dict(first.learned)
     assert second.validate("mine.json", {"b": 1}, content_key="k") == []
     assert len(second.learned) == 1 and not set(second.learned) & set(first.learned)
+
+
+def test_lint_after_a_prose_edit_trusts_what_the_last_sync_found_as_sync_does(
+        eugene_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generated notes made of the same inputs as in the last sync, and still the files its writer saw,
+    are not made again; a touched one is made and compared; the findings are those of a lint without cache."""
+    import vaultkit.generate
+    import vaultkit.writer
+
+    assert invoke("sync", str(eugene_copy), "-q").exit_code == 0
+    monkeypatch.setattr(vaultkit.writer, "_RECENT_NS", 0)  # (else files written this second are not trusted)
+    assert invoke("sync", str(eugene_copy), "-q").exit_code == 0
+    note = eugene_copy / DEPTH  # (no tier table)
+    note.write_text(note.read_text(encoding="utf-8") + "\nA closing line of prose.\n", encoding="utf-8")
+    touched = sorted((eugene_copy / "_vaultkit" / "Techniques").glob("*.md"))[0]
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000))
+    expected = invoke("lint", str(eugene_copy), "--format", "json", "--no-cache").output
+
+    real = vaultkit.generate._technique_note
+    made: list[str] = []
+
+    def recorded(vault, tech, path, *args, **kwargs):
+        made.append(path)
+        return real(vault, tech, path, *args, **kwargs)
+
+    monkeypatch.setattr(vaultkit.generate, "_technique_note", recorded)
+    assert invoke("lint", str(eugene_copy), "--format", "json").output == expected
+    assert made == [touched.relative_to(eugene_copy).as_posix()]  # the one whose file changed (its times)

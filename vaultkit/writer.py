@@ -203,6 +203,11 @@ class FileOutcome:
 _CHANGING = frozenset({"created", "updated", "removed"})
 
 
+#: Memo kind (:meth:`vaultkit.vault.Vault.previous_memo`) under which ``vaultkit sync`` keeps
+#: :attr:`WriteReport.verified` for the next run's ``apply(known=...)`` (and ``vaultkit lint``).
+WRITER_MEMO = "writer"
+
+
 @dataclass(slots=True)
 class WriteReport:
     """Outcomes of one :func:`apply` run, in the order they happened."""

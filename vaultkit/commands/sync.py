@@ -9,7 +9,6 @@ import click
 
 from .common import collector_paused, fail, load_vault, vault_argument
 
-_WRITER_MEMO = "writer"
 
 
 def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False, cache: bool = True,
@@ -20,14 +19,14 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     """
     from ..generate import plan_generation
     from ..progress import Stages
-    from ..writer import PlannedFile, PlannedRegion, WriteMode, apply
+    from ..writer import WRITER_MEMO, PlannedFile, PlannedRegion, WriteMode, apply
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
     with collector_paused():  # (millions of objects that live until the end: see collector_paused)
         # generated files this vault's last run found up to date are neither made again (when made of the
         # same inputs) nor read again while untouched
-        known = vault.previous_memo(_WRITER_MEMO)
+        known = vault.previous_memo(WRITER_MEMO)
         known = known if isinstance(known, dict) else None
         with Stages(quiet=quiet) as stages:
             plan = plan_generation(vault, progress=stages, known=known)
@@ -44,7 +43,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
         with Stages(quiet=quiet) as stages:
             report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
                            known=known, progress=stages)
-    vault.memo_updates[_WRITER_MEMO] = report.verified
+    vault.memo_updates[WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     return vault, plan, report
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import os
 from collections.abc import Callable, Iterator
 
 from ..frontmatter import split_frontmatter
@@ -91,30 +92,60 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
     """Default freshness check: edited (see :func:`hash_freshness`), else different from what sync would write.
 
     The plan of generated notes (:func:`vaultkit.generate.plan_generation`) is
-    made once per lint run and kept on the context; not at all when the
-    context knows the generated notes are as sync would write them
-    (``ctx.generated_fresh``: the last sync found them so and no file changed since).
+    made once per lint run and kept on the context, with what the last sync's
+    writer found up to date (its memo, when the vault is loaded with the
+    cache): a note whose inputs are those of that run and that is still the
+    file the writer saw then is up to date without being made again, as
+    ``vaultkit sync`` decides it. No plan at all when the context knows the
+    generated notes are as sync would write them (``ctx.generated_fresh``: the
+    last sync found them so and no file changed since).
     """
     if ctx.generated_fresh:
         return None
     edited = hash_freshness(ctx, note)
     if edited:
         return edited
-    plan = getattr(ctx, "_generation_plan", None)
-    if plan is None:
-        from ..generate import plan_generation
-
-        plan = plan_generation(ctx.vault).files
-        ctx._generation_plan = plan  # type: ignore[attr-defined]
-    planned = plan.get(note.path)
+    planned = _plan_of(ctx).get(note.path)
     if planned is None:
         return "generated note is no longer produced by the tier tables; the next 'vaultkit sync' removes it"
+    if isinstance(planned, tuple):  # deferred: made of the same inputs as in the last sync
+        digest, make = planned
+        if _as_the_writer_found_it(ctx, note.path, digest):
+            return None
+        planned = make()
     from ..writer import render_with_marker
 
     text = ctx.text_of(note)
     if text is not None and text != render_with_marker(planned):
         return "generated note is out of date: the notes it is made from changed; run 'vaultkit sync'"
     return None
+
+
+def _plan_of(ctx: LintContext) -> "dict[str, str | tuple[str, Callable[[], str]]]":
+    """Vault path → planned text, or ``(content hash in the last sync, make)`` for a deferred file."""
+    plan = getattr(ctx, "_generation_plan", None)
+    if plan is None:
+        from ..generate import plan_generation
+        from ..writer import WRITER_MEMO
+
+        known = ctx.vault.previous_memo(WRITER_MEMO)
+        known = known if isinstance(known, dict) else {}
+        made = plan_generation(ctx.vault, known=known or None)
+        plan = {path: made.files[path] if path in made.files else made.deferred[path] for path in made.paths}
+        ctx._generation_plan = plan  # type: ignore[attr-defined]
+        ctx._writer_known = known  # type: ignore[attr-defined]
+    return plan
+
+
+def _as_the_writer_found_it(ctx: LintContext, path: str, digest: str) -> bool:
+    """Whether the file at ``path`` is the one the last sync's writer found up to date with content hash
+    ``digest``: same size, times and inode (what ``vaultkit sync`` trusts instead of reading it)."""
+    try:
+        st = os.lstat(ctx.root / path)
+    except OSError:
+        return False
+    looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return getattr(ctx, "_writer_known", {}).get(path) == looks
 
 
 _freshness: list[FreshnessCheck] = [plan_freshness]
