@@ -114,8 +114,8 @@ class SchemaStore:
         ``validate(..., content_key=...)`` looks here first.
     learned : dict
         Every result ``validate(..., content_key=...)`` gave in this run, by
-        schema name, a digest of the schema's text and the content key; plain
-        data (str and tuples), for :mod:`marshal`.
+        schema name, a digest of the schema's text (and of ``jsonschema``'s
+        version) and the content key; plain data (str and tuples), for :mod:`marshal`.
     """
 
     def __init__(self, root: Path | None = None, globs: dict[str, str] | None = None) -> None:
@@ -174,7 +174,8 @@ class SchemaStore:
         except exceptions.SchemaError as exc:
             raise SchemaLoadError(f"schema {path} is not a valid JSON Schema: {exc.message}") from None
         self._validators[name] = cls(schema)
-        self._digests[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        # (the library's version too: its messages may change with it)
+        self._digests[name] = hashlib.sha256(f"{_jsonschema_version()}\0{text}".encode("utf-8")).hexdigest()[:16]
         return self._validators[name]
 
     # -- choosing ----------------------------------------------------------------
@@ -257,6 +258,16 @@ class SchemaStore:
         if key:
             self.learned[key] = tuple((i.key, i.pointer, i.message, i.schema) for i in issues)
         return issues
+
+
+@lru_cache(maxsize=1)
+def _jsonschema_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jsonschema")
+    except PackageNotFoundError:  # pragma: no cover - vendored or renamed
+        return "?"
 
 
 @lru_cache(maxsize=256)

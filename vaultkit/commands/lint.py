@@ -138,7 +138,8 @@ def _lint_with_cache(vault, options, cache: bool):
               help="Apply the safe fixes (VK006 mojibake, VK204 legacy keys, VK205 string lists) to the notes "
                    "with those findings, then report what is left. Same writer as `vaultkit fix`.")
 @click.option("--no-cache", is_flag=True,
-              help="Parse every note again instead of reusing .vaultkit/cache.sqlite (kept by sync; lint never "
+              help="Check everything from scratch: parse every note again, plan the generated notes and validate "
+                   "every schema instead of reusing what .vaultkit/cache.sqlite knows (kept by sync; lint never "
                    "creates it).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file instead of standard output.")
