@@ -411,3 +411,34 @@ def test_lint_after_a_prose_edit_trusts_what_the_last_sync_found_as_sync_does(
     monkeypatch.setattr(vaultkit.generate, "_technique_note", recorded)
     assert invoke("lint", str(eugene_copy), "--format", "json").output == expected
     assert made == [touched.relative_to(eugene_copy).as_posix()]  # the one whose file changed (its times)
+
+
+def test_a_marker_line_written_by_another_version_is_not_out_of_date(eugene_copy: Path) -> None:
+    """sync leaves a generated note whose marker names another vaultkit version (or sits elsewhere in the
+    frontmatter); VK401 agrees, with the cache and without."""
+    assert invoke("sync", str(eugene_copy), "-q").exit_code == 0
+    tier = next((eugene_copy / "_vaultkit" / "Tiers").glob("*.md"))
+    text = tier.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    marker = next(i for i, line in enumerate(lines) if line.startswith("vaultkit: {"))
+    moved = lines[marker].replace('version: "', 'version: "0.0.9-', 1)
+    del lines[marker]
+    lines.insert(1, moved)  # first key of the frontmatter
+    tier.write_text("\n".join(lines), encoding="utf-8")
+    assert "updated 0" in invoke("sync", str(eugene_copy)).output  # sync leaves it
+    assert tier.read_text(encoding="utf-8") == "\n".join(lines)
+    for extra in ((), ("--no-cache",)):
+        result = invoke("lint", str(eugene_copy), "--select", "VK401", *extra)
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # (jsonschema's own retrieval of file: references)
+def test_schema_results_are_not_kept_for_a_schema_that_refers_to_another_file(tmp_path: Path) -> None:
+    from vaultkit.schema import SchemaStore
+
+    mine = tmp_path / "mine.json"
+    mine.write_text(json.dumps({"$id": mine.as_uri(), "allOf": [{"$ref": "other.json"}]}), encoding="utf-8")
+    (tmp_path / "other.json").write_text('{"required": ["a"]}', encoding="utf-8")
+    store = SchemaStore(tmp_path)
+    assert [i.key for i in store.validate("mine.json", {"b": 1}, content_key="k")] == ["a"]
+    assert store.learned == {}  # other.json may change without mine.json

@@ -174,8 +174,10 @@ class SchemaStore:
         except exceptions.SchemaError as exc:
             raise SchemaLoadError(f"schema {path} is not a valid JSON Schema: {exc.message}") from None
         self._validators[name] = cls(schema)
-        # (the library's version too: its messages may change with it)
-        self._digests[name] = hashlib.sha256(f"{_jsonschema_version()}\0{text}".encode("utf-8")).hexdigest()[:16]
+        # (the library's version too: its messages may change with it). A schema that refers to
+        # another document is not remembered by: that document may change on its own.
+        self._digests[name] = "" if _refers_outside(schema) else \
+            hashlib.sha256(f"{_jsonschema_version()}\0{text}".encode("utf-8")).hexdigest()[:16]
         return self._validators[name]
 
     # -- choosing ----------------------------------------------------------------
@@ -219,6 +221,7 @@ class SchemaStore:
             the note's bytes): the result is then taken from :attr:`known` when
             there, and kept in :attr:`learned`. ``jsonschema`` takes about a
             millisecond a note; a lint of an unchanged vault needs none of it.
+            Ignored for a schema that refers to another document (``$ref``).
 
         Returns
         -------
@@ -240,7 +243,7 @@ class SchemaStore:
         'tier'
         """
         validator = self.validator(name)
-        key = f"{name}\0{self._digests[name]}\0{content_key}" if content_key else ""
+        key = f"{name}\0{self._digests[name]}\0{content_key}" if content_key and self._digests[name] else ""
         if key:
             found = self.known.get(key)
             if found is not None:
@@ -258,6 +261,25 @@ class SchemaStore:
         if key:
             self.learned[key] = tuple((i.key, i.pointer, i.message, i.schema) for i in issues)
         return issues
+
+
+def _refers_outside(schema: Any) -> bool:
+    """Whether a schema holds a ``$ref`` / ``$dynamicRef`` to anything but a place in itself (``#...``).
+
+    >>> _refers_outside({"items": {"$ref": "#/$defs/x"}}), _refers_outside({"allOf": [{"$ref": "other.json"}]})
+    (False, True)
+    """
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("$ref", "$dynamicRef") and not (isinstance(value, str) and value.startswith("#")):
+                    return True
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 @lru_cache(maxsize=1)

@@ -113,10 +113,14 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
         if _as_the_writer_found_it(ctx, note.path, digest):
             return None
         planned = make()
-    from ..writer import render_with_marker
+    from ..writer import content_hash, render_with_marker
 
     text = ctx.text_of(note)
-    if text is not None and text != render_with_marker(planned):
+    if text is None:
+        return None
+    rendered = render_with_marker(planned)
+    # as the writer judges it: the marker line (its place, the version that wrote it) is no content
+    if text != rendered and content_hash(text) != content_hash(rendered):
         return "generated note is out of date: the notes it is made from changed; run 'vaultkit sync'"
     return None
 
