@@ -93,6 +93,8 @@ __all__ = [
     "strip_marker",
     "ownership",
     "content_hash",
+    "file_looks",
+    "WRITER_MEMO",
     "fill_regions",
     "RegionError",
     "restyle",
@@ -1635,6 +1637,15 @@ def _manifest_owner(w: _Writer, rel: str, raw: str) -> str:
 _RECENT_NS = 2_000_000_000
 
 
+def file_looks(digest: str, st: os.stat_result) -> tuple[str, int, int, int, int]:
+    """How :attr:`WriteReport.verified` records a file: ``(content hash, size, mtime_ns, ctime_ns, inode)``.
+
+    A file whose ``file_looks`` equals its entry there is the one the writer
+    found up to date (``apply(known=...)`` and ``vaultkit lint`` trust it unread).
+    """
+    return (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def _unchanged(w: _Writer, rel: str, looks: tuple[str, int, int, int, int]) -> FileOutcome:
     """An up-to-date planned file, recorded for the next run unless it changed only just now."""
     w.looked[rel] = looks
@@ -1646,7 +1657,7 @@ def _unchanged(w: _Writer, rel: str, looks: tuple[str, int, int, int, int]) -> F
 def _known_unchanged(w: _Writer, rel: str, note: bool, digest: str, st: os.stat_result) -> FileOutcome | None:
     """``unchanged`` without reading when an earlier run found the file with this content hash up to date
     and its size, times and inode are still the same (a non-note file: its hash still in the manifest)."""
-    looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    looks = file_looks(digest, st)
     if w.known.get(rel) != looks or not (note or digest in (w.manifest.allowed(rel) or ())):
         return None
     w.verified[rel] = w.looked[rel] = looks
@@ -1734,7 +1745,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     known = _known_unchanged(w, rel, note, digest, st)
     if known is not None:
         return known
-    looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    looks = file_looks(digest, st)
     try:
         data, seen = _read(target)
     except OSError as exc:

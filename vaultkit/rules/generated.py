@@ -144,12 +144,13 @@ def _plan_of(ctx: LintContext) -> "dict[str, str | tuple[str, Callable[[], str]]
 def _as_the_writer_found_it(ctx: LintContext, path: str, digest: str) -> bool:
     """Whether the file at ``path`` is the one the last sync's writer found up to date with content hash
     ``digest``: same size, times and inode (what ``vaultkit sync`` trusts instead of reading it)."""
+    from ..writer import file_looks
+
     try:
         st = os.lstat(ctx.root / path)
     except OSError:
         return False
-    looks = (digest, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    return getattr(ctx, "_writer_known", {}).get(path) == looks
+    return getattr(ctx, "_writer_known", {}).get(path) == file_looks(digest, st)
 
 
 _freshness: list[FreshnessCheck] = [plan_freshness]
