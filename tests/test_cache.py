@@ -152,9 +152,9 @@ def test_links_of_cached_notes_are_resolved_against_the_current_vault(small: Pat
 
 
 def test_changed_note_is_parsed_again(small: Path) -> None:
+    _age(small)  # (before the rows are stored: a changed ctime is a change)
     Vault.load(small, cache=True)
     (small / "B.md").write_text("# Top\n[[sub/C]]\n", encoding="utf-8")
-    _age(small)
     os.utime(small / "B.md", ns=(OLD + 10, OLD + 10))
     stats = _stats(small)
     assert stats["hits"] == 2 and stats["misses"] == 1 and stats["written"] == 1
@@ -284,9 +284,9 @@ def test_unwritable_cache_folder_disables_the_cache(small: Path) -> None:
 
 
 def test_locked_cache_is_left_alone(small: Path) -> None:
+    _age(small)  # (before the rows are stored: a changed ctime is a change)
     Vault.load(small, cache=True)
     (small / "A.md").write_text("changed\n", encoding="utf-8")
-    _age(small)
     os.utime(small / "A.md", ns=(OLD + 1, OLD + 1))
     other = sqlite3.connect(cache_path(small), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another vaultkit writing
@@ -473,3 +473,24 @@ def test_get_many_keeps_the_hits_before_the_cache_broke(small: Path, monkeypatch
     found = store.get_many([(rel, paths[rel], False) for rel in sorted(paths)])
     assert list(found) == sorted(paths)[:1] and not store.enabled and "rebuilt" in (store.notice or "")
     store.close()
+
+
+def test_an_edit_that_keeps_the_size_and_puts_the_mtime_back_is_a_miss(small: Path) -> None:
+    """As `touch -r` after an edit (or a tool restoring times): the ctime and inode tell it apart."""
+    _age(small)
+    assert Vault.load(small, cache=True).notes["B.md"].links[0].target == "A"
+    assert _stats(small)["hits"] == 3
+    note = small / "B.md"
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace("[[A]]", "[[C]]"), encoding="utf-8")  # same size
+    os.utime(note, ns=(OLD, OLD))
+    cached = Vault.load(small, cache=True)
+    assert cached.notes["B.md"].links[0].target == "C"
+    assert _model(cached) == _model(Vault.load(small))
+
+
+def test_a_note_changed_between_reading_and_storing_is_not_stored(small: Path) -> None:
+    store = NoteCache.open(small)
+    store.put(parse_note("A.md", b"what it was", mtime_ns=OLD))  # the file has another size and mtime now
+    store.close()
+    assert store.stats["written"] == 0

@@ -1,8 +1,10 @@
 """Persistent cache of parsed notes in ``<vault>/.vaultkit/cache.sqlite``.
 
-A note is taken from the cache when the file's size and modification time
-(nanoseconds) match the row stored for its path; otherwise it is parsed again
-and the new result replaces the row. The cache is an optimisation only: it
+A note is taken from the cache when the file's size, modification and change
+times (nanoseconds) and inode match the row stored for its path (as git's index
+does: an edit that keeps the size and puts the mtime back still changes the
+ctime); otherwise it is parsed again and the new result replaces the row. A
+copied or restored vault is parsed again once. The cache is an optimisation only: it
 never changes what :meth:`vaultkit.Vault.load` returns, and every failure
 (a corrupt or foreign file, a read-only vault, a locked database) degrades to
 parsing without it. Problems are reported as data in :attr:`NoteCache.notice`,
@@ -13,7 +15,7 @@ Layout
 ``meta(key TEXT PRIMARY KEY, value TEXT)``
     ``version`` holds :func:`cache_version`; other keys are free for callers
     (see :meth:`NoteCache.get_meta`).
-``notes(path TEXT PRIMARY KEY, size, mtime_ns, sha256, verify, data BLOB)``
+``notes(path TEXT PRIMARY KEY, size, mtime_ns, ctime_ns, inode, sha256, verify, data BLOB)``
     One row per note. ``data`` is the :class:`~vaultkit.model.Note` as parsed,
     before link resolution, encoded by :func:`encode_note`.
 
@@ -21,7 +23,7 @@ Versioning
 ----------
 The version key combines the vaultkit version, :data:`PARSER_VERSION`, the
 Python version (the ``marshal`` format), the field names of the model classes
-and a hash of the parser's source files, so a cache written by another
+and a hash of the parser's source files and of the notes table's definition, so a cache written by another
 vaultkit, another Python or a parser under development is dropped and rebuilt
 rather than trusted.
 
@@ -107,6 +109,8 @@ CREATE TABLE IF NOT EXISTS notes (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     verify INTEGER NOT NULL DEFAULT 0,
     data BLOB NOT NULL
@@ -346,6 +350,7 @@ def cache_version() -> str:
                 src.update((here / name).read_bytes())
             except OSError:  # pragma: no cover - a frozen install without sources
                 src.update(name.encode())
+        src.update(_NOTES_TABLE.encode())  # (another table: another cache)
         _version_memo = "/".join([
             __version__,
             f"p{PARSER_VERSION}",
@@ -467,8 +472,8 @@ class NoteCache:
         self.stats = {"hits": 0, "misses": 0, "written": 0, "removed": 0}
         self._timeout = 5.0
         self._db: sqlite3.Connection | None = None
-        self._row_index: dict[str, tuple[int, int, int, str, int]] | None = {}
-        self._pending: list[tuple[str, int, int, str, int, Note]] = []
+        self._row_index: dict[str, tuple[int, int, int, int, int, str, int]] | None = {}
+        self._pending: list[tuple[str, int, int, int, int, str, int, Note]] = []
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -545,16 +550,17 @@ class NoteCache:
         self.enabled = True
 
     @property
-    def _rows(self) -> dict[str, tuple[int, int, int, str, int]]:
-        """Path → (size, mtime_ns, rowid, sha256, verify) of every cached note (read once, when first needed)."""
+    def _rows(self) -> dict[str, tuple[int, int, int, int, int, str, int]]:
+        """Path → (size, mtime_ns, ctime_ns, inode, rowid, sha256, verify) of every cached note (read once,
+        when first needed)."""
         if self._row_index is None:
             if self._db is None:
                 return {}
             try:
                 self._row_index = {
-                    path: (size, mtime, rowid, sha, verify)
-                    for rowid, path, size, mtime, sha, verify in self._db.execute(
-                        "SELECT rowid, path, size, mtime_ns, sha256, verify FROM notes"
+                    path: (size, mtime, ctime, inode, rowid, sha, verify)
+                    for rowid, path, size, mtime, ctime, inode, sha, verify in self._db.execute(
+                        "SELECT rowid, path, size, mtime_ns, ctime_ns, inode, sha256, verify FROM notes"
                     )
                 }
             except sqlite3.DatabaseError as exc:
@@ -603,7 +609,7 @@ class NoteCache:
         rel : str
             Vault path of the note.
         abspath : path-like
-            The file on disk (stat-ed to compare size and mtime).
+            The file on disk (stat-ed to compare size, mtime, ctime and inode).
         partial_ok : bool
             Whether a :attr:`~vaultkit.model.Note.partial` note will do (else
             a cached partial note is a miss).
@@ -640,8 +646,9 @@ class NoteCache:
             except OSError:
                 self.stats["misses"] += 1
                 continue
-            size, mtime, rowid, sha, verify = row
-            if st.st_size != size or st.st_mtime_ns != mtime:
+            size, mtime, ctime, inode, rowid, sha, verify = row
+            # (ctime and inode too: an edit that keeps the size and puts the mtime back changes those)
+            if st.st_size != size or st.st_mtime_ns != mtime or st.st_ctime_ns != ctime or st.st_ino != inode:
                 self.stats["misses"] += 1
                 continue
             data: bytes | None = None
@@ -689,18 +696,28 @@ class NoteCache:
             _set_packed_text(note, packed)
         return note
 
-    def put(self, note: Note) -> None:
+    def put(self, note: Note, abspath: str | os.PathLike[str] | None = None) -> None:
         """Remember a freshly parsed note, to be encoded and written by :meth:`close`.
 
         The note must not change until then (resolve links after closing): it
         is encoded one at a time as it is written, so that the encoded copies
-        of a whole vault are never all held at once. Notes that could not be
-        read (no size and mtime) are not stored.
+        of a whole vault are never all held at once. Its file (``abspath``,
+        by default the vault path under the vault folder) is stat-ed now for
+        its ctime and inode; notes that could not be read (no size and mtime)
+        or whose file no longer has the size and mtime they were read with
+        are not stored.
         """
         if not self.enabled or (note.mtime_ns == 0 and note.size == 0):
             return
+        try:
+            st = os.stat(abspath if abspath is not None else self.path.parent.parent / note.path)
+        except OSError:
+            return
+        if st.st_size != note.size or st.st_mtime_ns != note.mtime_ns:
+            return  # changed since it was read
         racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS else 0
-        self._pending.append((note.path, note.size, note.mtime_ns, note.sha256, racy, note))
+        self._pending.append((note.path, note.size, note.mtime_ns, st.st_ctime_ns, st.st_ino, note.sha256, racy,
+                              note))
 
     def close(self, keep: Iterable[str] | None = None) -> None:
         """Write pending notes, drop rows of notes not in ``keep``, and close.
@@ -726,9 +743,9 @@ class NoteCache:
                     db.executemany("DELETE FROM notes WHERE path=?", ((p,) for p in gone))
                 if self._pending:
                     db.executemany(
-                        "INSERT OR REPLACE INTO notes(path, size, mtime_ns, sha256, verify, data) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (row[:5] + (encode_note(row[5]),) for row in self._pending),
+                        "INSERT OR REPLACE INTO notes(path, size, mtime_ns, ctime_ns, inode, sha256, verify, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row[:7] + (encode_note(row[7]),) for row in self._pending),
                     )
                 db.execute("COMMIT")
                 self.stats["removed"] += len(gone)

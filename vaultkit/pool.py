@@ -322,10 +322,10 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
     if progress is not None and found:
         progress(len(found))
     parsed = parse_files(misses, workers=workers, progress=progress, partial_under=partial_under)
-    for (rel, _path), note in zip(misses, parsed):
+    for (rel, path), note in zip(misses, parsed):
         notes[rel] = note
         if store is not None:
-            store.put(note)
+            store.put(note, path)
     notice = None
     if store is not None:
         store.close(keep=note_paths.keys())
