@@ -143,6 +143,20 @@ def test_canvas_and_mermaid_from_techniques_equal_those_from_the_graph(root: Pat
         assert mermaid_tier_ladder(v, top=top) == mermaid_from_graph(v.graph, top=top)
 
 
+def test_a_technique_mentioned_by_one_note_and_ranked_by_another_joins_both_on_the_canvas(tmp_path: Path) -> None:
+    """As many notes mention it as rank it, but not the same ones: the mentioning note is drawn too."""
+    from vaultkit.export import canvas, canvas_from_graph
+
+    (tmp_path / "Ranks.md").write_text("|Tier|Method|\n|---|---|\n|T1|Gradient Descent|\n|T2|Other Way|\n",
+                                       encoding="utf-8")
+    (tmp_path / "Prose.md").write_text("We tried Gradient Descent twice.\n", encoding="utf-8")
+    v = Vault.load(tmp_path)
+    doc = canvas(v)
+    assert doc == canvas_from_graph(v.graph)
+    assert {n["file"] for n in doc["nodes"] if n["type"] == "file"} == {"Ranks.md", "Prose.md"}
+    assert sorted(e["label"] for e in doc["edges"]) == ["mentions", "ranks", "ranks"]
+
+
 def test_ladder_from_techniques_keeps_control_characters_out_like_the_graph(tmp_path: Path) -> None:
     from vaultkit.export import canvas, canvas_from_graph
 

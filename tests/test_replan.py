@@ -113,6 +113,31 @@ def test_a_link_to_a_technique_note_makes_that_note_again(eugene: Path, made: li
     _assert_up_to_date(root)
 
 
+def test_a_new_mention_redraws_the_canvas_without_reading_every_mention(eugene: Path, made: list[str],
+                                                                         monkeypatch) -> None:
+    """A technique named in a note that did not name it enters the canvas's top mentions: the canvas is
+    drawn again from the earlier run's top mentions of every other technique (their mentions are not
+    read), and is what a sync without cache writes. (The index's Mermaid ladder shows only the first
+    technique here, so that it stays as it was: a new Mermaid ladder reads every mention.)"""
+    root = eugene
+    monkeypatch.setattr(generate, "MERMAID_TOP", 1)
+    _settled(root)
+    plain = _note_without_tables(root)
+    rel = plain.relative_to(root).as_posix()
+    techs = build_techniques(Vault.load(root))
+    tech = next(t for t in techs if len(t.mentions) < 2 and rel not in t.mentions and len(t.name) > 6
+                and "|" not in t.name)
+    fills: list[int] = []
+    real = generate.fill_mentions
+    monkeypatch.setattr(generate, "fill_mentions", lambda ts, rows: (fills.append(len(ts)), real(ts, rows)))
+    _append(plain, f"\n{tech.name}, again {tech.name}, and {tech.name} once more.\n")
+    _plan, report = _sync(root)
+    updated = [o.path for o in report.outcomes if o.action == "updated"]
+    assert "_vaultkit/Knowledge graph.canvas" in updated
+    assert fills and max(fills) < len(techs) / 4, fills  # only the techniques whose mentions changed
+    _assert_up_to_date(root)
+
+
 def test_a_backlink_alone_makes_that_technique_note_again(eugene: Path, made: list[str]) -> None:
     """A link in a table that is not a tier table: table lines hold no mentions, so only the
     technique note's backlinks change."""

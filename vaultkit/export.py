@@ -24,7 +24,7 @@ import heapq
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -185,15 +185,24 @@ class LadderTechnique:
     ranked_by: set[str]
     mentioned_by: set[str]
     mention_counts: "Mapping[str, int]" = field(default_factory=dict)
+    #: ``False`` in a ladder drawn for the canvas from earlier top mentions (see :meth:`Ladder.from_techniques`)
+    mentions_read: bool = True
     _tops: "dict[int, list[str]]" = field(default_factory=dict, repr=False, compare=False)
 
     def top_mentions(self, limit: int) -> list[str]:
         """Up to ``limit`` notes that mention it without ranking it: most mentions first, then by path.
 
         Found once per ``limit`` (the canvas and the plan's memo both ask); the sets must not change after.
+
+        Raises
+        ------
+        ValueError
+            When the mentions were not read (:attr:`mentions_read`) and ``limit`` is not the one given.
         """
         found = self._tops.get(limit)
         if found is None:
+            if not self.mentions_read:
+                raise ValueError(f"technique {self.id!r}: mentions not read, only the top {list(self._tops)} known")
             found = self._tops[limit] = self._top_mentions(limit)
         return list(found)
 
@@ -201,7 +210,8 @@ class LadderTechnique:
         counts, ranked, mentioned = self.mention_counts, self.ranked_by, self.mentioned_by
         if isinstance(counts, _MentionCounts):  # the technique's own order (MentionMap.ranked_notes)
             top: list[str] = []
-            if limit > 0 and len(mentioned) > len(ranked):
+            # (a note may rank it without mentioning it: compare the sets, not their sizes)
+            if limit > 0 and not mentioned <= ranked:
                 for note in counts.technique.mentions.ranked_notes():
                     if note in mentioned and note not in ranked:
                         top.append(note)
@@ -267,11 +277,23 @@ class Ladder:
         return cls(tiers, techs)
 
     @classmethod
-    def from_techniques(cls, techniques: "list[Technique]", user_paths: "set[str] | None" = None) -> "Ladder":
+    def from_techniques(cls, techniques: "list[Technique]", user_paths: "set[str] | None" = None, *,
+                        tops: "Mapping[str, Sequence[str]] | None" = None) -> "Ladder":
         """The ladder of merged techniques (with their mentions), as :func:`~vaultkit.graph.build_graph` would make it.
 
         ``user_paths`` limits ranks and mentions to those notes (the graph's
         note nodes); by default every note counts.
+
+        ``tops`` (technique node id → its :meth:`~LadderTechnique.top_mentions`
+        of :data:`CANVAS_MENTIONS_PER_TECHNIQUE`, e.g. from an earlier run)
+        gives a ladder for the canvas only: the techniques' mentions are not
+        read, so it costs nothing per mention; :meth:`reach` and other
+        ``top_mentions`` limits raise ``ValueError`` on it.
+
+        Raises
+        ------
+        KeyError
+            When ``tops`` lacks a technique.
         """
         from .graph import row_tier_nodes, technique_attrs, xml_clean
 
@@ -292,15 +314,29 @@ class Ladder:
                         tiers[tid] = clean(attrs)
                     if tid not in in_tier:
                         in_tier.append(tid)
+            if tops is not None:
+                drawn = LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, set(), {},
+                                        mentions_read=False)
+                drawn._tops[CANVAS_MENTIONS_PER_TECHNIQUE] = list(tops[t.node_id])
+                techs.append(drawn)
+                continue
             ments = set(t.mentions) if user_paths is None else t.mentions.keys() & user_paths
             techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments,
                                          _MentionCounts(t)))
         return cls(tiers, techs)
 
     def reach(self, top: int | None = None) -> list[dict[str, Any]]:
-        """Techniques by how many distinct notes rank or mention them (as :func:`vaultkit.graph.technique_reach`)."""
+        """Techniques by how many distinct notes rank or mention them (as :func:`vaultkit.graph.technique_reach`).
+
+        Raises
+        ------
+        ValueError
+            On a ladder drawn without reading mentions (``Ladder.from_techniques(..., tops=...)``).
+        """
         rows = []
         for t in self.techniques:
+            if not t.mentions_read:
+                raise ValueError("reach of a ladder drawn without reading mentions")
             rows.append({"id": t.id, "name": t.attrs.get("name", t.id), "tier": t.attrs.get("tier"),
                          "notes": len(t.ranked_by | t.mentioned_by), "ranked_by": len(t.ranked_by),
                          "mentioned_by": len(t.mentioned_by)})
