@@ -121,6 +121,31 @@ def test_user_link_into_a_generated_heading(tmp_path: Path) -> None:
         sorted(full.notes[done.path].diagnostics, key=lambda d: d.sort_key())
 
 
+def test_a_generated_note_read_whole_for_a_link_is_cached_whole(tmp_path: Path, monkeypatch) -> None:
+    """The next load takes it whole from the cache instead of parsing it again, with the same findings."""
+    import vaultkit.resolve as resolve
+
+    root = _synced(tmp_path, SAMPLE_VAULT)
+    index = next(p for p in (root / "_vaultkit").glob("*.md") if p.stem == "Vault index")
+    heading = next(line[2:].strip() for line in index.read_text().splitlines() if line.startswith("## "))
+    (root / "AAA first.md").write_text(f"[[Vault index#{heading}]] [[Vault index#No such heading]]\n")
+    rel = index.relative_to(root).as_posix()
+    first = Vault.load(root, cache=True, parse_generated=False)
+    assert not first.notes[rel].partial
+    completed: list[str] = []
+    real = resolve.complete_note
+    monkeypatch.setattr(resolve, "complete_note", lambda note, r=None: (completed.append(note.path), real(note, r)))
+    again = Vault.load(root, cache=True, parse_generated=False)
+    assert completed == [] and not again.notes[rel].partial
+    assert again.notes[rel].headings == first.notes[rel].headings
+    for path in ("AAA first.md", rel):
+        assert again.notes[path].diagnostics == first.notes[path].diagnostics
+        assert [lk.resolved for lk in again.notes[path].links] == [lk.resolved for lk in first.notes[path].links]
+    index.write_text(index.read_text() + "\n## A new heading\n")  # changed: read again (partial), completed again
+    third = Vault.load(root, cache=True, parse_generated=False)
+    assert completed == [rel] and "A new heading" in [h.text for h in third.notes[rel].headings]
+
+
 def test_cached_partial_note_is_not_served_whole(tmp_path: Path) -> None:
     root = _synced(tmp_path, SAMPLE_VAULT)
     Vault.load(root, cache=True, parse_generated=False)  # caches the partial notes

@@ -696,12 +696,13 @@ class NoteCache:
             _set_packed_text(note, packed)
         return note
 
-    def put(self, note: Note, abspath: str | os.PathLike[str] | None = None) -> None:
+    def put(self, note: Note, abspath: str | os.PathLike[str] | None = None, *, encode_now: bool = False) -> None:
         """Remember a freshly parsed note, to be encoded and written by :meth:`close`.
 
         The note must not change until then (resolve links after closing): it
         is encoded one at a time as it is written, so that the encoded copies
-        of a whole vault are never all held at once. Its file (``abspath``,
+        of a whole vault are never all held at once. With ``encode_now`` it is
+        encoded at once instead (a note that is about to be resolved). Its file (``abspath``,
         by default the vault path under the vault folder) is stat-ed now for
         its ctime and inode; notes that could not be read (no size and mtime)
         or whose file no longer has the size and mtime they were read with
@@ -717,7 +718,7 @@ class NoteCache:
             return  # changed since it was read
         racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS else 0
         self._pending.append((note.path, note.size, note.mtime_ns, st.st_ctime_ns, st.st_ino, note.sha256, racy,
-                              note))
+                              encode_note(note) if encode_now else note))
 
     def close(self, keep: Iterable[str] | None = None) -> None:
         """Write pending notes, drop rows of notes not in ``keep``, and close.
@@ -745,7 +746,8 @@ class NoteCache:
                     db.executemany(
                         "INSERT OR REPLACE INTO notes(path, size, mtime_ns, ctime_ns, inode, sha256, verify, data) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (row[:7] + (encode_note(row[7]),) for row in self._pending),
+                        (row[:7] + (row[7] if isinstance(row[7], bytes) else encode_note(row[7]),)
+                         for row in self._pending),
                     )
                 db.execute("COMMIT")
                 self.stats["removed"] += len(gone)

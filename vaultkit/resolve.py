@@ -13,10 +13,10 @@ import os
 import posixpath
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .codes import severity_of
-from .model import Diagnostic, Heading, Link, Note
+from .model import Diagnostic, Heading, Note
 from .parse import complete_note
 
 __all__ = ["NameIndex", "resolve_vault", "heading_key", "find_heading"]
@@ -165,8 +165,8 @@ def _find_keyed(top: list[Heading], keys: list[str], parts: tuple[str, ...]) -> 
     return found
 
 
-def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.PathLike[str] | None" = None
-                  ) -> NameIndex:
+def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.PathLike[str] | None" = None,
+                  *, completed: "Callable[[Note], None] | None" = None) -> NameIndex:
     """Resolve every link of every note in place and add link diagnostics.
 
     Fills ``Link.resolved`` (vault path or ``None``), ``Link.ambiguous`` and
@@ -175,7 +175,8 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
     inside ``%%`` comments are resolved but not reported). A
     :attr:`~vaultkit.model.Note.partial` note that a link names a heading or
     block of is read whole first (:func:`vaultkit.parse.complete_note`; from
-    its file under ``root`` when the note does not hold its text).
+    its file under ``root`` when the note does not hold its text), and handed
+    to ``completed`` (if given) while it is still unresolved, e.g. to cache it.
 
     Returns
     -------
@@ -240,6 +241,8 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
                 continue
             if target_note.partial and (link.heading is not None or link.block is not None):
                 complete_note(target_note, root)  # a generated note read only by name: read it whole now
+                if completed is not None and not target_note.partial:
+                    completed(target_note)
                 if resolved in visited:
                     pending.append(target_note)  # its links were passed over while it was partial
             if link.heading is not None:

@@ -123,7 +123,23 @@ class Vault:
 
         partial_under = None if parse_generated else config.output.strip("/") + "/"
         notes, notice = load_notes(root, note_paths, cache=cache, progress=progress, partial_under=partial_under)
-        index = resolve_vault(notes, files, root)
+        # A generated note read whole because a link names a heading or block of it: cached whole (still
+        # unresolved, so encoded at once), so that the next run need not parse it again.
+        store = None
+
+        def keep_completed(note: Note) -> None:
+            nonlocal store
+            if store is None:
+                from .cache import NoteCache
+
+                store = NoteCache.open(root)
+            store.put(note, note_paths.get(note.path), encode_now=True)
+
+        try:
+            index = resolve_vault(notes, files, root, completed=keep_completed if cache else None)
+        finally:
+            if store is not None:
+                store.close()
         vault = cls(root=root, config=config, files=files, notes=notes, index=index, cache_notice=notice,
                     cached=cache)
         for shown in bad_names:
