@@ -17,6 +17,7 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.feedback import FEEDBACK_MEMO
 from vaultkit.generate import SUGGEST_MEMO
 from vaultkit.techniques import MENTIONS_MEMO, build_techniques
+from vaultkit.tiers import TIERS_MEMO
 from vaultkit.vault import Vault
 
 from .conftest import EUGENE, SAMPLE_VAULT, need
@@ -47,11 +48,11 @@ def test_reused_results_write_what_a_fresh_run_writes(tmp_path: Path, src: Path,
     run_sync(root)
     store = NoteCache.open(root)
     try:
-        kinds = {kind for kind in (MENTIONS_MEMO, FEEDBACK_MEMO, SUGGEST_MEMO, "writer")
+        kinds = {kind for kind in (MENTIONS_MEMO, FEEDBACK_MEMO, SUGGEST_MEMO, TIERS_MEMO, "writer")
                  if store.get_memo(kind) is not None}
     finally:
         store.close()
-    assert MENTIONS_MEMO in kinds and "writer" in kinds
+    assert MENTIONS_MEMO in kinds and TIERS_MEMO in kinds and "writer" in kinds
     _assert_up_to_date(root)
 
     vault = Vault.load(root)
@@ -135,6 +136,32 @@ def test_only_changed_notes_are_scanned_again(tmp_path: Path, monkeypatch) -> No
     _edit(root / note.path, None, "\nOne more line.\n")
     build_techniques(Vault.load(root, cache=True))
     assert scanned == [note.path]
+
+
+def _tier_view(vault: Vault) -> tuple:
+    return (vault.techniques, {n.path: sorted(n.diagnostics, key=lambda d: d.sort_key()) for n in vault.user_notes()})
+
+
+def test_only_changed_notes_tier_tables_are_read_again(tmp_path: Path, monkeypatch) -> None:
+    """Rows and tier-table diagnostics of unchanged notes come from the last sync's memo, equal to reading them."""
+    import vaultkit.vault as vault_mod
+
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    read: list[str] = []
+    real = vault_mod.read_tier_tables
+    monkeypatch.setattr(vault_mod, "read_tier_tables", lambda note: (read.append(note.path), real(note))[1])
+    cached = Vault.load(root, cache=True)
+    assert read == [] and cached.techniques
+    assert _tier_view(cached) == _tier_view(Vault.load(root))
+    row = cached.techniques[0]
+    _edit(root / row.note, row.name, row.name + " Mk II")
+    read.clear()
+    again = Vault.load(root, cache=True)
+    assert read == [row.note]
+    fresh = Vault.load(root)
+    assert _tier_view(again) == _tier_view(fresh) and any(r.name == row.name + " Mk II" for r in fresh.techniques)
 
 
 def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:

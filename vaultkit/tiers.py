@@ -359,6 +359,50 @@ def is_tier_table(table: Table) -> int | None:
     return 0 if ranks_techniques else None
 
 
+#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding, per user note, its SHA-256 and what
+#: :func:`read_tier_tables` found in it (:func:`pack_tier_tables`).
+TIERS_MEMO = "tiers"
+
+
+def pack_tier_tables(rows: list[TechniqueRow], diagnostics: list[Diagnostic]) -> tuple:
+    """What :func:`read_tier_tables` returned for one note, as plain values :mod:`marshal` writes.
+
+    The note's path is left out (:func:`unpack_tier_tables` gets it).
+
+    Examples
+    --------
+    >>> from vaultkit.model import Note, Table, TableRow
+    >>> t = Table(["Tier", "Method", "Tradeoffs (💰=cost)"], [TableRow(["T1", "RAG", "💰💰 slow"], 3)], 1)
+    >>> found = read_tier_tables(Note("n.md", tables=[t]))
+    >>> unpack_tier_tables("n.md", pack_tier_tables(*found)) == found
+    True
+    """
+    return (
+        tuple((r.table, r.row, r.line, (r.tier.label, r.tier.low, r.tier.high, r.tier.open, r.tier.note), r.name,
+               r.uses, tuple((m.symbol, m.count, m.meaning, m.phrase) for m in r.effectiveness),
+               tuple((m.symbol, m.count, m.meaning, m.phrase) for m in r.tradeoffs), r.cost, r.cells)
+              for r in rows),
+        tuple((d.code, d.message, d.line, d.col, str(d.severity)) for d in diagnostics),
+    )
+
+
+def unpack_tier_tables(path: str, packed: tuple) -> tuple[list[TechniqueRow], list[Diagnostic]]:
+    """The rows and diagnostics :func:`pack_tier_tables` packed, for the note at vault path ``path``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``packed`` is not what :func:`pack_tier_tables` makes.
+    """
+    rows, diags = packed
+    return (
+        [TechniqueRow(path, table, row, line, Tier(*tier), name, list(uses), [Mark(*m) for m in eff],
+                      [Mark(*m) for m in trade], cost, dict(cells))
+         for table, row, line, tier, name, uses, eff, trade, cost, cells in rows],
+        [Diagnostic(code, message, path, line, col, severity) for code, message, line, col, severity in diags],
+    )
+
+
 def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
     """Technique rows of every tier table in ``note`` plus tier-table diagnostics.
 

@@ -23,7 +23,7 @@ from .errors import VaultNotFoundError
 from .model import Diagnostic, Note
 from .parse import parse_note
 from .resolve import NameIndex, resolve_vault
-from .tiers import TechniqueRow, read_tier_tables
+from .tiers import TIERS_MEMO, TechniqueRow, pack_tier_tables, read_tier_tables, unpack_tier_tables
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -145,10 +145,29 @@ class Vault:
         for shown in bad_names:
             vault.diagnostics.append(Diagnostic("VK004", "file name is not valid UTF-8: left out (rename it)",
                                                 shown, 0, 0, "error"))
+        # tier tables: a note's rows are the earlier run's while its SHA-256 is the same
+        memo = vault.previous_memo(TIERS_MEMO) if cache else None
+        known = memo if isinstance(memo, dict) else {}
+        learned: dict[str, tuple[str, tuple]] = {}
         for note in vault.user_notes():
-            rows, diags = read_tier_tables(note)
+            sha = note.sha256
+            found = known.get(note.path) if sha else None
+            rows = None
+            if found is not None and found[0] == sha:
+                try:
+                    rows, diags = unpack_tier_tables(note.path, found[1])
+                    packed = found[1]
+                except (TypeError, ValueError):  # not what this code packs: read the tables again
+                    rows = None
+            if rows is None:
+                rows, diags = read_tier_tables(note)
+                packed = pack_tier_tables(rows, diags) if sha else ()
+            if sha:
+                learned[note.path] = (sha, packed)
             vault.techniques.extend(rows)
             note.diagnostics.extend(diags)
+        if cache:
+            vault.memo_updates[TIERS_MEMO] = learned
         return vault
 
     def previous_memo(self, kind: str) -> Any | None:
