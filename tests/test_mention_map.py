@@ -102,6 +102,23 @@ def test_collector_paused_restores_the_collector(enabled: bool) -> None:
         gc.enable() if was else gc.disable()
 
 
+def test_collector_paused_can_freeze_what_lives_on() -> None:
+    """With ``freeze`` the objects made in the pause are out of the collector's reach when it is back on,
+    so that turning it on does not make it walk them all; a failed body freezes nothing."""
+    from vaultkit.commands.common import collector_paused
+
+    gc.unfreeze()
+    try:
+        with pytest.raises(RuntimeError), collector_paused(freeze=True):
+            raise RuntimeError("a failed load")
+        assert gc.get_freeze_count() == 0
+        with collector_paused(freeze=True):
+            kept = [[i] for i in range(1000)]
+        assert gc.get_freeze_count() >= len(kept) and gc.isenabled()
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize("how_many", [1, 5, 32, 33, None])
 def test_fill_mentions_from_packed_rows_equals_filling_from_rows(how_many: "int | None") -> None:
     # up to _PROBED_KEYS techniques the packed rows are searched for the keys before being unpacked;

@@ -23,7 +23,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
-    with collector_paused():  # (millions of objects that live until the end: see collector_paused)
+    with collector_paused(freeze=True):  # (millions of objects that live until the end: see collector_paused)
         # generated files this vault's last run found up to date are neither made again (when made of the
         # same inputs) nor read again while untouched
         known = vault.previous_memo(WRITER_MEMO)
