@@ -75,6 +75,7 @@ class Vault:
     _previous_memos: "dict[str, Any] | None" = None
     _graph: "nx.MultiDiGraph | None" = None
     _feedback: "list[FeedbackLoop] | None" = None
+    _user_notes: "tuple[int, list[Note]] | None" = None
 
     @classmethod
     def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
@@ -217,7 +218,11 @@ class Vault:
     def user_notes(self) -> list[Note]:
         """Notes the user wrote, in path order: every note except vaultkit's generated ones (also those
         outside the output folder, see :meth:`is_stray_generated`: their tables and links are vaultkit's)."""
-        return [n for n in self.notes.values() if not self.is_generated(n) and not self.is_stray_generated(n)]
+        # (asked for a dozen times per sync: worked out once per set of notes; a new list each time)
+        if self._user_notes is None or self._user_notes[0] != len(self.notes):
+            found = [n for n in self.notes.values() if not self.is_generated(n) and not self.is_stray_generated(n)]
+            self._user_notes = (len(self.notes), found)
+        return list(self._user_notes[1])
 
     @property
     def graph(self) -> "nx.MultiDiGraph":
