@@ -40,13 +40,15 @@ def _age(root: Path) -> None:
 
 
 def _stats(root: Path) -> dict:
-    """Load with the cache and return the store's stats (by wrapping close)."""
+    """Load with the cache and return the note store's stats (by wrapping close: the store that reads the
+    notes closes with the paths to keep; the load opens the cache again to read memos)."""
     seen: dict = {}
     orig = NoteCache.close
 
     def close(self, keep=None):
         orig(self, keep)
-        seen.update(self.stats, notice=self.notice)
+        if keep is not None:
+            seen.update(self.stats, notice=self.notice)
 
     NoteCache.close = close
     try:
@@ -101,6 +103,26 @@ def test_cached_notes_carry_the_same_text_as_parsed_notes(eugene_copy: Path) -> 
     assert all(warm[k].text == plain[k].text and warm[k].text for k in plain)
     assert warm == plain
     assert warm["latin1.md"].encoding != "utf-8" and "\ufffd" in warm["latin1.md"].text
+
+
+def test_text_kept_as_the_files_bytes_is_not_decoded_again(tmp_path: Path, monkeypatch) -> None:
+    """A hit takes the bytes of a UTF-8 note whose text the parser kept as the file's very bytes as they are;
+    a note with a BOM or CR line ends (its text differs from the bytes) is decoded and checked again."""
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "emoji.md").write_bytes("# Ранг 🟢\n[[bom]] текст\n".encode())
+    (root / "bom.md").write_bytes("\ufeff# Ранг 🟢\r\nтекст\r\n".encode())
+    (root / "ascii.md").write_bytes(b"# plain\n")
+    _age(root)
+    plain = Vault.load(root).notes
+    Vault.load(root, cache=True)
+    decoded: list[bytes] = []
+    real = cache_mod._utf8_text
+    monkeypatch.setattr(cache_mod, "_utf8_text", lambda data: (decoded.append(data), real(data))[1])
+    warm = Vault.load(root, cache=True).notes
+    assert warm == plain and all(warm[k].text == plain[k].text for k in plain)
+    assert sorted(decoded) == sorted([(root / "bom.md").read_bytes(), b"# plain\n"])
+    assert _stats(root)["hits"] == 3
 
 
 def test_file_changed_between_stat_and_read_is_a_miss(small: Path) -> None:

@@ -274,7 +274,10 @@ def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
     """
     values = _note_values(note)
     if not keep_text and note.encoding == "utf-8" and values[_I_TEXT]:
-        values[_I_TEXT] = None  # re-read from the file by NoteCache.get
+        packed = values[_I_TEXT]
+        # re-read from the file by NoteCache.get: as it is when the text is kept as the file's very bytes
+        # (no BOM, no CR: as long) -- no need to decode it again --, else decoded and checked
+        values[_I_TEXT] = _TEXT_IS_FILE if packed.__class__ is bytes and len(packed) == note.size else None
     try:
         return _MARSHAL + marshal.dumps(tuple(values))
     except ValueError:  # a value marshal does not know (e.g. a datetime from a custom loader)
@@ -285,6 +288,10 @@ def _table(head: tuple, rows: list) -> Table:
     args = list(head)
     args.insert(_ROWS_AT, [TableRow(*r) for r in rows])
     return Table(*args)
+
+
+#: In a cached note's text slot: the text is the file's bytes as they are (see encode_note).
+_TEXT_IS_FILE = 1
 
 
 def decode_note(blob: bytes) -> Note:
@@ -300,6 +307,11 @@ def decode_note(blob: bytes) -> Note:
     ValueError
         When the blob is not a note this version wrote (the caller treats it as a miss).
     """
+    return _decode_row(blob)[0]
+
+
+def _decode_row(blob: bytes) -> tuple[Note, bool]:
+    """:func:`decode_note`, and whether the note's text, left out, is its file's bytes as they are."""
     tag, payload = blob[:1], blob[1:]
     try:
         if tag == _MARSHAL:
@@ -311,13 +323,14 @@ def decode_note(blob: bytes) -> Note:
             values[_I_TABLES] = [_table(h, rows) for h, rows in values[_I_TABLES]]
             values[_I_DIAGS] = [Diagnostic(*x) for x in values[_I_DIAGS]]
             packed, values[_I_TEXT] = values[_I_TEXT], None
+            text_is_file = packed.__class__ is int and packed == _TEXT_IS_FILE
             note = Note(*values)
-            _set_packed_text(note, packed)  # as stored: no decode and re-encode
-            return note
+            _set_packed_text(note, None if text_is_file else packed)  # as stored: no decode and re-encode
+            return note, text_is_file
         if tag == _PICKLE:
             note = pickle.loads(payload)
             if isinstance(note, Note):
-                return note
+                return note, False
     except Exception as exc:  # noqa: BLE001 - any garbage in a cache row is a miss
         raise ValueError(f"undecodable cache entry: {exc}") from None
     raise ValueError("undecodable cache entry: unknown format")
@@ -681,7 +694,7 @@ class NoteCache:
                    mtime: int, data: bytes | None) -> Note | None:
         """The note a row's blob holds, when it is still the note at ``abspath`` (else ``None``)."""
         try:
-            note = decode_note(blob)
+            note, text_is_file = _decode_row(blob)
         except ValueError:
             return None
         # a row replaced meanwhile, or only the frontmatter of a generated note when a whole note is wanted
@@ -690,7 +703,8 @@ class NoteCache:
         if _packed_text(note) is None and not note.partial:  # (a partial note is read again if completed)
             if data is None:
                 data = _read_same(abspath, size, mtime)
-            packed = None if data is None else _utf8_text(data)
+            # (the file is the one parsed, as its size, mtime, ctime and inode say: its bytes were UTF-8 then)
+            packed = None if data is None else data if text_is_file else _utf8_text(data)
             if packed is None:
                 return None
             _set_packed_text(note, packed)
