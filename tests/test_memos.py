@@ -164,6 +164,36 @@ def test_only_changed_notes_tier_tables_are_read_again(tmp_path: Path, monkeypat
     assert _tier_view(again) == _tier_view(fresh) and any(r.name == row.name + " Mk II" for r in fresh.techniques)
 
 
+def _technique_view(vault: Vault) -> list:
+    return [(t.key, t.name, t.aliases, t.tier, [(r.note, r.table, r.row, r.line) for r in t.rows])
+            for t in build_techniques(vault, mentions=False)]
+
+
+def test_rows_are_merged_again_only_when_what_merging_reads_changed(tmp_path: Path, monkeypatch) -> None:
+    """The last sync's merge is reused while every row's note, table, place, name and tier are the same
+    (prose moving a table down included), with the current rows; a renamed technique merges again."""
+    import vaultkit.techniques as T
+
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    merges: list[int] = []
+    real = T.merge_rows
+    monkeypatch.setattr(T, "merge_rows", lambda rows: (merges.append(1), real(rows))[1])
+    row = Vault.load(root).techniques[0]
+    _edit(root / row.note, "\n|", "\nA new line of prose above the tables.\n\n|")  # every line below moves
+    cached = Vault.load(root, cache=True)
+    assert _technique_view(cached) == _technique_view(Vault.load(root)) and merges == [1]  # (the load without cache)
+    assert all(r is cached.techniques[i] for i, r in enumerate(cached.techniques))
+    rows_used = {id(r) for t in build_techniques(cached, mentions=False) for r in t.rows}
+    assert rows_used == {id(r) for r in cached.techniques}  # the rows of this load, not copies
+    run_sync(root)
+    merges.clear()
+    _edit(root / row.note, row.name, row.name + " Mk II")
+    again = Vault.load(root, cache=True)
+    assert _technique_view(again) == _technique_view(Vault.load(root)) and len(merges) == 2
+
+
 def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:
     """A memo over MEMO_FILE_BYTES is a file the row names; replaced files and broken ones are handled."""
     import vaultkit.cache as cache_mod

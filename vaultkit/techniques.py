@@ -892,10 +892,40 @@ def _vault_techniques(vault: "Vault") -> list[Technique]:
     fingerprint = tuple((id(r), r.note, r.table, r.row, r.line, r.name, r.tier.low, r.tier.high) for r in rows)
     hit = _cache_for(_MERGE_CACHE, vault)
     if hit is None or hit[0] != fingerprint:
-        merged = merge_rows(rows)
+        merged = _merge_with_memo(vault, rows)
         hit = _MERGE_CACHE[id(vault)] = (fingerprint, [(t.key, t.name, tuple(t.aliases), tuple(t.rows), t.tier)
                                                         for t in merged])
     return [Technique(key=k, name=n, aliases=list(a), rows=list(rs), tier=tier) for k, n, a, rs, tier in hit[1]]
+
+
+#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding the last run's :func:`merge_rows` result: the
+#: techniques (key, name, aliases, tier) with their rows as places in ``Vault.techniques``, and a digest of
+#: what merging reads of every row.
+MERGE_MEMO = "merge"
+
+
+def _merge_with_memo(vault: "Vault", rows: list[TechniqueRow]) -> list[Technique]:
+    """:func:`merge_rows`, or the last run's merge when the rows are what merging read then (same result)."""
+    if not vault.cached:
+        return merge_rows(rows)
+    # what merge_rows reads of the rows, in their order (not their lines: prose above a table moves them)
+    digest = hashlib.sha256(marshal.dumps([(r.note, r.table, r.row, r.name, r.tier.low, r.tier.high)
+                                           for r in rows])).hexdigest()
+    memo = vault.previous_memo(MERGE_MEMO)
+    if isinstance(memo, tuple) and len(memo) == 2 and memo[0] == digest:
+        try:
+            merged = [Technique(key=sys.intern(key), name=name, aliases=list(aliases),
+                                rows=[rows[i] for i in places], tier=tier)
+                      for key, name, aliases, places, tier in memo[1]]
+            vault.memo_updates[MERGE_MEMO] = memo
+            return merged
+        except (TypeError, ValueError, IndexError):  # not what this code stores: merge again
+            pass
+    merged = merge_rows(rows)
+    place = {id(r): i for i, r in enumerate(rows)}
+    vault.memo_updates[MERGE_MEMO] = (digest, [(t.key, t.name, tuple(t.aliases), tuple(place[id(r)] for r in t.rows),
+                                                t.tier) for t in merged])
+    return merged
 
 
 def vault_mentions(vault: "Vault", techniques: list[Technique],
