@@ -48,11 +48,11 @@ def test_reused_results_write_what_a_fresh_run_writes(tmp_path: Path, src: Path,
     run_sync(root)
     store = NoteCache.open(root)
     try:
-        kinds = {kind for kind in (MENTIONS_MEMO, FEEDBACK_MEMO, SUGGEST_MEMO, TIERS_MEMO, "writer")
+        kinds = {kind for kind in (MENTIONS_MEMO + "/00", FEEDBACK_MEMO, SUGGEST_MEMO, TIERS_MEMO, "writer")
                  if store.get_memo(kind) is not None}
     finally:
         store.close()
-    assert MENTIONS_MEMO in kinds and TIERS_MEMO in kinds and "writer" in kinds
+    assert MENTIONS_MEMO + "/00" in kinds and TIERS_MEMO in kinds and "writer" in kinds
     _assert_up_to_date(root)
 
     vault = Vault.load(root)
@@ -93,9 +93,9 @@ def test_memos_are_dropped_with_other_code(tmp_path: Path, monkeypatch) -> None:
     shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
     run_sync(root)
     store = NoteCache.open(root)
-    assert store.get_memo(MENTIONS_MEMO) is not None
+    assert store.get_memo(MENTIONS_MEMO + "/00") is not None  # (stored in parts)
     monkeypatch.setattr(cache_mod, "_code_memo", "another version of vaultkit")
-    assert store.get_memo(MENTIONS_MEMO) is None
+    assert store.get_memo(MENTIONS_MEMO + "/00") is None
     store.put_memo("x", {1: object()})  # not marshallable: ignored, no error
     assert store.get_memo("x") is None
     store.close()
@@ -194,6 +194,50 @@ def test_rows_are_merged_again_only_when_what_merging_reads_changed(tmp_path: Pa
     assert _technique_view(again) == _technique_view(Vault.load(root)) and len(merges) == 2
 
 
+def _memo_rows(root: Path) -> dict[str, tuple]:
+    import sqlite3
+
+    with sqlite3.connect(root / ".vaultkit" / "cache.sqlite") as db:
+        return {kind: (code, bytes(data)) for kind, code, data in db.execute("SELECT kind, code, data FROM memos")}
+
+
+def test_an_edit_rewrites_only_the_part_of_the_mentions_memo_that_holds_the_note(tmp_path: Path) -> None:
+    """The mentions memo is stored in parts by note path; a memo equal to the stored one is not written."""
+    from vaultkit.vault import _MEMO_PARTS, _memo_part
+
+    assert MENTIONS_MEMO in _MEMO_PARTS
+    parts = _MEMO_PARTS[MENTIONS_MEMO]
+    root = tmp_path / "v"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    run_sync(root)  # (the first wrote the generated notes: links to them resolve now)
+    before = _memo_rows(root)
+    assert {f"{MENTIONS_MEMO}/{i:02d}" for i in range(parts)} <= set(before) and MENTIONS_MEMO not in before
+    note = next(n for n in Vault.load(root).user_notes() if "|" not in (root / n.path).read_text(encoding="utf-8"))
+    name = build_techniques(Vault.load(root))[0].name
+    _edit(root / note.path, None, f"\nWe tried {name} again.\n")
+    vault, _plan, _report = run_sync(root)
+    after = _memo_rows(root)
+    changed = {kind for kind in after if after[kind] != before.get(kind)}
+    mention_parts = {kind for kind in changed if kind.startswith(MENTIONS_MEMO + "/")}
+    assert mention_parts == {f"{MENTIONS_MEMO}/{_memo_part(note.path, parts):02d}"}
+    assert TIERS_MEMO in changed and "merge" not in changed  # (the note's hash changed; no tier row did)
+    again = Vault.load(root, cache=True)
+    assert again.previous_memo(MENTIONS_MEMO) == vault.memo_updates[MENTIONS_MEMO]  # put back together
+
+
+def test_a_mentions_memo_with_a_part_missing_is_not_used(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    assert Vault.load(root, cache=True).previous_memo(MENTIONS_MEMO) is not None
+    with sqlite3.connect(root / ".vaultkit" / "cache.sqlite") as db:
+        db.execute("DELETE FROM memos WHERE kind=?", (MENTIONS_MEMO + "/07",))
+    assert Vault.load(root, cache=True).previous_memo(MENTIONS_MEMO) is None
+
+
 def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:
     """A memo over MEMO_FILE_BYTES is a file the row names; replaced files and broken ones are handled."""
     import vaultkit.cache as cache_mod
@@ -231,6 +275,29 @@ def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch)
     store.close()
     cache_mod.clear(root)
     assert list((root / ".vaultkit").glob("memo-*")) == []
+
+
+def test_a_memo_equal_to_the_stored_one_is_not_written_again(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.cache as cache_mod
+
+    monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 1000)
+    root = tmp_path / "v"
+    root.mkdir()
+    big = {"rows": [("a" * 50, i) for i in range(200)]}
+    store = NoteCache.open(root)
+    store.put_memos({"big": big, "small": [1, 2]})
+    (file,) = (root / ".vaultkit").glob("memo-*.bin")
+    os.utime(file, ns=(10**18, 10**18))
+    rows = _memo_rows(root)
+    # the same values (marshal's bytes may differ for equal values made otherwise: its back-references
+    # depend on reference counts; then the memo is written again, which costs time, not correctness)
+    store.put_memos({"big": big, "small": [1, 2]})
+    assert [p.name for p in (root / ".vaultkit").glob("memo-*.bin")] == [file.name]
+    assert file.stat().st_mtime_ns == 10**18 and _memo_rows(root) == rows
+    store.put_memos({"big": big, "small": [1, 2, 3]})  # one changed: only its row is written
+    after = _memo_rows(root)
+    assert after["big"] == rows["big"] and after["small"] != rows["small"] and file.stat().st_mtime_ns == 10**18
+    store.close()
 
 
 def test_a_sync_reuses_memos_kept_in_files(tmp_path: Path, monkeypatch) -> None:

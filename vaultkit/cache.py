@@ -61,6 +61,7 @@ import operator
 import os
 import pickle
 import sqlite3
+import stat
 import sys
 import time
 from pathlib import Path
@@ -845,33 +846,55 @@ class NoteCache:
         """:meth:`put_memo` for several kinds at once: all are stored, or none (they may depend on each other).
 
         A value that cannot be marshalled is left out; when the cache is
-        locked or a file cannot be written, the memos stored before stay.
+        locked or a file cannot be written, the memos stored before stay. A
+        memo whose bytes are those stored by this code is not written again (a
+        memo file is named by a hash of its bytes).
         """
         if self._db is None:
             return
         rows: list[tuple[str, str, bytes]] = []
         folder = self.path.parent
         version = code_version()
+        try:  # what is stored now: a memo stored by this code with the same bytes is not written again
+            stored = {kind: (code, bytes(data)) for kind, code, data in self._db.execute(
+                "SELECT kind, code, data FROM memos")} if memos else {}
+        except sqlite3.Error:
+            stored = {}
         for kind, value in memos.items():
             try:
                 data = marshal.dumps(value)
             except ValueError:
                 continue
             if len(data) > MEMO_FILE_BYTES:  # a file of its own, in place before the row names it
-                written = f"memo-{hashlib.sha256(kind.encode()).hexdigest()[:12]}-{os.urandom(8).hex()}.bin"
-                tmp = folder / (written + ".tmp")
+                # named by its content: the same memo is the same file
+                written = (f"memo-{hashlib.sha256(kind.encode()).hexdigest()[:12]}-"
+                           f"{hashlib.sha256(data).hexdigest()[:24]}.bin")
+                pointer = _MEMO_FILE_TAG + f"{written}\0{len(data)}".encode("utf-8")
                 try:
-                    with open(tmp, "wb") as fh:
-                        fh.write(data)
-                    os.replace(tmp, folder / written)
+                    kept = os.lstat(folder / written)
+                    kept_same = stat.S_ISREG(kept.st_mode) and kept.st_size == len(data)
                 except OSError:
+                    kept_same = False
+                if kept_same and stored.get(kind) == (version, pointer):
+                    continue
+                if not kept_same:
+                    tmp = folder / f"{written[:-4]}-{os.getpid()}-{os.urandom(4).hex()}.bin.tmp"
                     try:
-                        os.unlink(tmp)
+                        with open(tmp, "wb") as fh:
+                            fh.write(data)
+                        os.replace(tmp, folder / written)
                     except OSError:
-                        pass
-                    return
-                data = _MEMO_FILE_TAG + f"{written}\0{len(data)}".encode("utf-8")
+                        try:
+                            os.unlink(tmp)
+                        except OSError:
+                            pass
+                        return
+                data = pointer
+            elif stored.get(kind) == (version, data):
+                continue
             rows.append((kind, version, data))
+        if not rows:
+            return
         db = self._db
         replaced: set[str] = set()
         try:
