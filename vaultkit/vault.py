@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import marshal
 import os
 import stat
 import zlib
@@ -150,20 +151,20 @@ class Vault:
         # tier tables: a note's rows are the earlier run's while its SHA-256 is the same
         memo = vault.previous_memo(TIERS_MEMO) if cache else None
         known = memo if isinstance(memo, dict) else {}
-        learned: dict[str, tuple[str, tuple]] = {}
+        learned: dict[str, tuple[str, bytes]] = {}  # (each note's packed rows marshalled once, when read)
         for note in vault.user_notes():
             sha = note.sha256
             found = known.get(note.path) if sha else None
             rows = None
             if found is not None and found[0] == sha:
                 try:
-                    rows, diags = unpack_tier_tables(note.path, found[1])
+                    rows, diags = unpack_tier_tables(note.path, marshal.loads(found[1]))
                     packed = found[1]
-                except (TypeError, ValueError):  # not what this code packs: read the tables again
+                except (TypeError, ValueError, EOFError):  # not what this code packs: read the tables again
                     rows = None
             if rows is None:
                 rows, diags = read_tier_tables(note)
-                packed = pack_tier_tables(rows, diags) if sha else ()
+                packed = marshal.dumps(pack_tier_tables(rows, diags)) if sha else b""
             if sha:
                 learned[note.path] = (sha, packed)
             vault.techniques.extend(rows)
