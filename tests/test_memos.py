@@ -164,6 +164,18 @@ def test_only_changed_notes_tier_tables_are_read_again(tmp_path: Path, monkeypat
     assert _tier_view(again) == _tier_view(fresh) and any(r.name == row.name + " Mk II" for r in fresh.techniques)
 
 
+def test_a_tiers_memo_of_another_shape_is_read_again(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    run_sync(root)
+    notes = Vault.load(root).user_notes()
+    store = NoteCache.open(root)
+    store.put_memo(TIERS_MEMO, {notes[0].path: 5, notes[-1].path: (notes[-1].sha256, b"\xffnot marshal"),
+                                **{n.path: (n.sha256, "text") for n in notes[1:-1]}})
+    store.close()
+    assert _tier_view(Vault.load(root, cache=True)) == _tier_view(Vault.load(root))
+
+
 def _technique_view(vault: Vault) -> list:
     return [(t.key, t.name, t.aliases, t.tier, [(r.note, r.table, r.row, r.line) for r in t.rows])
             for t in build_techniques(vault, mentions=False)]

@@ -156,7 +156,7 @@ class Vault:
             sha = note.sha256
             found = known.get(note.path) if sha else None
             rows = None
-            if found is not None and found[0] == sha:
+            if isinstance(found, tuple) and len(found) == 2 and found[0] == sha and isinstance(found[1], bytes):
                 try:
                     rows, diags = unpack_tier_tables(note.path, marshal.loads(found[1]))
                     packed = found[1]
