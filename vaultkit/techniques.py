@@ -908,9 +908,12 @@ def _merge_with_memo(vault: "Vault", rows: list[TechniqueRow]) -> list[Technique
     """:func:`merge_rows`, or the last run's merge when the rows are what merging read then (same result)."""
     if not vault.cached:
         return merge_rows(rows)
-    # what merge_rows reads of the rows, in their order (not their lines: prose above a table moves them)
-    digest = hashlib.sha256(marshal.dumps([(r.note, r.table, r.row, r.name, r.tier.low, r.tier.high)
-                                           for r in rows])).hexdigest()
+    # what merge_rows reads of the rows, in their order (not their lines: prose above a table moves them);
+    # as text: marshal's bytes for equal values depend on which strings are interned or shared
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(repr((r.note, r.table, r.row, r.name, r.tier.low, r.tier.high)).encode("utf-8", "surrogatepass"))
+    digest = h.hexdigest()
     memo = vault.previous_memo(MERGE_MEMO)
     if isinstance(memo, tuple) and len(memo) == 2 and memo[0] == digest:
         try:
