@@ -250,15 +250,21 @@ def test_a_mentions_memo_with_a_part_missing_is_not_used(tmp_path: Path) -> None
     assert Vault.load(root, cache=True).previous_memo(MENTIONS_MEMO) is None
 
 
-def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:
-    """A memo over MEMO_FILE_BYTES is a file the row names; replaced files and broken ones are handled."""
+def _store_with_memo_files(tmp_path: Path, monkeypatch) -> tuple[Path, NoteCache, dict]:
+    """A new vault's cache where memos over 1,000 bytes are files, and such a memo."""
     import vaultkit.cache as cache_mod
 
     monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 1000)
     root = tmp_path / "v"
     root.mkdir()
-    big = {"rows": [("a" * 50, i) for i in range(200)]}
-    store = NoteCache.open(root)
+    return root, NoteCache.open(root), {"rows": [("a" * 50, i) for i in range(200)]}
+
+
+def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:
+    """A memo over MEMO_FILE_BYTES is a file the row names; replaced files and broken ones are handled."""
+    import vaultkit.cache as cache_mod
+
+    root, store, big = _store_with_memo_files(tmp_path, monkeypatch)
     store.put_memo("big", big)
     store.put_memo("small", [1, 2])
     files = list((root / ".vaultkit").glob("memo-*.bin"))
@@ -290,13 +296,7 @@ def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch)
 
 
 def test_a_memo_equal_to_the_stored_one_is_not_written_again(tmp_path: Path, monkeypatch) -> None:
-    import vaultkit.cache as cache_mod
-
-    monkeypatch.setattr(cache_mod, "MEMO_FILE_BYTES", 1000)
-    root = tmp_path / "v"
-    root.mkdir()
-    big = {"rows": [("a" * 50, i) for i in range(200)]}
-    store = NoteCache.open(root)
+    root, store, big = _store_with_memo_files(tmp_path, monkeypatch)
     store.put_memos({"big": big, "small": [1, 2]})
     (file,) = (root / ".vaultkit").glob("memo-*.bin")
     os.utime(file, ns=(10**18, 10**18))
