@@ -260,6 +260,26 @@ def _store_with_memo_files(tmp_path: Path, monkeypatch) -> tuple[Path, NoteCache
     return root, NoteCache.open(root), {"rows": [("a" * 50, i) for i in range(200)]}
 
 
+def test_a_memo_file_changed_in_place_is_a_miss_and_written_again(tmp_path: Path, monkeypatch) -> None:
+    """Bytes that still unmarshal and keep the size, but are not those written, are never trusted."""
+    import marshal
+
+    root, store, big = _store_with_memo_files(tmp_path, monkeypatch)
+    store.put_memo("big", big)
+    (file,) = (root / ".vaultkit").glob("memo-*.bin")
+    data = file.read_bytes()
+    tampered = data.replace(b"a" * 50, b"b" * 50, 1)
+    assert len(tampered) == len(data) and marshal.loads(tampered) != big  # a valid memo, another value
+    file.write_bytes(tampered)
+    store.close()
+
+    store = NoteCache.open(root)  # another run
+    assert store.get_memo("big") is None and not file.exists()
+    store.put_memo("big", big)  # the same value is written again, not taken as already there
+    assert file.read_bytes() == data and store.get_memo("big") == big
+    store.close()
+
+
 def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch) -> None:
     """A memo over MEMO_FILE_BYTES is a file the row names; replaced files and broken ones are handled."""
     import vaultkit.cache as cache_mod
@@ -278,8 +298,7 @@ def test_large_memos_live_in_files_beside_the_cache(tmp_path: Path, monkeypatch)
     store = NoteCache.open(root)  # another run reads it back
     assert store.get_memo("big") == big
     after[0].write_bytes(after[0].read_bytes()[:-10])  # cut short (say, a crash): a miss, no error
-    assert store.get_memo("big") is None
-    after[0].unlink()
+    assert store.get_memo("big") is None and not after[0].exists()  # and the file goes
     assert store.get_memo("big") is None and store.get_memo("small") == [1, 2]
     for stray in ("memo-stray-0.bin", "memo-stray-1.bin.tmp"):  # left over long ago (young ones may be
         (root / ".vaultkit" / stray).write_bytes(b"left over")     # another process's, about to be named)

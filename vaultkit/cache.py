@@ -822,7 +822,9 @@ class NoteCache:
         """The bytes of a memo kept in a file (see :data:`MEMO_FILE_BYTES`).
 
         Raises ``ValueError`` or ``OSError`` unless the row names a regular file
-        (not a link, pipe or device) in the cache folder of the recorded size.
+        (not a link, pipe or device) in the cache folder of the recorded size
+        whose bytes hash to the hash in its name; a file with other bytes is
+        deleted.
         """
         from .vault import read_regular
 
@@ -830,7 +832,13 @@ class NoteCache:
         if "/" in name or "\\" in name or not name.startswith("memo-") or not name.endswith(".bin"):
             raise ValueError("not a memo file")
         data, _st = read_regular(self.path.parent / name, follow_symlinks=False)
-        if len(data) != int(size_text):
+        # the name holds a hash of the bytes written (files are replaced whole, never written in place):
+        # other bytes were changed since, and the file goes so that the memo is written again
+        if len(data) != int(size_text) or hashlib.sha256(data).hexdigest()[:24] != name[:-4].rsplit("-", 1)[-1]:
+            try:
+                os.unlink(self.path.parent / name)
+            except OSError:
+                pass
             raise ValueError("not the memo file that was written")
         return data
 
