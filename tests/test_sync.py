@@ -285,6 +285,36 @@ def test_second_sync_writes_nothing_when_generated_notes_answer_user_links(fresh
     assert "[[Reading]] — mentions it (line 1), links to it (line 1)" in lora
 
 
+def _counts(summary: str) -> str:
+    """A sync summary without its file counts (those differ between a writing sync and the next)."""
+    head, tail = summary.split("; files:")
+    return head + ";" + tail.split(";")[-1]
+
+
+def test_summary_counts_links_as_they_resolve_after_the_write(fresh_sample: Path) -> None:
+    """Links that notes this sync created answer count resolved, links to a note it removed unresolved:
+    the summary agrees with the next sync's and with lint, on the first sync and after a removal."""
+    (fresh_sample / "Reading.md").write_text(
+        "See [[LoRA QLoRA (adapter tuning)]], [[Tier 3#No such part]], [[Zeta method]] and [[Nope]].\n",
+        encoding="utf-8")
+    (fresh_sample / "Extra.md").write_text(
+        "| Tier | Class/Method | Real-World Use | Effectiveness | Tradeoffs |\n|---|---|---|---|---|\n"
+        "| 1 | Zeta method | somewhere | 🟢 | 💰 |\n", encoding="utf-8")
+    first = invoke("sync", str(fresh_sample)).output.strip().splitlines()[-1]
+    second = invoke("sync", str(fresh_sample), "--no-cache").output.strip().splitlines()[-1]
+    assert "created 0" in second and _counts(first) == _counts(second), (first, second)
+    assert "1 unresolved" in first  # only [[Nope]]
+    linted = invoke("lint", str(fresh_sample), "--format", "json")
+    found = json.loads(linted.output)
+    assert sum(1 for d in found["diagnostics"] if d["code"] == "VK103" and d["path"] == "Reading.md") == 1
+
+    (fresh_sample / "Extra.md").unlink()  # Zeta method's note goes with it
+    removed = invoke("sync", str(fresh_sample)).output.strip().splitlines()[-1]
+    after = invoke("sync", str(fresh_sample), "--no-cache").output.strip().splitlines()[-1]
+    assert "removed 0" not in removed and "2 unresolved" in removed, removed
+    assert _counts(removed) == _counts(after), (removed, after)
+
+
 def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: Path) -> None:
     import signal
     import subprocess

@@ -166,7 +166,8 @@ def _find_keyed(top: list[Heading], keys: list[str], parts: tuple[str, ...]) -> 
 
 
 def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.PathLike[str] | None" = None,
-                  *, completed: "Callable[[Note], None] | None" = None) -> NameIndex:
+                  *, completed: "Callable[[Note], None] | None" = None,
+                  only: "Iterable[Note] | None" = None) -> NameIndex:
     """Resolve every link of every note in place and add link diagnostics.
 
     Fills ``Link.resolved`` (vault path or ``None``), ``Link.ambiguous`` and
@@ -177,6 +178,8 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
     block of is read whole first (:func:`vaultkit.parse.complete_note`; from
     its file under ``root`` when the note does not hold its text), and handed
     to ``completed`` (if given) while it is still unresolved, e.g. to cache it.
+    With ``only``, just those notes' links are resolved (``notes`` still
+    answers headings and blocks).
 
     Returns
     -------
@@ -270,7 +273,7 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
 
     visited: set[str] = set()
     pending: list[Note] = []
-    for note in notes.values():
+    for note in notes.values() if only is None else only:
         resolve_note(note)
     while pending:
         resolve_note(pending.pop())

@@ -14,7 +14,7 @@ import marshal
 import os
 import stat
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -33,6 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .feedback import FeedbackLoop
 
 __all__ = ["Vault", "GENERATOR_KEY"]
+
+#: Diagnostics of link resolution (:func:`vaultkit.resolve.resolve_vault`), made again by :meth:`Vault.after_write`.
+_LINK_CODES = frozenset({"VK101", "VK102", "VK103", "VK104"})
 
 #: Frontmatter key that marks a note as generated (and owned) by vaultkit.
 GENERATOR_KEY = "vaultkit"
@@ -172,6 +175,61 @@ class Vault:
         if cache:
             vault.memo_updates[TIERS_MEMO] = learned
         return vault
+
+    def after_write(self, created: Iterable[str], removed: Iterable[str]) -> int:
+        """Take in the files a write created and removed; resolve again the links they answer differently.
+
+        The vault was resolved before the write: on a first sync every link
+        to a technique note not yet written counted as unresolved. Only the
+        notes holding a link whose file name is that of a created or removed
+        file are resolved again (their link diagnostics, ``VK101``–``VK104``,
+        made again); of the created notes, only those a link names a heading
+        or block of are read. :attr:`notes` lacks the other created notes.
+
+        Parameters
+        ----------
+        created, removed : iterable of str
+            Vault paths of the files the write created and removed.
+
+        Returns
+        -------
+        int
+            Number of notes whose links were resolved again.
+        """
+        from .pool import load_notes
+        from .resolve import _key
+
+        removed = set(removed) & set(self.files)
+        created = sorted(set(created) - set(self.files))
+        if not created and not removed:
+            return 0
+        names = {_key(path).rsplit("/", 1)[-1] for path in created + sorted(removed)}
+        for path in removed:
+            self.notes.pop(path, None)
+        self.files = [f for f in self.files if f not in removed] + created
+        self._user_notes = self._graph = self._feedback = None
+
+        def answers_differently(note: Note) -> bool:
+            for link in note.links:
+                base = _key(link.target).rsplit("/", 1)[-1] if link.target else None
+                if base is not None and (base in names or base + ".md" in names):
+                    return True
+            return False
+
+        again = [note for note in self.notes.values() if note.links and answers_differently(note)]
+        # of the created notes, only those a link names a heading or block of are read (whole)
+        index = NameIndex(self.files)
+        read = {index.resolve(link.target, note.path) for note in again for link in note.links
+                if link.heading is not None or link.block is not None}
+        read = {path: self.root / path for path in created if path in read}
+        if read:
+            self.notes.update(load_notes(self.root, read, cache=False)[0])
+        for note in again:
+            note.diagnostics = [d for d in note.diagnostics if d.code not in _LINK_CODES]
+            for link in note.links:
+                link.resolved, link.ambiguous, link.candidates = None, False, ()
+        self.index = resolve_vault(self.notes, self.files, self.root, only=again)
+        return len(again)
 
     def previous_memo(self, kind: str) -> Any | None:
         """What :meth:`save_memos` stored under ``kind`` in an earlier run of this code (``None`` without the cache).

@@ -45,6 +45,9 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
                            known=known, progress=stages)
     vault.memo_updates[WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
+    if mode is WriteMode.WRITE:  # links to notes just written resolve now (the summary counts them so)
+        vault.after_write([o.path for o in report.outcomes if o.action == "created"],
+                          [o.path for o in report.outcomes if o.action == "removed"])
     return vault, plan, report
 
 
