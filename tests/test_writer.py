@@ -788,10 +788,39 @@ def test_known_canvas_given_to_the_user_stays_theirs(tmp_path, monkeypatch):
     assert actions(r) == {p: "skipped-taken"}
 
 
-def test_recently_changed_files_are_not_recorded(tmp_path):
+def test_recently_changed_files_are_recorded_by_content_hash_only(tmp_path):
     files = [PlannedFile(f"{OUT}/A.md", note("A"))]
-    apply(tmp_path, OUT, files)
-    assert apply(tmp_path, OUT, files).verified == {}  # written a moment ago
+    first = apply(tmp_path, OUT, files)
+    (digest, *stated), = first.verified.values()  # written now: no size or times to trust
+    assert stated == [-1, -1, -1, -1]
+    assert apply(tmp_path, OUT, files).verified == first.verified  # changed a moment ago: the same
+
+
+def _deferred(path: str, digest: str, made: list[str], text: str) -> PlannedFile:
+    """A planned file whose text is made only when asked for (``made`` records it)."""
+    def make() -> str:
+        made.append(path)
+        return text
+    return PlannedFile(path, None, digest, make)
+
+
+def test_files_just_written_are_checked_by_content_not_made_again(tmp_path):
+    """A note and a canvas written by the last run: the next run, planning them by the recorded hash,
+    reads and hashes them instead of making them again; an edit since is still found."""
+    a, g = f"{OUT}/A.md", f"{OUT}/G.canvas"
+    texts = {a: note("A", "gen\n"), g: '{"nodes": []}\n'}
+    known = apply(tmp_path, OUT, [PlannedFile(p, t) for p, t in texts.items()]).verified
+    made: list[str] = []
+    before = snapshot(tmp_path)
+    r = apply(tmp_path, OUT, [_deferred(p, known[p][0], made, t) for p, t in texts.items()], known=known)
+    assert actions(r) == {a: "unchanged", g: "unchanged"} and made == []
+    assert snapshot(tmp_path) == before
+    f = tmp_path / a
+    f.write_bytes(f.read_bytes().replace(b"gen\n", b"GEN\n"))  # the user edits it (same size)
+    (tmp_path / g).write_text('{"nodes": [1]}\n', encoding="utf-8")
+    r = apply(tmp_path, OUT, [_deferred(p, known[p][0], made, t) for p, t in texts.items()], known=known)
+    assert actions(r) == {a: "skipped-edited", g: "skipped-edited"} and sorted(made) == [a, g]
+    assert b"GEN" in f.read_bytes()
 
 
 def test_markers_shown_in_a_code_block_are_text(tmp_path):

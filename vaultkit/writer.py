@@ -901,6 +901,8 @@ class _Writer:
         self.fresh: set[str] = set()  # folders missing when first listed (see names_in)
         self.manifest: _Manifest | None = None
         self.digests: dict[str, str] = {}
+        #: content hash (as in :attr:`verified`) of each planned file staged to be written
+        self.written: dict[str, str] = {}
         self.ready_dirs: dict[str, int] = {}  # folder known to exist this run → its st_dev
         self.staged: list[_Staged] = []
         self.sync_mode: str | None = None  # "syncfs" or "fsync" once a batch reached _SYNCFS_MIN
@@ -1478,6 +1480,9 @@ def apply(
             if len(w.staged) >= _BATCH_FILES:
                 w.flush()
         w.flush()
+        for outcome in report.outcomes:  # written now: the next run checks them by content (see _UNSTATED)
+            if outcome.action in ("created", "updated") and outcome.path in w.written:
+                w.verified.setdefault(outcome.path, _unstated(w.written[outcome.path]))
         for pf in duplicates:
             report.outcomes.append(FileOutcome(pf.path, "refused-duplicate",
                                                f"planned twice (same name as {planned_keys[_key(pf.path)]!r} "
@@ -1649,9 +1654,42 @@ def file_looks(digest: str, st: os.stat_result) -> tuple[str, int, int, int, int
 def _unchanged(w: _Writer, rel: str, looks: tuple[str, int, int, int, int]) -> FileOutcome:
     """An up-to-date planned file, recorded for the next run unless it changed only just now."""
     w.looked[rel] = looks
-    if time.time_ns() - max(looks[2], looks[3]) > _RECENT_NS:
-        w.verified[rel] = looks
+    w.verified[rel] = looks if time.time_ns() - max(looks[2], looks[3]) > _RECENT_NS else _unstated(looks[0])
     return FileOutcome(rel, "unchanged", "")
+
+
+def _unstated(digest: str) -> tuple[str, int, int, int, int]:
+    """A :attr:`WriteReport.verified` record of a file just written or changed: its content hash, and
+    no size or times (they could be a later write's, within the timestamp granularity), so that no
+    :func:`file_looks` equals it: the next run plans it by the hash and checks it by content
+    (:func:`_content_unchanged`), without making it again."""
+    return (digest, -1, -1, -1, -1)
+
+
+def _content_unchanged(w: _Writer, rel: str, note: bool, digest: str, target: str,
+                       st: os.stat_result) -> FileOutcome | None:
+    """``unchanged`` when the file holds what an earlier run wrote with content hash ``digest`` (read and
+    hashed: its stat is not trusted), a note with its marker intact, a non-note file as the manifest has it."""
+    recorded = w.known.get(rel)
+    if not recorded or recorded[0] != digest:
+        return None
+    try:
+        data, _seen = _read(target)
+    except OSError:
+        return None
+    dec = _decode(data)
+    if dec is None:
+        return None
+    current = _normalize(dec[0])
+    if note:
+        stripped, marker = strip_marker(current)
+        if marker is None or _sha(stripped) != marker[1] or marker[1] != digest:
+            return None
+    elif _sha(current) != digest or _manifest_owner(w, rel, current) != "clean":
+        return None
+    else:
+        w.digests[rel] = digest
+    return _unchanged(w, rel, file_looks(digest, st))
 
 
 def _known_unchanged(w: _Writer, rel: str, note: bool, digest: str, st: os.stat_result) -> FileOutcome | None:
@@ -1690,7 +1728,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         except OSError:
             st = None
         if st is not None and stat.S_ISREG(st.st_mode) and pf.digest is not None:
-            known = _known_unchanged(w, rel, note, pf.digest, st)
+            known = _known_unchanged(w, rel, note, pf.digest, st) or _content_unchanged(
+                w, rel, note, pf.digest, target, st)
             if known is not None:
                 return known
         if pf.render is None:
@@ -1730,6 +1769,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
                     return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
                 if not note:
                     w.manifest.add(rel, digest, save=False)
+                w.written[rel] = digest
                 _stage_in(w, parent, out_real, target, text.encode("utf-8"), None, None, outcome,
                           "a file appeared at this path while writing", dev)
                 names[_key(parts[-1])] = parts[-1]
@@ -1788,6 +1828,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
             dev = w.ensure_dir(parent)
             if not note:
                 w.manifest.add(rel, digest, save=False)
+            w.written[rel] = digest
             _stage_in(w, parent, out_real, target, new_data, seen, stat.S_IMODE(st.st_mode), outcome,
                       "changed while vaultkit was running; left alone", dev)
         except _LeftOutput:
