@@ -125,6 +125,39 @@ def test_text_kept_as_the_files_bytes_is_not_decoded_again(tmp_path: Path, monke
     assert _stats(root)["hits"] == 3
 
 
+def test_lazy_text_is_read_when_first_asked_for(eugene_copy: Path, monkeypatch) -> None:
+    """A sync's load (generated notes partly) reads no user note's file for its text until it is asked for;
+    the texts then equal a load's that reads them at once (a BOM, CR line ends, Latin-1 included)."""
+    _age(eugene_copy)
+    (eugene_copy / "latin1.md").write_bytes("caf\xe9 [[x]]\r\n".encode("latin-1"))
+    (eugene_copy / "bom.md").write_bytes(b"\xef\xbb\xbf---\r\na: 1\r\n---\r\nbody\r\n")
+    _age(eugene_copy)
+    plain = Vault.load(eugene_copy).notes
+    Vault.load(eugene_copy, cache=True, parse_generated=False)
+    opened: list[str] = []
+    real = cache_mod._FileText.load
+    monkeypatch.setattr(cache_mod._FileText, "load", lambda self: (opened.append(str(self.path)), real(self))[1])
+    lazy = Vault.load(eugene_copy, cache=True, parse_generated=False).notes
+    assert opened == [] and _stats(eugene_copy)["hits"] == len(plain)
+    user = [k for k in plain if not lazy[k].partial]
+    assert len(user) > 100 and all(lazy[k].text == plain[k].text for k in user)
+    assert len(opened) == sum(1 for k in user if plain[k].encoding == "utf-8")  # (others keep their text)
+    assert all(lazy[k] == plain[k] for k in user)
+    # a file changed after the load: its text is the file's text then (the next run parses it again)
+    Vault.load(eugene_copy, cache=True, parse_generated=False)
+    again = Vault.load(eugene_copy, cache=True, parse_generated=False).notes
+    (eugene_copy / "bom.md").write_bytes(b"changed\n")
+    assert again["bom.md"].text == "changed\n"
+
+
+def test_region_marks_tell_which_notes_may_hold_regions() -> None:
+    """Any begin marker counts, even in code, in the frontmatter or unpaired (sync then reads the text)."""
+    for text, marks in [("x\n", False), ("%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n", True),
+                        ("```\n%% vaultkit:begin a %%\n```\n", True), ("---\nx: '%% vaultkit:begin a'\n---\n", True),
+                        ("%% vaultkit:begin a %%\n", True), ("%% vaultkit:end a %%\n", False)]:
+        assert parse_note("A.md", text.encode()).region_marks is marks, text
+
+
 def test_file_changed_between_stat_and_read_is_a_miss(small: Path) -> None:
     Vault.load(small, cache=True)
     store = NoteCache.open(small)

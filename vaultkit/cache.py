@@ -69,7 +69,7 @@ from typing import Any, Iterable
 
 from . import __version__
 from .model import BlockId, Diagnostic, Heading, Link, Note, Table, TableRow, TagUse
-from .model import _pack_utf8, _packed_text, _set_packed_text
+from .model import _pack_utf8, _packed_text, _set_packed_text, _set_text_loader
 
 __all__ = [
     "NoteCache",
@@ -412,6 +412,30 @@ def _utf8_text(data: bytes) -> str | bytes | None:
         return None
 
 
+class _FileText:
+    """The text of a cached note, read from its file when first asked for (``get_many(lazy_text=True)``).
+
+    The file is the one the note was parsed from when it was looked up (same
+    size, mtime, ctime and inode); should it change before its text is asked
+    for, the text is the file's text then (``""`` when it cannot be read or
+    is no longer UTF-8): the next run parses it again.
+    """
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = path
+
+    def load(self) -> str | bytes:
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return ""
+        packed = _utf8_text(data)
+        return "" if packed is None else packed
+
+
 def _remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         try:
@@ -636,13 +660,17 @@ class NoteCache:
         """
         return self.get_many([(rel, abspath, partial_ok)]).get(rel)
 
-    def get_many(self, wanted: "Iterable[tuple[str, str | os.PathLike[str], bool]]") -> dict[str, Note]:
+    def get_many(self, wanted: "Iterable[tuple[str, str | os.PathLike[str], bool]]", *,
+                 lazy_text: bool = False) -> dict[str, Note]:
         """:meth:`get` for many notes: the unchanged ones' rows read with one query per 900 notes.
 
         Parameters
         ----------
         wanted : iterable of (str, path-like, bool)
             Vault path, file and ``partial_ok`` of each note (see :meth:`get`).
+        lazy_text : bool
+            Read a note's file for its :attr:`~vaultkit.model.Note.text` only
+            when the text is first asked for (a sync reads few of them), not now.
 
         Returns
         -------
@@ -683,7 +711,7 @@ class NoteCache:
                 self._corrupt(exc)
                 break
             for rowid, blob in blobs:
-                note = self._note_from(blob, *candidates[rowid])
+                note = self._note_from(blob, *candidates[rowid], lazy_text=lazy_text)
                 if note is not None:
                     found[note.path] = note
         self.stats["hits"] += len(found)
@@ -692,7 +720,7 @@ class NoteCache:
         return {c[0]: found[c[0]] for c in candidates.values() if c[0] in found}
 
     def _note_from(self, blob: bytes, rel: str, abspath: str | os.PathLike[str], partial_ok: bool, size: int,
-                   mtime: int, data: bytes | None) -> Note | None:
+                   mtime: int, data: bytes | None, *, lazy_text: bool = False) -> Note | None:
         """The note a row's blob holds, when it is still the note at ``abspath`` (else ``None``)."""
         try:
             note, text_is_file = _decode_row(blob)
@@ -702,6 +730,9 @@ class NoteCache:
         if note.path != rel or note.size != size or note.mtime_ns != mtime or (note.partial and not partial_ok):
             return None
         if _packed_text(note) is None and not note.partial:  # (a partial note is read again if completed)
+            if data is None and lazy_text:
+                _set_text_loader(note, _FileText(abspath))
+                return note
             if data is None:
                 data = _read_same(abspath, size, mtime)
             # (the file is the one parsed, as its size, mtime, ctime and inode say: its bytes were UTF-8 then)

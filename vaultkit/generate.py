@@ -934,6 +934,8 @@ def _regions(vault: "Vault", techs: list["Technique"], tiers: list[int], tech_pa
     }
     made: dict[str, str] = {}
     for note in vault.user_notes():
+        if not note.region_marks:  # (without reading its text: a sync loads few notes' texts)
+            continue
         text = note.text  # decoded on each access (Note keeps UTF-8 bytes)
         if "%% vaultkit:begin" not in text:
             continue

@@ -223,6 +223,10 @@ class Note:
         size, mtime and file hash, plus the frontmatter as written); ``""``
         for a partial note. Two versions of a note with equal facts (and equal
         technique mentions) give sync the same input (see :mod:`vaultkit.basis`).
+    region_marks : bool
+        Whether the text holds a region's begin marker (``%% vaultkit:begin``)
+        anywhere, even in code or unpaired: sync looks for regions to fill
+        only in such notes (without reading the others' text).
 
     Examples
     --------
@@ -257,13 +261,14 @@ class Note:
     regions: list[tuple[int, int]] = field(default_factory=list)
     partial: bool = False
     facts: str = ""
+    region_marks: bool = False
 
     def __getstate__(self) -> dict[str, Any]:
         # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy.
         state: dict[str, Any] = {}
         for name in _NOTE_SLOTS:
             try:
-                state[name] = _TEXT_SLOT.__get__(self, Note) if name == "text" else getattr(self, name)
+                state[name] = _packed_text(self) if name == "text" else getattr(self, name)
             except AttributeError:  # a slot never set (an instance made without __init__)
                 pass
         return state
@@ -387,7 +392,19 @@ def _pack_utf8(data: bytes, text: str | None = None) -> str | bytes:
 
 def _packed_text(note: Note) -> str | bytes | None:
     """The text as the note stores it (``str``, UTF-8 ``bytes`` or ``None``), without decoding."""
-    return _TEXT_SLOT.__get__(note, Note)
+    packed = _TEXT_SLOT.__get__(note, Note)
+    if packed is None or packed.__class__ is bytes or packed.__class__ is str:
+        return packed
+    packed = packed.load()  # a text read from the file when first asked for (see _set_text_loader)
+    _TEXT_SLOT.__set__(note, packed)
+    return packed
+
+
+def _set_text_loader(note: Note, loader: Any) -> None:
+    """Let ``note`` read its text when first asked for: ``loader.load()`` returns it packed (as
+    :func:`_packed_text` returns it). Used by :mod:`vaultkit.cache` for notes whose text a run may
+    never read."""
+    _TEXT_SLOT.__set__(note, loader)
 
 
 def _set_packed_text(note: Note, packed: str | bytes | None) -> None:
@@ -399,6 +416,8 @@ def _set_packed_text(note: Note, packed: str | bytes | None) -> None:
 
 def _get_text(self: Note) -> str:
     packed = _TEXT_SLOT.__get__(self, Note)
+    if packed is not None and packed.__class__ is not bytes and packed.__class__ is not str:
+        packed = _packed_text(self)
     if packed.__class__ is bytes:
         return packed.decode("utf-8", "surrogatepass")
     return packed

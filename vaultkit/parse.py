@@ -363,6 +363,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
         text=text,
         bom=bom,
         newline=("\r\n" if b"\r\n" in data else "\r") if has_cr else "\n",
+        region_marks="%% vaultkit:begin" in text,
     )
     if problem:
         note.diagnostics.append(_diag("VK004", problem, path, _first_bad_line(data)))

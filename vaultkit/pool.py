@@ -313,8 +313,10 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         from .cache import NoteCache
 
         store = NoteCache.open(root)
-    found = store.get_many((rel, path, partial_under is not None and rel.startswith(partial_under))
-                           for rel, path in note_paths.items()) if store is not None else {}
+    # (a sync, which reads generated notes partly, reads few user notes' texts: those are read when asked for)
+    found = store.get_many(((rel, path, partial_under is not None and rel.startswith(partial_under))
+                            for rel, path in note_paths.items()),
+                           lazy_text=partial_under is not None) if store is not None else {}
     for rel, path in note_paths.items():
         note = notes[rel] = found.get(rel)
         if note is None:
