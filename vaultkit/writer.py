@@ -1480,7 +1480,7 @@ def apply(
             if len(w.staged) >= _BATCH_FILES:
                 w.flush()
         w.flush()
-        for outcome in report.outcomes:  # written now: the next run checks them by content (see _UNSTATED)
+        for outcome in report.outcomes:  # written now: the next run checks them by content (see _unstated)
             if outcome.action in ("created", "updated") and outcome.path in w.written:
                 w.verified.setdefault(outcome.path, _unstated(w.written[outcome.path]))
         for pf in duplicates:
