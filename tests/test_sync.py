@@ -285,6 +285,28 @@ def test_second_sync_writes_nothing_when_generated_notes_answer_user_links(fresh
     assert "[[Reading]] — mentions it (line 1), links to it (line 1)" in lora
 
 
+def test_region_markers_in_the_frontmatter_or_indented_code_are_the_users_text(fresh_sample: Path) -> None:
+    """Markers in a YAML block scalar or an indented code block are never filled (helper's report: the
+    frontmatter became invalid YAML); a region at the start of a line still is."""
+    kept = {
+        "Yaml.md": "---\nx: |\n  %% vaultkit:begin tier-ladder %%\n  %% vaultkit:end tier-ladder %%\n---\n# H\n",
+        "Code.md": "# A\n\ntext\n\n    %% vaultkit:begin tier-ladder %%\n    %% vaultkit:end tier-ladder %%\n",
+        "Tab.md": "# A\n\n\t%% vaultkit:begin tier-ladder %%\n\t%% vaultkit:end tier-ladder %%\n",
+    }
+    for name, text in kept.items():
+        (fresh_sample / name).write_text(text, encoding="utf-8")
+    (fresh_sample / "Filled.md").write_text("# B\n\n  %% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n",
+                                            encoding="utf-8")
+    result = invoke("sync", str(fresh_sample))
+    assert result.exit_code == 0, result.output
+    for name, text in kept.items():
+        assert (fresh_sample / name).read_text(encoding="utf-8") == text, name
+    assert "[[_vaultkit/Tiers/Tier 1|Tier 1]]" in (fresh_sample / "Filled.md").read_text(encoding="utf-8")
+    linted = json.loads(invoke("lint", str(fresh_sample), "--format", "json").output)
+    assert not [d for d in linted["diagnostics"] if d["path"] in kept], linted["diagnostics"]
+    assert "created 0, updated 0, removed 0" in invoke("sync", str(fresh_sample)).output
+
+
 def _counts(summary: str) -> str:
     """A sync summary without its file counts (those differ between a writing sync and the next)."""
     head, tail = summary.split("; files:")

@@ -30,7 +30,7 @@ from .export import CANVAS_MENTIONS_PER_TECHNIQUE, Ladder, canvas_from_ladder, m
 from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
-from .scan import in_fenced_code
+from .scan import region_marker_lines
 from .pool import start_forked
 from .techniques import build_techniques, fill_mentions, vault_packed_mentions
 from .tiers import DEFAULT_LEGEND, TRADEOFF_MEANINGS
@@ -939,9 +939,9 @@ def _regions(vault: "Vault", techs: list["Technique"], tiers: list[int], tech_pa
         text = note.text  # decoded on each access (Note keeps UTF-8 bytes)
         if "%% vaultkit:begin" not in text:
             continue
-        if "```" in text or "~~~" in text:  # markers shown in code blocks open no region
-            lines = text.split("\n")
-            text = "\n".join(line for line, code in zip(lines, in_fenced_code(lines)) if not code)
+        lines = text.split("\n")  # markers in code or in the frontmatter open no region
+        text = "\n".join(line for line, counts in zip(lines, region_marker_lines(lines, with_frontmatter=True))
+                         if counts)
         for name in dict.fromkeys(_REGION_BEGIN_RE.findall(text)):
             if name not in makers:
                 plan.notices.append(f"{note.path}: unknown region '{name}' left alone "

@@ -1172,6 +1172,37 @@ REGION_MARK = "%% vaultkit:"
 _REGION_MARK_RE = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%[ \t]*$")
 
 
+def region_marker_lines(lines: list[str], *, with_frontmatter: bool) -> list[bool]:
+    """For each line (its line end kept or not), whether a region marker on it counts.
+
+    A marker counts outside fenced code, outside indented code (four columns
+    of indentation or a tab before it) and, when ``lines`` are a whole note
+    (``with_frontmatter``), outside its frontmatter: there it is the user's
+    text, never filled (it would break the code or the YAML).
+
+    >>> region_marker_lines(["---", "x: |", "  %% vaultkit:begin a %%", "---", "%% m %%", "    %% m %%"],
+    ...                     with_frontmatter=True)
+    [False, False, False, False, True, False]
+    """
+    joined = "".join(lines[:1]).rstrip("\r\n")
+    counts = [True] * len(lines)
+    if with_frontmatter and joined == "---":
+        for idx in range(1, len(lines)):
+            if lines[idx].startswith("---"):  # (as vaultkit.frontmatter.split_frontmatter closes it)
+                counts[: idx + 1] = [False] * (idx + 1)
+                break
+    fenced = in_fenced_code([line.rstrip("\r\n") for line in lines]) if any(
+        "```" in line or "~~~" in line for line in lines) else None
+    for idx, line in enumerate(lines):
+        if fenced is not None and fenced[idx]:
+            counts[idx] = False
+        elif line[:1] in (" ", "\t"):
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            if len(indent.expandtabs(4)) >= 4:
+                counts[idx] = False
+    return counts
+
+
 def region_spans(body: str, first_line: int = 1) -> list[tuple[int, int]]:
     """File lines ``(begin, end)`` of each vaultkit region (``%% vaultkit:begin NAME %%`` … ``end NAME``).
 
@@ -1185,12 +1216,12 @@ def region_spans(body: str, first_line: int = 1) -> list[tuple[int, int]]:
     if "%% vaultkit:begin" not in body:
         return []
     lines = body.split("\n")
-    fenced = in_fenced_code(lines) if "```" in body or "~~~" in body else None
+    counts = region_marker_lines(lines, with_frontmatter=False)
     spans: list[tuple[int, int]] = []
     open_name: str | None = None
     open_at = 0
     for idx, line in enumerate(lines):
-        if REGION_MARK not in line or (fenced is not None and fenced[idx]):
+        if REGION_MARK not in line or not counts[idx]:
             continue
         m = _REGION_MARK_RE.match(line)
         if m is None:

@@ -78,7 +78,7 @@ from pathlib import Path
 from . import __version__
 from .errors import UnsafePathError, VaultkitError
 from .frontmatter import load_yaml, split_frontmatter
-from .scan import in_fenced_code
+from .scan import region_marker_lines
 
 __all__ = [
     "WriteMode",
@@ -530,12 +530,12 @@ def fill_regions(raw: str, regions: dict[str, str], force: bool = False) -> tupl
     """
     lines = _lines(raw)
     markers: list[tuple[str, str, int]] = []  # kind, name, line index
-    fenced = in_fenced_code(lines) if "```" in raw or "~~~" in raw else None
+    counts = region_marker_lines(lines, with_frontmatter=True)
     for idx, line in enumerate(lines):
         if _LOOSE_MARKER.search(line) is None:
             continue
-        if fenced is not None and fenced[idx]:
-            continue  # a marker shown in a code block is the user's text
+        if not counts[idx]:
+            continue  # a marker shown in code or written in the frontmatter is the user's text
         body = _strip_end(line)
         if _HASH_LINE.match(body):
             continue
@@ -621,10 +621,10 @@ def check_regions(text: str) -> tuple[tuple[int, str] | None, list[tuple[int, st
     if "vaultkit" not in text:
         return None, []
     lines = _lines(text)
-    fenced = in_fenced_code(lines) if "```" in text or "~~~" in text else None
+    counts = region_marker_lines(lines, with_frontmatter=True)
     begins: dict[str, int] = {}
     for idx, line in enumerate(lines):
-        if "%% vaultkit:begin" in line and not (fenced is not None and fenced[idx]):
+        if "%% vaultkit:begin" in line and counts[idx]:
             m = _EXACT_MARKER.match(_strip_end(line))
             if m is not None:
                 begins.setdefault(m.group(2), idx + 1)
