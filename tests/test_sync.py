@@ -337,6 +337,27 @@ def test_summary_counts_links_as_they_resolve_after_the_write(fresh_sample: Path
     assert _counts(removed) == _counts(after), (removed, after)
 
 
+def test_summary_counts_links_to_headings_of_notes_the_sync_made_again(fresh_sample: Path) -> None:
+    """A heading a sync adds to a generated note it updates answers a link; a region the sync fills again
+    no longer holds the links it held (helper's report: both were counted as before the write)."""
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    (fresh_sample / "R.md").write_text("# R\n\n%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n",
+                                       encoding="utf-8")
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    (fresh_sample / "Zeb.md").write_text("---\ncategory: Zebra Studies\n---\n# Z\n\n[[Vault index#Zebra Studies]]\n",
+                                         encoding="utf-8")
+    table = next(p for p in fresh_sample.rglob("*.md") if "Tiered Table" in p.name)
+    text = table.read_text(encoding="utf-8")
+    assert "|Instruction Fine-Tuning (sFT)|" in text
+    table.write_text(text.replace("|Instruction Fine-Tuning (sFT)|", "|Instruction Fine-Tuning (SFT v2)|"),
+                     encoding="utf-8")
+    output = invoke("sync", str(fresh_sample)).output
+    assert "updated: R.md" in output and f"updated: {OUT}/Vault index.md" in output, output
+    written = output.strip().splitlines()[-1]
+    after = invoke("sync", str(fresh_sample), "--no-cache").output.strip().splitlines()[-1]
+    assert "created 0, updated 0, removed 0" in after and _counts(written) == _counts(after), (written, after)
+
+
 def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: Path) -> None:
     import signal
     import subprocess

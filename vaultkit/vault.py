@@ -176,20 +176,23 @@ class Vault:
             vault.memo_updates[TIERS_MEMO] = learned
         return vault
 
-    def after_write(self, created: Iterable[str], removed: Iterable[str]) -> int:
-        """Take in the files a write created and removed; resolve again the links they answer differently.
+    def after_write(self, created: Iterable[str], removed: Iterable[str], updated: Iterable[str] = ()) -> int:
+        """Take in the files a write created, removed and updated; resolve again the links they change.
 
         The vault was resolved before the write: on a first sync every link
-        to a technique note not yet written counted as unresolved. Only the
-        notes holding a link whose file name is that of a created or removed
-        file are resolved again (their link diagnostics, ``VK101``–``VK104``,
-        made again); of the created notes, only those a link names a heading
-        or block of are read. :attr:`notes` lacks the other created notes.
+        to a technique note not yet written counted as unresolved. Resolved
+        again (their link diagnostics, ``VK101``–``VK104``, made again) are
+        only the notes holding a link whose file name is that of a created or
+        removed file, or that names a heading or block of an updated generated
+        note; a user note whose regions the write filled is parsed again. Of
+        the created and updated generated notes, only those such a link names
+        a heading or block of are read. :attr:`notes` lacks the other created
+        notes.
 
         Parameters
         ----------
-        created, removed : iterable of str
-            Vault paths of the files the write created and removed.
+        created, removed, updated : iterable of str
+            Vault paths of the files the write created, removed and updated.
 
         Returns
         -------
@@ -201,27 +204,39 @@ class Vault:
 
         removed = set(removed) & set(self.files)
         created = sorted(set(created) - set(self.files))
-        if not created and not removed:
+        updated = {path for path in updated if path in self.notes}
+        if not created and not removed and not updated:
             return 0
         names = {_key(path).rsplit("/", 1)[-1] for path in created + sorted(removed)}
         for path in removed:
             self.notes.pop(path, None)
         self.files = [f for f in self.files if f not in removed] + created
         self._user_notes = self._graph = self._feedback = None
+        regions_filled = sorted(p for p in updated if not self.is_generated(self.notes[p]))
+        updated -= set(regions_filled)  # (what is left: generated notes made again)
+        if regions_filled:
+            parsed, _notice = load_notes(self.root, {p: self.root / p for p in regions_filled}, cache=False)
+            for path, note in parsed.items():
+                note.diagnostics.extend(read_tier_tables(note)[1])
+                self.notes[path] = note
 
-        def answers_differently(note: Note) -> bool:
+        def changes(note: Note) -> bool:
+            if note.path in regions_filled:
+                return True
             for link in note.links:
+                if link.resolved in updated and (link.heading is not None or link.block is not None):
+                    return True
                 base = _key(link.target).rsplit("/", 1)[-1] if link.target else None
                 if base is not None and (base in names or base + ".md" in names):
                     return True
             return False
 
-        again = [note for note in self.notes.values() if note.links and answers_differently(note)]
-        # of the created notes, only those a link names a heading or block of are read (whole)
+        again = [note for note in self.notes.values() if note.links and changes(note)]
+        # of the created and updated notes, only those a link names a heading or block of are read (whole)
         index = NameIndex(self.files)
         read = {index.resolve(link.target, note.path) for note in again for link in note.links
                 if link.heading is not None or link.block is not None}
-        read = {path: self.root / path for path in created if path in read}
+        read = {path: self.root / path for path in sorted(updated) + created if path in read}
         if read:
             self.notes.update(load_notes(self.root, read, cache=False)[0])
         for note in again:

@@ -47,7 +47,8 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     if mode is WriteMode.WRITE:  # links to notes just written resolve now (the summary counts them so)
         vault.after_write([o.path for o in report.outcomes if o.action == "created"],
-                          [o.path for o in report.outcomes if o.action == "removed"])
+                          [o.path for o in report.outcomes if o.action == "removed"],
+                          [o.path for o in report.outcomes if o.action == "updated"])
     return vault, plan, report
 
 
