@@ -202,8 +202,9 @@ class Vault:
         from .pool import load_notes
         from .resolve import _key
 
-        removed = set(removed) & set(self.files)
-        created = sorted(set(created) - set(self.files))
+        present = set(self.files)
+        removed = set(removed) & present
+        created = sorted(set(created) - present)
         updated = {path for path in updated if path in self.notes}
         if not created and not removed and not updated:
             return 0
@@ -226,16 +227,20 @@ class Vault:
             for link in note.links:
                 if link.resolved in updated and (link.heading is not None or link.block is not None):
                     return True
-                base = _key(link.target).rsplit("/", 1)[-1] if link.target else None
-                if base is not None and (base in names or base + ".md" in names):
-                    return True
+                if names and link.target:  # (most syncs create and remove nothing)
+                    base = _key(link.target).rsplit("/", 1)[-1]
+                    if base in names or base + ".md" in names:
+                        return True
             return False
 
         again = [note for note in self.notes.values() if note.links and changes(note)]
+        if not again:
+            return 0
         # of the created and updated notes, only those a link names a heading or block of are read (whole)
-        index = NameIndex(self.files)
-        read = {index.resolve(link.target, note.path) for note in again for link in note.links
-                if link.heading is not None or link.block is not None}
+        parts = [(note, link) for note in again for link in note.links
+                 if link.heading is not None or link.block is not None]
+        index = (NameIndex(self.files) if created or removed else self.index) if parts else None
+        read = {index.resolve(link.target, note.path) for note, link in parts} if index is not None else set()
         read = {path: self.root / path for path in sorted(updated) + created if path in read}
         if read:
             self.notes.update(load_notes(self.root, read, cache=False)[0])
