@@ -105,6 +105,18 @@ def test_s6_1_resolution_through_resolve_vault(source, src, expected):
         assert unresolved[0].line == 1 and unresolved[0].path == source
 
 
+def test_s6_1_a_leading_slash_picks_the_root_file_without_ambiguity():
+    """``[[/Readme]]`` names the vault-root file exactly (step 5); a bare ``[[Readme]]`` reaches it too but
+    could mean ``Sub/Readme.md`` as well (VK102)."""
+    notes = {p: parse_note(p, b"") for p in SAMPLE if p.endswith(".md")}
+    notes["Sub/Page.md"] = parse_note("Sub/Page.md", b"[[/Readme]] [[Readme]]\n")
+    resolve_vault(notes, SAMPLE)
+    exact, bare = notes["Sub/Page.md"].links
+    assert exact.resolved == bare.resolved == "Readme.md"
+    assert not exact.ambiguous and bare.ambiguous
+    assert len([d for d in notes["Sub/Page.md"].diagnostics if d.code == "VK102"]) == 1
+
+
 def test_s6_1_bare_link_with_several_candidates_is_ambiguous():
     notes = {p: parse_note(p, b"") for p in SAMPLE if p.endswith(".md")}
     notes["Inbox.md"] = parse_note("Inbox.md", b"x\n[[Note]] [[Projects/Note]] [[Todo]]\n")

@@ -89,7 +89,7 @@ class NameIndex:
         lower = self.lower
         for f in cands:
             if lower[f] == n:
-                if "/" not in n and len(cands) > 1:
+                if "/" not in path and len(cands) > 1:  # a bare name (``/Name`` picks the root file)
                     return f, list(cands)
                 return f, self._case_twins(f, cands)
         if path.startswith("/"):
