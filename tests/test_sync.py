@@ -307,6 +307,19 @@ def test_region_markers_in_the_frontmatter_or_indented_code_are_the_users_text(f
     assert "created 0, updated 0, removed 0" in invoke("sync", str(fresh_sample)).output
 
 
+def test_generated_links_to_a_root_note_whose_name_is_taken_elsewhere_are_exact(fresh_sample: Path) -> None:
+    """A bare link to a vault-root note is ambiguous (VK102) when a note in a folder has its name: vaultkit's
+    own notes link it as ``[[/Name]]`` and pass its own lint (helper's report: 80 VK102 in generated notes)."""
+    (fresh_sample / "Sub").mkdir()
+    for path in ("Reading.md", "Sub/Reading.md"):
+        (fresh_sample / path).write_text("See [[LoRA QLoRA (adapter tuning)]].\n", encoding="utf-8")
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    lora = (fresh_sample / OUT / "Techniques" / "LoRA QLoRA (adapter tuning).md").read_text(encoding="utf-8")
+    assert "[[/Reading|Reading]] — mentions it" in lora and "[[Sub/Reading|Reading]] — mentions it" in lora
+    linted = json.loads(invoke("lint", str(fresh_sample), "--format", "json").output)
+    assert not [d for d in linted["diagnostics"] if d["path"].startswith(OUT)], linted["diagnostics"]
+
+
 def _counts(summary: str) -> str:
     """A sync summary without its file counts (those differ between a writing sync and the next)."""
     head, tail = summary.split("; files:")

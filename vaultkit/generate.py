@@ -371,6 +371,9 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
 
     planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, canvas_path]
     future, backlinks = _future_links(vault, planned, generated)
+    global _PATH_LINKER  # links to the vault's files as they will be (a root note's name taken elsewhere: /Name)
+    _PATH_LINKER = Linker(kept + planned, always_path=True)
+    note_link.cache_clear()  # (links made for another vault)
 
     # Reuse: what the technique-derived notes are made of, and what an earlier run made them of
     reuse = _Reuse.start(vault, user_notes, tech_path, tier_path, (index_path, cost_path, canvas_path), backlinks,
@@ -682,7 +685,7 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
         "effectiveness": [m for m in dict.fromkeys(eff_marks) if m in SCHEMA_EFFECTIVENESS_MARKS],
         "tradeoffs": list(dict.fromkeys(trade_marks)),
         "cost": tech.cost,
-        "sources": sorted({f"[[{_stem(r.note)}]]" for r in tech.rows}),
+        "sources": sorted({f"[[{_PATH_LINKER.target(r.note)}]]" for r in tech.rows}),
         "tags": ["vaultkit/technique"],
     }
     if tech.tier is None:
@@ -748,7 +751,7 @@ def _tier_note(n: int, members: list["Technique"], tech_path: dict[str, str], ti
         "type": "tier",
         "title": f"Tier {n}",
         "tier": n,
-        "techniques": [f"[[{_stem(tech_path[t.key])}]]" for t in members],
+        "techniques": [f"[[{_PATH_LINKER.target(tech_path[t.key])}]]" for t in members],
         "tags": ["vaultkit/tier"],
     }
     lines = [_dump_frontmatter(props), f"# Tier {n}", ""]

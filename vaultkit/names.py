@@ -216,9 +216,9 @@ class Linker:
 
     Examples
     --------
-    >>> lk = Linker(["A/Note.md", "B/Note.md", "Solo.md", "_vk/Dune Messiah.md"])
-    >>> lk.target("A/Note.md"), lk.target("Solo.md"), lk.target("_vk/Dune Messiah.md")
-    ('A/Note', 'Solo', 'Dune Messiah')
+    >>> lk = Linker(["A/Note.md", "B/Note.md", "Solo.md", "_vk/Dune Messiah.md", "Top.md", "A/Top.md"])
+    >>> lk.target("A/Note.md"), lk.target("Solo.md"), lk.target("_vk/Dune Messiah.md"), lk.target("Top.md")
+    ('A/Note', 'Solo', 'Dune Messiah', '/Top')
     >>> lk.wikilink("_vk/Dune Messiah.md", "Dune: Messiah"), lk.wikilink("Solo.md", "Solo")
     ('[[Dune Messiah|Dune: Messiah]]', '[[Solo]]')
     >>> lk.wikilink("A/Note.md", "a | b", table=True)
@@ -230,12 +230,15 @@ class Linker:
         self.counts: Counter[str] = Counter(name_key(posixpath.basename(f)) for f in files)
 
     def target(self, path: str) -> str:
-        """The link path for vault file ``path``: bare name when unique, else full path; no ``.md``."""
+        """The link path for vault file ``path``: bare name when unique, else full path (``/Name`` for a
+        file at the vault root whose name another file has: exact, where a bare name is ambiguous,
+        VK102); no ``.md``."""
         stem = path[:-3] if path.lower().endswith(".md") else path
         base = posixpath.basename(path)
-        if not self.always_path and self.counts.get(name_key(base), 0) <= 1:
+        unique = self.counts.get(name_key(base), 0) <= 1
+        if not self.always_path and unique:
             return posixpath.basename(stem)
-        return stem
+        return stem if unique or "/" in stem else "/" + stem
 
     def wikilink(self, path: str, display: str | None = None, table: bool = False) -> str:
         """``[[target|display]]`` (display left out when it equals the target)."""
