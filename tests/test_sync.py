@@ -320,6 +320,19 @@ def test_generated_links_to_a_root_note_whose_name_is_taken_elsewhere_are_exact(
     assert not [d for d in linted["diagnostics"] if d["path"].startswith(OUT)], linted["diagnostics"]
 
 
+def test_names_taken_by_many_notes_are_listed_up_to_a_count(fresh_sample: Path) -> None:
+    """Each taken name used to be one notice line on every sync (about 7,000 at 10,000 synthetic notes)."""
+    from vaultkit.generate import CLASH_NOTICES
+
+    for n in range(1, 16):  # the sample's 15 tiers
+        (fresh_sample / f"Tier {n}.md").write_text(f"My own tier {n}.\n", encoding="utf-8")
+    result = invoke("sync", str(fresh_sample))
+    taken = [line for line in result.output.splitlines() if "is taken by" in line]
+    assert len(taken) == CLASH_NOTICES < 15 and "'Tier 1.md' is taken by 'Tier 1.md'" in taken[0]
+    assert f"… and {15 - CLASH_NOTICES} more names taken by your notes" in result.output
+    assert (fresh_sample / OUT / "Tiers" / "Tier 15 2.md").exists()
+
+
 def _counts(summary: str) -> str:
     """A sync summary without its file counts (those differ between a writing sync and the next)."""
     head, tail = summary.split("; files:")

@@ -343,13 +343,14 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     for f in kept:
         by_name.setdefault(name_key(f.rsplit("/", 1)[-1]), f)
 
+    clashes: list[str] = []  # a name of the user's that a generated note would have had
+
     def allocate(title: str, folder: str) -> str:
         path = names.allocate(title, folder)
         wanted = safe_name(title) + ".md"
         taken = by_name.get(name_key(wanted))
         if taken is not None:
-            plan.notices.append(f"the name '{wanted}' is taken by '{taken}' (yours, left alone); "
-                                f"wrote '{path}' instead")
+            clashes.append(f"the name '{wanted}' is taken by '{taken}' (yours, left alone); wrote '{path}' instead")
         return path
 
     index_path = allocate(INDEX_NAME, out)
@@ -368,6 +369,10 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     tiers = sorted({t.tier for t in techs if t.tier is not None})
     tier_path = {n: allocate(f"Tier {n}", f"{out}/{TIERS_DIR}") for n in tiers}
     tech_path = {t.key: allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
+    plan.notices.extend(clashes[:CLASH_NOTICES])  # (thousands in a vault of notes named like its techniques)
+    if len(clashes) > CLASH_NOTICES:
+        plan.notices.append(f"… and {len(clashes) - CLASH_NOTICES} more names taken by your notes, each written "
+                            "with a number added (as above)")
 
     planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, canvas_path]
     future, backlinks = _future_links(vault, planned, generated)
@@ -630,6 +635,11 @@ class _Reuse:
         else:  # pragma: no cover - no ladder is made only when the structure is the same
             return
         self.memo.update(tops=tops, reach=reach, mermaid_top=mermaid_top, mermaid=mermaid)
+
+
+#: Names taken by the user's notes (see :func:`plan_generation`) listed one by one in a plan's notices; the
+#: rest are counted in one more.
+CLASH_NOTICES = 10
 
 
 #: Techniques the index's Mermaid ladder shows (:func:`vaultkit.export.mermaid_from_ladder`'s ``top``).
