@@ -1184,9 +1184,8 @@ def region_marker_lines(lines: list[str], *, with_frontmatter: bool) -> list[boo
     ...                     with_frontmatter=True)
     [False, False, False, False, True, False]
     """
-    joined = "".join(lines[:1]).rstrip("\r\n")
     counts = [True] * len(lines)
-    if with_frontmatter and joined == "---":
+    if with_frontmatter and lines and lines[0].rstrip("\r\n") == "---":
         for idx in range(1, len(lines)):
             if lines[idx].startswith("---"):  # (as vaultkit.frontmatter.split_frontmatter closes it)
                 counts[: idx + 1] = [False] * (idx + 1)

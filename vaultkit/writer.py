@@ -1680,16 +1680,24 @@ def _content_unchanged(w: _Writer, rel: str, note: bool, digest: str, target: st
     dec = _decode(data)
     if dec is None:
         return None
-    current = _normalize(dec[0])
-    if note:
-        stripped, marker = strip_marker(current)
-        if marker is None or _sha(stripped) != marker[1] or marker[1] != digest:
-            return None
-    elif _sha(current) != digest or _manifest_owner(w, rel, current) != "clean":
+    if _owner_and_hash(w, rel, note, _normalize(dec[0])) != ("clean", digest):
         return None
-    else:
+    if not note:
         w.digests[rel] = digest
     return _unchanged(w, rel, file_looks(digest, st))
+
+
+def _owner_and_hash(w: _Writer, rel: str, note: bool, current: str) -> tuple[str, str | None]:
+    """Who owns the file holding normalised ``current`` (``user``, ``clean`` or ``edited``; a note by its
+    marker, another file by the manifest) and the content hash to compare with a planned one (a note's
+    without its marker line; ``None`` for a note without a marker)."""
+    if not note:
+        return _manifest_owner(w, rel, current), _sha(current)
+    stripped, marker = strip_marker(current)
+    if marker is None:
+        return ownership(current), None
+    current_hash = _sha(stripped)
+    return ("clean" if current_hash == marker[1] else "edited"), current_hash
 
 
 def _known_unchanged(w: _Writer, rel: str, note: bool, digest: str, st: os.stat_result) -> FileOutcome | None:
@@ -1795,24 +1803,13 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "skipped-taken", "a file that is not UTF-8 (not vaultkit's) holds this path")
     raw, bom = dec
     current = _normalize(raw)
-    if not note:
-        owner = _manifest_owner(w, rel, current)
-        if owner == "clean" and _sha(current) == digest:
-            return _unchanged(w, rel, looks)
-        if owner == "user":
-            return FileOutcome(rel, "skipped-taken", f"a file vaultkit did not generate (not in {MANIFEST_NAME}) "
-                                                     "holds this path; left alone")
-    else:
-        stripped, marker = strip_marker(current)
-        if marker is not None:
-            current_hash = _sha(stripped)
-            owner = "clean" if current_hash == marker[1] else "edited"
-            if owner == "clean" and current_hash == digest:
-                return _unchanged(w, rel, looks)
-        else:
-            owner = ownership(current)
+    owner, current_hash = _owner_and_hash(w, rel, note, current)
+    if owner == "clean" and current_hash == digest:
+        return _unchanged(w, rel, looks)
     if owner == "user":
-        return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone")
+        return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone"
+                           if note else f"a file vaultkit did not generate (not in {MANIFEST_NAME}) "
+                                        "holds this path; left alone")
     if owner == "edited" and not force:
         return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept, --force overwrites it")
     nl = _newline_of(raw)
