@@ -31,7 +31,8 @@ def need(path: Path) -> Path:
 def eugene_copy(tmp_path: Path) -> Path:
     """A writable copy of the user's sample vault."""
     dest = tmp_path / "eugene"
-    shutil.copytree(need(EUGENE), dest)
+    # (without a cache some run may have left in the shared folder)
+    shutil.copytree(need(EUGENE), dest, ignore=shutil.ignore_patterns(".vaultkit"))
     return dest
 
 

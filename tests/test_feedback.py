@@ -166,3 +166,34 @@ def test_suggest_gives_what_difflib_alone_gives() -> None:
             if idx.titles[k] not in expected:
                 expected.append(idx.titles[k])
         assert idx.suggest(name) == expected[:3], name
+
+
+def _as_tuples(loops) -> list:
+    return [(loop.note, [(r.name, r.kind, r.line, r.target) for r in loop.related], loop.emergence.scores,
+             loop.emergence.by_dimension) for loop in loops]
+
+
+def test_loops_read_while_parsing_equal_loops_read_from_the_text(monkeypatch) -> None:
+    vault = Vault.load(need(EUGENE))
+    parsed = read_feedback(vault)
+    assert sum(1 for n in vault.user_notes() if n.feedback is not None) == len(parsed) == 144
+    # the same notes without what the parser read: read from their texts as before
+    for note in vault.user_notes():
+        note.feedback = None
+    vault._feedback = None
+    from_text = read_feedback(vault)
+    assert _as_tuples(parsed) == _as_tuples(from_text)
+    assert any(r.line > 2 for loop in parsed for r in loop.related)  # (lines of names, not only of the key)
+
+
+def test_a_sync_reads_no_note_text_for_feedback_loops(tmp_path: Path, monkeypatch) -> None:
+    import vaultkit.techniques as techniques
+
+    (tmp_path / "Seed.md").write_text(
+        "---\nFeedbackLoop: |\n  First, the 'Scaling Effectiveness' note depends on it.\n---\nBody\n", encoding="utf-8")
+    vault = Vault.load(tmp_path, cache=True)
+    vault = Vault.load(tmp_path, cache=True)  # (from the cache: the text is not held)
+    read = []
+    monkeypatch.setattr(techniques, "note_text", lambda v, n: read.append(n.path) or n.text)
+    (loop,) = read_feedback(vault)
+    assert [(r.name, r.line) for r in loop.related] == [("Scaling Effectiveness", 3)] and read == []

@@ -518,27 +518,74 @@ def _line_in_file(raw: str | None, start_line: int, name: str, pos: int | None =
     return start_line + raw.count("\n", pos, hit)
 
 
+def feedback_parts(frontmatter: dict, frontmatter_lines: dict[str, int], raw: str | None) -> tuple | None:
+    """What a note's ``FeedbackLoop`` and ``Emergence`` properties say, before any name is resolved.
+
+    The parser calls it with the file text at hand (:attr:`vaultkit.model.Note.feedback`),
+    so that a sync neither reads the text again nor repeats the work for a cached note.
+
+    Parameters
+    ----------
+    frontmatter : dict
+        The note's properties.
+    frontmatter_lines : dict of str to int
+        File line of each property (:attr:`vaultkit.model.Note.frontmatter_lines`).
+    raw : str or None
+        The file text, for the line each name is written on (without it, every
+        name gets the line of the ``FeedbackLoop`` key).
+
+    Returns
+    -------
+    tuple or None
+        ``(related, emergence)``: ``related`` the :func:`extract_related` names as
+        ``(name, kind, line)`` tuples, in order; ``emergence`` ``None`` without an
+        ``Emergence`` property, else ``(scores, by_dimension)`` as
+        :func:`emergence_scores` reads them. ``None`` when the note has neither
+        property. Plain values: the cache stores them with the note.
+
+    Examples
+    --------
+    >>> fm = {"FeedbackLoop": "See [[Plan]].", "Emergence": "novelty (8), value (9)"}
+    >>> feedback_parts(fm, {"FeedbackLoop": 2}, "---\\nFeedbackLoop: See [[Plan]].\\n")
+    ((('Plan', 'wikilink', 2),), ([8, 9], {'novelty': 8, 'value': 9}))
+    >>> feedback_parts({"title": "x"}, {}, None) is None
+    True
+    """
+    fb = frontmatter.get(FEEDBACK_KEY)
+    em = frontmatter.get(EMERGENCE_KEY)
+    if fb is None and em is None:
+        return None
+    start = frontmatter_lines.get(FEEDBACK_KEY, 0)
+    pos = _offset_of_line(raw, start) if raw and start else -1
+    related = tuple((r.name, r.kind, _line_in_file(raw, start, r.name, pos)) for r in extract_related(_prop_text(fb)))
+    emergence = None
+    if em is not None:
+        found = emergence_scores(_prop_text(em))
+        emergence = (found.scores, found.by_dimension)
+    return related, emergence
+
+
 def read_note_feedback(note: "Note", index: TitleIndex, raw: str | None = None) -> FeedbackLoop | None:
     """The :class:`FeedbackLoop` of ``note`` (``None`` without the properties).
 
-    ``raw`` is the file text, used to give each name the line it is written on.
+    Uses what the parser read (:attr:`~vaultkit.model.Note.feedback`); a note
+    not made by the parser is read here, ``raw`` (the file text) giving each
+    name the line it is written on.
     """
-    fm = note.frontmatter if isinstance(note.frontmatter, dict) else {}
-    fb = fm.get(FEEDBACK_KEY)
-    em = fm.get(EMERGENCE_KEY)
-    if fb is None and em is None:
-        return None
+    parts = note.feedback
+    if parts is None:
+        fm = note.frontmatter if isinstance(note.frontmatter, dict) else {}
+        parts = feedback_parts(fm, note.frontmatter_lines, raw)
+        if parts is None:
+            return None
+    related, emergence = parts
     loop = FeedbackLoop(note.path)
-    start = note.frontmatter_lines.get(FEEDBACK_KEY, 0)
-    pos = _offset_of_line(raw, start) if raw and start else -1
-    for r in extract_related(_prop_text(fb)):
-        r.target = index.resolve(r.name)
-        if r.target == note.path:
-            continue
-        r.line = _line_in_file(raw, start, r.name, pos)
-        loop.related.append(r)
-    if em is not None:
-        loop.emergence = emergence_scores(_prop_text(em))
+    for name, kind, line in related:
+        target = index.resolve(name)
+        if target != note.path:
+            loop.related.append(Related(name, kind, line, target))
+    if emergence is not None:
+        loop.emergence = Emergence(list(emergence[0]), dict(emergence[1]))
     return loop
 
 
@@ -566,11 +613,13 @@ def read_feedback(vault: "Vault", texts: dict[str, str] | None = None) -> list[F
         if old is not None and note.sha256 and old[0] == note.sha256:
             loop = _loop_from_memo(note.path, old[1])
         else:
-            raw = texts.get(note.path) if texts is not None else None
-            if raw is None and texts is None:
-                from .techniques import note_text
+            raw = None
+            if note.feedback is None:  # (a note not made by the parser: its names are read from its text)
+                raw = texts.get(note.path) if texts is not None else None
+                if raw is None and texts is None:
+                    from .techniques import note_text
 
-                raw = note_text(vault, note)
+                    raw = note_text(vault, note)
             loop = read_note_feedback(note, index, raw)
         memo[note.path] = (note.sha256, None if loop is None else _loop_to_memo(loop))
         if loop is not None:

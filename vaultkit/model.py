@@ -227,6 +227,12 @@ class Note:
         Whether the text holds a region's begin marker (``%% vaultkit:begin``)
         anywhere, even in code or unpaired: sync looks for regions to fill
         only in such notes (without reading the others' text).
+    feedback : tuple or None
+        What the ``FeedbackLoop`` and ``Emergence`` properties say, read while
+        the note is parsed (the file text is at hand then; the names are not
+        resolved yet): :func:`vaultkit.feedback.feedback_parts`. ``None`` when
+        the note has neither property, or was not made by the parser (then
+        :func:`vaultkit.feedback.read_note_feedback` reads them from the text).
 
     Examples
     --------
@@ -262,6 +268,7 @@ class Note:
     partial: bool = False
     facts: str = ""
     region_marks: bool = False
+    feedback: tuple | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy.

@@ -17,6 +17,7 @@ import unicodedata
 from typing import Any
 
 from .codes import severity_of
+from .feedback import feedback_parts
 from .frontmatter import _frontmatter_parts, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
 from .scan import is_valid_tag, parse_wikilink, region_spans, scan_body
@@ -400,6 +401,8 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
                 note.partial = True
                 return note
             _read_properties(note, result.data, yaml_source, note.frontmatter_lines, result.item_spans)
+            # (what FeedbackLoop and Emergence say, read now while the text is at hand; resolved later)
+            note.feedback = feedback_parts(result.data, note.frontmatter_lines, text)
     note.body_line = body_line
     scan = scan_body(body, body_line, path)
     note.links.extend(scan.links)
