@@ -137,8 +137,14 @@ def test_canvas_and_mermaid_from_techniques_equal_those_from_the_graph(root: Pat
     """sync draws the canvas and the Mermaid ladder without the graph; the result must not differ."""
     from vaultkit.export import canvas, canvas_from_graph, mermaid_from_graph
 
+    from vaultkit.export import Ladder
+    from vaultkit.techniques import build_techniques
+
     v = Vault.load(need(root))
     assert canvas(v) == canvas_from_graph(v.graph)
+    # every note counts (mentioned_by: the mention map's keys view) = the user's notes (copied sets)
+    techs = build_techniques(v)
+    assert Ladder.from_techniques(techs) == Ladder.from_techniques(techs, {n.path for n in v.user_notes()})
     for top in (1, 12, 1000):
         assert mermaid_tier_ladder(v, top=top) == mermaid_from_graph(v.graph, top=top)
 

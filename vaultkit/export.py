@@ -24,7 +24,7 @@ import heapq
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -183,7 +183,7 @@ class LadderTechnique:
     attrs: dict[str, Any]
     tiers: list[str]
     ranked_by: set[str]
-    mentioned_by: set[str]
+    mentioned_by: "AbstractSet[str]"  # (a set, or the keys view of the technique's mentions)
     mention_counts: "Mapping[str, int]" = field(default_factory=dict)
     #: ``False`` in a ladder drawn for the canvas from earlier top mentions (see :meth:`Ladder.from_techniques`)
     mentions_read: bool = True
@@ -282,7 +282,11 @@ class Ladder:
         """The ladder of merged techniques (with their mentions), as :func:`~vaultkit.graph.build_graph` would make it.
 
         ``user_paths`` limits ranks and mentions to those notes (the graph's
-        note nodes); by default every note counts.
+        note nodes); by default every note counts (the techniques of
+        :func:`~vaultkit.techniques.build_techniques` are ranked and mentioned
+        by the user's notes only: the same ladder). ``mentioned_by`` is then
+        the keys view of the technique's mentions (set-like; they must not
+        change while the ladder is used).
 
         ``tops`` (technique node id → its :meth:`~LadderTechnique.top_mentions`
         of :data:`CANVAS_MENTIONS_PER_TECHNIQUE`, e.g. from an earlier run)
@@ -320,7 +324,8 @@ class Ladder:
                 drawn._tops[CANVAS_MENTIONS_PER_TECHNIQUE] = list(tops[t.node_id])
                 techs.append(drawn)
                 continue
-            ments = set(t.mentions) if user_paths is None else t.mentions.keys() & user_paths
+            # (every note: the mention map's own keys, not a copy of 145 paths per technique at 10,000 notes)
+            ments = t.mentions.keys() if user_paths is None else t.mentions.keys() & user_paths
             techs.append(LadderTechnique(t.node_id, clean(technique_attrs(t)), in_tier, ranks, ments,
                                          _MentionCounts(t)))
         return cls(tiers, techs)
@@ -460,7 +465,7 @@ def _vault_ladder(vault: "Vault", techniques: "list[Technique] | None") -> Ladde
 
     if techniques is None:
         techniques = build_techniques(vault)
-    return Ladder.from_techniques(techniques, {n.path for n in vault.user_notes()})
+    return Ladder.from_techniques(techniques)  # (rows and mentions are read from the user's notes only)
 
 
 def validate_canvas(doc: dict[str, Any]) -> list[str]:

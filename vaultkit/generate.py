@@ -438,7 +438,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     def ladder() -> Ladder:
         if not ladder_made:
             with_mentions()
-            ladder_made.append(Ladder.from_techniques(techs, {n.path for n in user_notes}))
+            ladder_made.append(Ladder.from_techniques(techs))  # (ranked and mentioned by user notes only)
         return ladder_made[0]
 
     # Each technique note reads its technique's mentions and the vault's titles: forked workers share
@@ -463,7 +463,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         # the canvas and the Mermaid ladder
         if reuse.changed_keys:
             changed = [t for t in techs if t.key in reuse.changed_keys]
-            reuse.compare_summaries(Ladder.from_techniques(changed, {n.path for n in user_notes}), techs)
+            reuse.compare_summaries(Ladder.from_techniques(changed), techs)
         mermaid = reuse.mermaid()
         if mermaid is None:
             mermaid = mermaid_from_ladder(ladder(), top=MERMAID_TOP) if techs else ""
