@@ -29,6 +29,34 @@ def test_pool_output_equals_in_process_output_in_input_order() -> None:
     assert parallel == serial
 
 
+def test_pool_sends_texts_only_when_asked_and_reads_them_on_use(tmp_path: Path, monkeypatch) -> None:
+    """A sync's pool leaves the UTF-8 texts out (read from the file on use); the notes are the same."""
+    import shutil
+
+    from vaultkit import cache
+    from vaultkit.cache import decode_note, encode_note
+
+    root = tmp_path / "eugene"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    (root / "bom crlf.md").write_bytes(b"\xef\xbb\xbf---\r\ntitle: T\r\n---\r\nSee [[x]]\r\n")
+    (root / "latin.md").write_bytes("caf\u00e9 [[y]]\n".encode("latin-1"))
+    items = _items(root)
+    opened = []
+    real_load = cache._FileText.load
+    monkeypatch.setattr(cache._FileText, "load", lambda self: opened.append(self.path) or real_load(self))
+    encoded: dict[str, bytes] = {}
+    lazy = parse_files(items, workers=2, lazy_text=True, encoded=encoded)
+    assert opened == []
+    assert "latin.md" not in encoded and len(encoded) == len(items) - 1  # (a text that is not UTF-8 is sent)
+    eager = parse_files(items, workers=1)
+    for note in eager:  # (the row the cache stores: what encoding the note with its text gives)
+        if note.path in encoded:
+            stored = decode_note(encoded[note.path])
+            assert stored.text is None and stored == decode_note(encode_note(note))  # (marshal's bytes may differ)
+    assert lazy == eager  # (comparing reads every text)
+    assert len(opened) == len(items) - 1
+
+
 def test_pool_works_while_other_threads_run() -> None:
     import threading
 

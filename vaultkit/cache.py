@@ -742,7 +742,8 @@ class NoteCache:
             _set_packed_text(note, packed)
         return note
 
-    def put(self, note: Note, abspath: str | os.PathLike[str] | None = None, *, encode_now: bool = False) -> None:
+    def put(self, note: Note, abspath: str | os.PathLike[str] | None = None, *, encode_now: bool = False,
+            encoded: bytes | None = None) -> None:
         """Remember a freshly parsed note, to be encoded and written by :meth:`close`.
 
         The note must not change until then (resolve links after closing): it
@@ -752,7 +753,8 @@ class NoteCache:
         by default the vault path under the vault folder) is stat-ed now for
         its ctime and inode; notes that could not be read (no size and mtime)
         or whose file no longer has the size and mtime they were read with
-        are not stored.
+        are not stored. ``encoded``: the row :func:`encode_note` made of the
+        note elsewhere (a worker of :func:`vaultkit.pool.parse_files`), stored as it is.
         """
         if not self.enabled or (note.mtime_ns == 0 and note.size == 0):
             return
@@ -764,7 +766,7 @@ class NoteCache:
             return  # changed since it was read
         racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS else 0
         self._pending.append((note.path, note.size, note.mtime_ns, st.st_ctime_ns, st.st_ino, note.sha256, racy,
-                              encode_note(note) if encode_now else note))
+                              encoded if encoded is not None else encode_note(note) if encode_now else note))
 
     def close(self, keep: Iterable[str] | None = None) -> None:
         """Write pending notes, drop rows of notes not in ``keep``, and close.
