@@ -281,7 +281,34 @@ def test_technique_notes_written_by_forked_workers_equal_those_written_here(monk
     if started[0] is None:
         pytest.skip("no fork start method here")
     assert there.techniques == here.techniques >= 20
-    assert there.paths == here.paths and there.files == here.files and there.deferred.keys() == here.deferred.keys()
-    assert all(there.files.values())
+    assert there.paths == here.paths
+
+    def texts(plan) -> dict[str, str]:
+        return {p: plan.files[p] if p in plan.files else plan.deferred[p][1]() for p in plan.paths}
+
+    assert texts(there) == texts(here) and all(texts(there).values())
+    # the forked workers' notes wait as UTF-8 for the writer (no content hash: always made)
+    technique_paths = [p for p in here.paths if p in here.files and "/Techniques/" in p]
+    assert len(technique_paths) == here.techniques
+    assert all(there.deferred[p][0] is None for p in technique_paths)
     made = [s for s in stages if s[0] == "planning technique notes"]
     assert made[-1][1:] == (here.techniques, here.techniques)
+
+
+def test_a_planned_file_with_no_earlier_hash_is_made_once_and_not_kept(tmp_path) -> None:
+    """The forked workers' technique notes reach the writer as (None, make): always made, one at a time."""
+    from vaultkit.writer import PlannedFile, apply
+
+    (tmp_path / ".obsidian").mkdir()
+    made: list[str] = []
+
+    def make() -> str:
+        made.append("x")
+        return "---\ntitle: T\n---\n# T 🟢\n"
+
+    pf = PlannedFile("_vaultkit/T.md", None, None, make)
+    report = apply(tmp_path, "_vaultkit", [pf])
+    assert [o.action for o in report.outcomes] == ["created"] and made == ["x"] and pf.text is None
+    assert "# T 🟢" in (tmp_path / "_vaultkit" / "T.md").read_text(encoding="utf-8")
+    again = apply(tmp_path, "_vaultkit", [PlannedFile("_vaultkit/T.md", None, None, make)])
+    assert [o.action for o in again.outcomes] == ["unchanged"] and made == ["x", "x"]

@@ -471,7 +471,7 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
 #: notes) the pool runs and the cold sync took 8.2 s against 9.7 s before (BENCHMARKS.md).
 MIN_FORKED_ITEMS = 2_000
 
-_FORKED_JOB: Callable[[int], str] | None = None
+_FORKED_JOB: Callable[[int], str | bytes] | None = None
 
 
 def _forked_range(lo: int, hi: int) -> bytes:
@@ -490,14 +490,14 @@ class ForkedMap:
         self._parts = parts
         self._progress = progress
 
-    def results(self) -> list[str] | None:
+    def results(self) -> list[str | bytes] | None:
         """Every job's result, in order; ``None`` when the pool broke (run the jobs in-process).
 
         An exception a job raised is raised here. The workers are gone afterwards.
         """
         import marshal
 
-        out: list[str] = []
+        out: list[str | bytes] = []
         try:
             for blob in self._parts:
                 part = marshal.loads(blob)
@@ -517,7 +517,7 @@ class ForkedMap:
             self._executor = None
 
 
-def start_forked(job: Callable[[int], str], count: int, *, workers: int | None = None,
+def start_forked(job: Callable[[int], str | bytes], count: int, *, workers: int | None = None,
                  progress: Callable[[int], None] | None = None, chunk: int = 256) -> ForkedMap | None:
     """Start ``[job(i) for i in range(count)]`` in forked workers that share this process's memory.
 

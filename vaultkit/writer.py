@@ -159,7 +159,8 @@ class PlannedFile:
     deferred: ``text=None`` with ``digest``, the content hash an earlier run
     recorded for it (``WriteReport.verified``), and ``render``, which makes the
     text. :func:`apply` calls ``render`` only when the file is not that
-    earlier run's, untouched since (see ``apply(known=...)``).
+    earlier run's, untouched since (see ``apply(known=...)``), or always when
+    ``digest`` is ``None`` (a text made already, kept compact until written).
     """
 
     path: str
@@ -1742,14 +1743,16 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
                 return known
         if pf.render is None:
             return FileOutcome(rel, "refused-text", "deferred text without a way to make it")
-        pf.text = pf.render()
+        planned = pf.render()  # (not kept in pf: the writer holds one made text at a time)
+    else:
+        planned = pf.text
     if note:
         try:
-            text, digest = _render(pf.text)
+            text, digest = _render(planned)
         except ValueError as exc:
             return FileOutcome(rel, "refused-text", str(exc))
     else:  # .canvas, .json…: no marker inside; ownership is in the manifest
-        text = _normalize(pf.text)
+        text = _normalize(planned)
         digest = _sha(text)
         w.digests[rel] = digest
     try:
