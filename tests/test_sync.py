@@ -415,3 +415,76 @@ def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: 
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "stopped watching" in err
+
+
+_RANKS = "|Tier|Method|\n|---|---|\n|T1|Gradient Descent|\n|T2|Other Way|\n"
+_MENTIONS_IT = "We tried Gradient Descent here.\n"
+
+
+def _two_aged_notes(root: Path) -> Path:
+    """A note ranking two techniques and ``X.md`` naming one, both an hour old (the cache then trusts their
+    size and times and hands out X's text read from the file on use); returns X's path."""
+    (root / ".obsidian").mkdir()
+    (root / "Table.md").write_text(_RANKS, encoding="utf-8")
+    note = root / "X.md"
+    note.write_text(_MENTIONS_IT, encoding="utf-8")
+    hour_ago = os.stat(note).st_mtime - 3600
+    for path in (root / "Table.md", note):
+        os.utime(path, (hour_ago, hour_ago))
+    return note
+
+
+def _edit_after_parse(monkeypatch, change) -> None:
+    """Run ``change`` once, right after the next sync has parsed (or taken from the cache) every note."""
+    from vaultkit import pool
+
+    real = pool.load_notes
+    done: list[bool] = []
+
+    def load_then_change(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if not done:
+            done.append(True)
+            change()
+        return out
+
+    monkeypatch.setattr(pool, "load_notes", load_then_change)
+
+
+@pytest.mark.parametrize("how", ["edited", "deleted"])
+def test_a_note_changed_between_parse_and_mention_search_leaves_no_stale_mentions(tmp_path, monkeypatch, how):
+    """Its text is read from the file on use: found changed there, its mentions are not kept under the hash
+    it was parsed with (a later sync of the same bytes would reuse them: helper's report, stop 20)."""
+    note = _two_aged_notes(tmp_path)
+    invoke("sync", str(tmp_path), "-q")
+    # other names to look for: every note's mentions are searched again, X's text read from its file
+    (tmp_path / "Table.md").write_text(_RANKS + "|T3|New Method|\n", encoding="utf-8")
+    _edit_after_parse(monkeypatch, (lambda: note.write_text("Nothing here.\n", encoding="utf-8")) if how == "edited"
+                      else note.unlink)
+    invoke("sync", str(tmp_path), "-q")
+    monkeypatch.undo()
+    note.write_text(_MENTIONS_IT, encoding="utf-8")  # the bytes it was parsed from, back again
+    invoke("sync", str(tmp_path), "-q")
+    invoke("sync", str(tmp_path), "-q")
+    result = CliRunner().invoke(cli, ["sync", str(tmp_path), "--check", "--no-cache", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "[[X]]" in (tmp_path / OUT / "Techniques" / "Gradient Descent.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_note_replaced_by_a_named_pipe_after_parse_does_not_hang_a_sync(tmp_path, monkeypatch):
+    note = _two_aged_notes(tmp_path)
+    note.write_text(_MENTIONS_IT + "%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n",
+                    encoding="utf-8")  # (a region: its text is read to fill it)
+    invoke("sync", str(tmp_path), "-q")  # (fills the region: X is written now)
+    os.utime(note, (os.stat(note).st_mtime - 3600,) * 2)
+    invoke("sync", str(tmp_path), "-q")  # (the cache takes X as it is now)
+    (tmp_path / "Table.md").write_text(_RANKS + "|T3|New Method|\n", encoding="utf-8")
+
+    def to_pipe() -> None:
+        note.unlink()
+        os.mkfifo(note)
+
+    _edit_after_parse(monkeypatch, to_pipe)
+    result = CliRunner().invoke(cli, ["sync", str(tmp_path), "-q"])  # (blocked forever on open() before)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output

@@ -150,6 +150,8 @@ def make_basis(vault: "Vault", before: VaultStamp, outputs: str, summary: str, n
         if st is None or not note.facts or not note.sha256:
             return None
         entry = per_note.get(note.path)
+        if entry is not None and not entry[0]:
+            return None  # its mentions were not found in the text it was parsed from (changed meanwhile)
         prev = old.get(note.path)
         if prev is not None and prev[_SHA] == note.sha256:
             digest = prev[_MENTIONS]

@@ -417,8 +417,9 @@ class _FileText:
 
     The file is the one the note was parsed from when it was looked up (same
     size, mtime, ctime and inode); should it change before its text is asked
-    for, the text is the file's text then (``""`` when it cannot be read or
-    is no longer UTF-8): the next run parses it again.
+    for, the text is the file's text then (``""`` when it cannot be read, is
+    no regular file or is no longer UTF-8): the next run parses it again.
+    What is kept under the note's hash must be read with :meth:`load_parsed`.
     """
 
     __slots__ = ("path",)
@@ -426,14 +427,25 @@ class _FileText:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = path
 
-    def load(self) -> str | bytes:
+    def _read(self) -> bytes | None:
+        from .vault import read_regular  # (never blocks on a named pipe put in the note's place)
+
         try:
-            with open(self.path, "rb") as fh:
-                data = fh.read()
+            return read_regular(self.path)[0]
         except OSError:
-            return ""
-        packed = _utf8_text(data)
+            return None
+
+    def load(self) -> str | bytes:
+        data = self._read()
+        packed = None if data is None else _utf8_text(data)
         return "" if packed is None else packed
+
+    def load_parsed(self, sha256: str) -> str | bytes | None:
+        """The text, when the file still holds the bytes whose SHA-256 is ``sha256`` (else ``None``)."""
+        data = self._read()
+        if data is None or not sha256 or hashlib.sha256(data).hexdigest() != sha256:
+            return None
+        return _utf8_text(data)
 
 
 def _remove_db(path: Path) -> None:

@@ -407,6 +407,12 @@ def _packed_text(note: Note) -> str | bytes | None:
     return packed
 
 
+def _text_loader(note: Note) -> Any:
+    """The loader set by :func:`_set_text_loader` while the text is still unread, else ``None``."""
+    packed = _TEXT_SLOT.__get__(note, Note)
+    return None if packed is None or packed.__class__ is bytes or packed.__class__ is str else packed
+
+
 def _set_text_loader(note: Note, loader: Any) -> None:
     """Let ``note`` read its text when first asked for: ``loader.load()`` returns it packed (as
     :func:`_packed_text` returns it). Used by :mod:`vaultkit.cache` for notes whose text a run may

@@ -481,6 +481,22 @@ def note_text(vault: "Vault", note: "Note") -> str:
         return data.decode("utf-8", "replace")
 
 
+def parsed_note_text(vault: "Vault", note: "Note") -> str | None:
+    """:func:`note_text`, or ``None`` when the text was left to be read from the file (a note from the
+    cache or a parse worker) and the file no longer holds the bytes the note was parsed from (edited,
+    replaced or deleted since): what is found in it must not be kept under the note's hash."""
+    from .model import _set_packed_text, _text_loader
+
+    loader = _text_loader(note)
+    if loader is None:
+        return note_text(vault, note)
+    packed = loader.load_parsed(note.sha256)
+    if packed is None:
+        return None
+    _set_packed_text(note, packed)
+    return note.text
+
+
 def _trie_pattern(words: Iterable[str]) -> str:
     """A regular expression matching any of ``words``, longest first, built as a trie (fast to scan).
 
@@ -1024,6 +1040,7 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
         if old is None or len(old) != 4 or old[0] != n.sha256 or old[1] != own_of.get(n.path, ""):
             misses.append(n)
     fresh: dict[str, tuple[bytes, str]] = {}  # packed mention rows and their digest by note
+    stale: set[str] = set()  # notes whose file no longer holds what they were parsed from
     scanned: dict[str, list[tuple]] = {}  # the same rows, unpacked
     if misses:
         # a few notes (one edited): no pool, and str.find per non-ASCII name instead of compiling their search
@@ -1036,7 +1053,11 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
             for i, n in enumerate(left):
                 if progress is not None and i % 16 == 0:
                     progress("finding mentions", i, len(left))
-                yield n, note_text(vault, n)
+                text = parsed_note_text(vault, n)
+                if text is None:  # changed since it was parsed: scanned again by the next run
+                    stale.add(n.path)
+                    continue
+                yield n, text
 
         for path, rows in mention_rows_of(targets, own, texts(), by_find=by_find):
             fresh[path] = pack_mention_rows(rows)
@@ -1053,6 +1074,10 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
     changed: set[str] | None = set() if reuse and len(reuse) == len(notes) else None
     for n in notes:
         path = n.path
+        if path in stale:  # kept under no hash (""): the next run finds it again; what changed is unknown
+            memo[path] = ("", own_of.get(path, ""), *no_rows)
+            changed = None
+            continue
         if path in missed:
             packed, digest = fresh.get(path, no_rows)
             if changed is not None:
