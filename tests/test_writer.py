@@ -901,3 +901,20 @@ def test_temp_files_a_killed_run_left_next_to_region_notes_are_removed(tmp_path)
     stale.write_text("again", encoding="utf-8")
     apply(tmp_path, OUT, [], [PlannedRegion("Users/R.md", "list", "- [[A]]\n")], mode=WriteMode.CHECK)
     assert stale.exists()  # only a writing run removes anything
+
+
+def test_a_region_note_deleted_while_the_writer_fills_it_is_reported_not_made_again(tmp_path, monkeypatch):
+    """(helper's report, stop 20: it ended as 'error: cannot write', exit status 2)"""
+    f = tmp_path / "Mine.md"
+    f.write_text("a\n%% vaultkit:begin x %%\n%% vaultkit:end x %%\nb\n", encoding="utf-8")
+    real_fill = writer.fill_regions
+
+    def fill_then_delete(*args, **kwargs):
+        out = real_fill(*args, **kwargs)
+        f.unlink()  # the user deletes the note after the writer read it
+        return out
+
+    monkeypatch.setattr(writer, "fill_regions", fill_then_delete)
+    r = apply(tmp_path, OUT, [], regions=[PlannedRegion("Mine.md", "x", "gen\n")])
+    assert actions(r) == {"Mine.md": "skipped-changed-on-disk"}
+    assert not f.exists() and [p.name for p in tmp_path.iterdir() if p.is_file()] == []  # (no temp file left)

@@ -1943,6 +1943,8 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
         try:
             if not w.write(target, new_data, seen, stat.S_IMODE(os.lstat(target).st_mode)):
                 return FileOutcome(rel, "skipped-changed-on-disk", "changed while vaultkit was running; left alone")
+        except FileNotFoundError:  # (deleted or moved since it was read: not made again)
+            return FileOutcome(rel, "skipped-changed-on-disk", "deleted while vaultkit was running; left alone")
         except OSError as exc:
             return FileOutcome(rel, "error", f"cannot write: {exc}")
     return outcome
