@@ -549,3 +549,13 @@ def test_a_note_changed_between_reading_and_storing_is_not_stored(small: Path) -
     store.put(parse_note("A.md", b"what it was", mtime_ns=OLD))  # the file has another size and mtime now
     store.close()
     assert store.stats["written"] == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_cached_note_replaced_by_a_named_pipe_is_a_miss_not_a_hang(tmp_path) -> None:
+    """(helper's report, stop 20: lint hung in the cache's check of a note written less than 2 s before)"""
+    from vaultkit.cache import _FileText, _read_same
+
+    os.mkfifo(tmp_path / "X.md")
+    assert _read_same(tmp_path / "X.md", 0, 0) is None
+    assert _FileText(tmp_path / "X.md").load() == "" and _FileText(tmp_path / "X.md").load_parsed("ab") is None

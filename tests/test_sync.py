@@ -451,24 +451,28 @@ def _edit_after_parse(monkeypatch, change) -> None:
     monkeypatch.setattr(pool, "load_notes", load_then_change)
 
 
-@pytest.mark.parametrize("how", ["edited", "deleted"])
+@pytest.mark.parametrize("how", ["edited", "deleted", "empty at parse"])
 def test_a_note_changed_between_parse_and_mention_search_leaves_no_stale_mentions(tmp_path, monkeypatch, how):
     """Its text is read from the file on use: found changed there, its mentions are not kept under the hash
     it was parsed with (a later sync of the same bytes would reuse them: helper's report, stop 20)."""
     note = _two_aged_notes(tmp_path)
+    parsed = "" if how == "empty at parse" else _MENTIONS_IT  # (an empty note's kept text is "")
+    note.write_text(parsed, encoding="utf-8")
     invoke("sync", str(tmp_path), "-q")
     # other names to look for: every note's mentions are searched again, X's text read from its file
     (tmp_path / "Table.md").write_text(_RANKS + "|T3|New Method|\n", encoding="utf-8")
-    _edit_after_parse(monkeypatch, (lambda: note.write_text("Nothing here.\n", encoding="utf-8")) if how == "edited"
-                      else note.unlink)
+    change = {"edited": lambda: note.write_text("Nothing here.\n", encoding="utf-8"), "deleted": note.unlink,
+              "empty at parse": lambda: note.write_text(_MENTIONS_IT, encoding="utf-8")}[how]
+    _edit_after_parse(monkeypatch, change)
     invoke("sync", str(tmp_path), "-q")
     monkeypatch.undo()
-    note.write_text(_MENTIONS_IT, encoding="utf-8")  # the bytes it was parsed from, back again
+    note.write_text(parsed, encoding="utf-8")  # the bytes it was parsed from, back again
     invoke("sync", str(tmp_path), "-q")
     invoke("sync", str(tmp_path), "-q")
     result = CliRunner().invoke(cli, ["sync", str(tmp_path), "--check", "--no-cache", "-q"])
     assert result.exit_code == 0, result.output
-    assert "[[X]]" in (tmp_path / OUT / "Techniques" / "Gradient Descent.md").read_text(encoding="utf-8")
+    listed = "[[X]]" in (tmp_path / OUT / "Techniques" / "Gradient Descent.md").read_text(encoding="utf-8")
+    assert listed == bool(parsed)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")

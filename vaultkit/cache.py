@@ -381,11 +381,11 @@ def cache_path(root: str | os.PathLike[str]) -> Path:
 
 
 def _read_same(path: str | os.PathLike[str], size: int, mtime: int) -> bytes | None:
-    """The file's bytes if it still has this size and mtime, else ``None``."""
+    """The file's bytes if it still has this size and mtime, else ``None`` (never blocks on a named pipe)."""
+    from .vault import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-            st = os.fstat(fh.fileno())
+        data, st = read_regular(path)
     except OSError:
         return None
     if len(data) != size or st.st_size != size or st.st_mtime_ns != mtime:
