@@ -69,7 +69,7 @@ from typing import Any, Iterable
 
 from . import __version__
 from .model import BlockId, Diagnostic, Heading, Link, Note, Table, TableRow, TagUse
-from .model import _pack_utf8, _packed_text, _set_packed_text, _set_text_loader
+from .model import _pack_utf8, _packed_text, _set_packed_text, _set_text_loader, _text_loader
 
 __all__ = [
     "NoteCache",
@@ -446,6 +446,22 @@ class _FileText:
         if data is None or not sha256 or hashlib.sha256(data).hexdigest() != sha256:
             return None
         return _utf8_text(data)
+
+
+def parsed_text(note: Note, abspath: str | os.PathLike[str]) -> str | None:
+    """``note``'s text as it was parsed: kept, or read from ``abspath`` (its file) when the note was handed
+    out without it (:class:`_FileText`, or no text kept) and the file still holds the parsed bytes;
+    ``None`` when it no longer does (edited, replaced or deleted since)."""
+    loader = _text_loader(note)
+    if loader is None:
+        if _packed_text(note) is not None:  # kept (an empty note's text too)
+            return note.text
+        loader = _FileText(abspath)
+    packed = loader.load_parsed(note.sha256)
+    if packed is None:
+        return None
+    _set_packed_text(note, packed)
+    return note.text
 
 
 def _remove_db(path: Path) -> None:

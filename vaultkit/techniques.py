@@ -485,19 +485,9 @@ def parsed_note_text(vault: "Vault", note: "Note") -> str | None:
     """:func:`note_text`, or ``None`` when the text was left to be read from the file (a note from the
     cache or a parse worker) and the file no longer holds the bytes the note was parsed from (edited,
     replaced or deleted since): what is found in it must not be kept under the note's hash."""
-    from .cache import _FileText
-    from .model import _packed_text, _set_packed_text, _text_loader
+    from .cache import parsed_text
 
-    loader = _text_loader(note)
-    if loader is None:
-        if _packed_text(note) is not None:  # kept (an empty note's text too)
-            return note.text
-        loader = _FileText(vault.root / note.path)  # not kept: read, as for a loader, if still the parsed file
-    packed = loader.load_parsed(note.sha256)
-    if packed is None:
-        return None
-    _set_packed_text(note, packed)
-    return note.text
+    return parsed_text(note, vault.root / note.path)
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
