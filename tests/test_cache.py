@@ -559,3 +559,46 @@ def test_a_cached_note_replaced_by_a_named_pipe_is_a_miss_not_a_hang(tmp_path) -
     os.mkfifo(tmp_path / "X.md")
     assert _read_same(tmp_path / "X.md", 0, 0) is None
     assert _FileText(tmp_path / "X.md").load() == "" and _FileText(tmp_path / "X.md").load_parsed("ab") is None
+
+
+def test_put_writes_in_batches_before_close(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are stored as they come, a batch at a time (a cold load does not hold every encoded row
+    until the end); what close() writes and drops is the same as before."""
+    monkeypatch.setattr(cache_mod, "FLUSH_NOTES", 2)
+    _age(small)
+    store = NoteCache.open(small)
+    paths = ["A.md", "B.md", "sub/C.md"]
+    for i, rel in enumerate(paths):
+        data = (small / rel).read_bytes()
+        store.put(parse_note(rel, data, mtime_ns=OLD), small / rel)
+        stored = sqlite3.connect(cache_path(small)).execute("SELECT count(*) FROM notes").fetchone()[0]
+        assert stored == (2 if i >= 1 else 0)  # (the first two written once two were held)
+    store.close(keep=set(paths))
+    assert store.stats["written"] == 3
+    vault = Vault.load(small, cache=True)
+    assert _stats(small)["hits"] == 3 and sorted(vault.notes) == sorted(paths)
+
+
+def test_a_locked_cache_is_tried_once_per_run(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With rows written in batches, a database another process keeps locked costs one wait, not one per
+    batch, and leaves the notice; nothing is written."""
+    monkeypatch.setattr(cache_mod, "FLUSH_NOTES", 1)
+    _age(small)
+    NoteCache.open(small).close()  # (an empty cache, for another process to lock)
+    other = sqlite3.connect(cache_path(small), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    tries = []
+    try:
+        store = NoteCache.open(small, timeout=0.05)
+        real_write = NoteCache._write
+        monkeypatch.setattr(NoteCache, "_write", lambda self, gone=(): tries.append(self._write_failed)
+                            or real_write(self, gone))
+        for rel in ["A.md", "B.md", "sub/C.md"]:
+            store.put(parse_note(rel, (small / rel).read_bytes(), mtime_ns=OLD), small / rel)
+        store.close(keep={"A.md", "B.md", "sub/C.md"})
+        assert store.notice is not None and "not updated" in store.notice
+        assert tries[0] is False and all(tries[1:])  # (later batches see the failure and wait for nothing)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.stats["written"] == 0

@@ -45,8 +45,16 @@ def test_pool_sends_texts_only_when_asked_and_reads_them_on_use(tmp_path: Path, 
     real_load = cache._FileText.load
     monkeypatch.setattr(cache._FileText, "load", lambda self: opened.append(self.path) or real_load(self))
     encoded: dict[str, bytes] = {}
-    lazy = parse_files(items, workers=2, lazy_text=True, encoded=encoded)
+    sunk: list[str] = []
+
+    def sink(note, row):
+        sunk.append(note.path)
+        if row is not None:
+            encoded[note.path] = row
+
+    lazy = parse_files(items, workers=2, lazy_text=True, sink=sink)
     assert opened == []
+    assert sorted(sunk) == sorted(rel for rel, _path in items)  # (each note once)
     assert "latin.md" not in encoded and len(encoded) == len(items) - 1  # (a text that is not UTF-8 is sent)
     eager = parse_files(items, workers=1)
     for note in eager:  # (the row the cache stores: what encoding the note with its text gives)

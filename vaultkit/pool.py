@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
@@ -56,6 +57,8 @@ MIN_IDLE_CPU = 0.5
 ENV_WORKERS = "VAULTKIT_WORKERS"
 
 _CHUNK_BYTES = 2_000_000  # work per task: big enough to amortise IPC, small enough to balance
+# notes parse_files reads in this process between two looks at what the workers finished
+_HERE_BATCH = 256
 T = TypeVar("T")
 
 
@@ -211,7 +214,7 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None,
                 progress: Callable[[int], None] | None = None, partial_under: str | None = None,
-                lazy_text: bool = False, encoded: dict[str, bytes] | None = None) -> list[Note]:
+                lazy_text: bool = False, sink: Callable[[Note, bytes | None], None] | None = None) -> list[Note]:
     """Read and parse notes, in parallel when the batch is large enough.
 
     Parameters
@@ -232,11 +235,14 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
         read from its file when first asked for (as a cache hit's with
         ``NoteCache.get_many(lazy_text=True)``): a sync reads few texts, and
         the workers need not send 29 MB per 1,000 notes through the pipes.
-    encoded : dict, optional
-        Filled with the cache row (:func:`vaultkit.cache.encode_note`) of each
-        note a worker parsed and sent without its text, by vault path:
+    sink : callable, optional
+        Called as ``sink(note, row)`` with each note as soon as it is parsed
+        (before the rest are: the caller can store it and let go of ``row``),
+        ``row`` being the cache row (:func:`vaultkit.cache.encode_note`) of a
+        note a worker parsed and sent without its text, else ``None``:
         :meth:`vaultkit.cache.NoteCache.put` stores it as it is (the note could
-        not be encoded again without reading its file).
+        not be encoded again without reading its file). A note may be passed
+        twice (when a broken pool makes this process parse the batch again).
 
     Returns
     -------
@@ -252,7 +258,7 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
     there = [(rel, path) for rel, path in items if partial_under is None or not rel.startswith(partial_under)]
     count, _total = plan_workers(there, workers=workers)
     if count <= 1:
-        return _in_process(items, progress, partial_under)
+        return _in_process(items, progress, partial_under, sink)
     from .cache import _decode_row, _FileText
 
     sizes = _sizes(path for _rel, path in there)
@@ -260,32 +266,48 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
     target = max(64_000, min(_CHUNK_BYTES, sum(sizes) // (count * 8) or 1))
     chunks = _chunks([(rel, str(path)) for rel, path in there], sizes, target)
     by_path: dict[str, Note] = {}
+
+    def take(chunk: list[tuple[str, str]], blobs: list[bytes]) -> None:
+        for (rel, path), blob in zip(chunk, blobs):
+            note = _decode_row(blob)[0]
+            row = None
+            if lazy_text and _packed_text(note) is None and not note.partial:
+                _set_text_loader(note, _FileText(path))  # (left out: read when asked for)
+                row = blob
+            by_path[rel] = note
+            if sink is not None:
+                sink(note, row)
+        if progress is not None:
+            progress(len(blobs))
+
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
-            results = ex.map(_parse_chunk, chunks, [partial_under] * len(chunks),  # submits every chunk now
-                             [not lazy_text] * len(chunks))
-            for note in _in_process(here, progress, partial_under):
-                by_path[note.path] = note
-            for chunk, blobs in zip(chunks, results):
-                for (rel, path), blob in zip(chunk, blobs):
-                    note = _decode_row(blob)[0]
-                    if lazy_text and _packed_text(note) is None and not note.partial:
-                        _set_text_loader(note, _FileText(path))  # (left out: read when asked for)
-                        if encoded is not None:
-                            encoded[rel] = blob
-                    by_path[rel] = note
-                if progress is not None:
-                    progress(len(blobs))
+            waiting = deque((chunk, ex.submit(_parse_chunk, chunk, partial_under, not lazy_text)) for chunk in chunks)
+            # This process reads the notes kept here a batch at a time and between batches takes what the
+            # workers finished (in order), so that their rows are stored and let go of as they come.
+            for start in range(0, len(here), _HERE_BATCH):
+                for note in _in_process(here[start:start + _HERE_BATCH], progress, partial_under, sink):
+                    by_path[note.path] = note
+                while waiting and waiting[0][1].done():
+                    chunk, future = waiting.popleft()
+                    take(chunk, future.result())
+            while waiting:
+                chunk, future = waiting.popleft()
+                take(chunk, future.result())
     except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool): stay correct
-        return _in_process(items, progress, partial_under)
+        return _in_process(items, progress, partial_under, sink)
     return [by_path[rel] for rel, _path in items]
 
 
 def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] | None,
-                partial_under: str | None = None) -> list[Note]:
+                partial_under: str | None = None, sink: Callable[[Note, bytes | None], None] | None = None
+                ) -> list[Note]:
     out = []
     for i, (rel, path) in enumerate(items, 1):
-        out.append(_read(rel, path, partial_under))
+        note = _read(rel, path, partial_under)
+        out.append(note)
+        if sink is not None:
+            sink(note, None)
         if progress is not None and i % 64 == 0:
             progress(64)
     if progress is not None and len(items) % 64:
@@ -341,13 +363,14 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
             misses.append((rel, path))
     if progress is not None and found:
         progress(len(found))
-    encoded: dict[str, bytes] = {}
+    def keep(note: Note, row: bytes | None) -> None:
+        assert store is not None
+        store.put(note, note_paths[note.path], encoded=row)
+
     parsed = parse_files(misses, workers=workers, progress=progress, partial_under=partial_under,
-                         lazy_text=partial_under is not None, encoded=encoded)
-    for (rel, path), note in zip(misses, parsed):
+                         lazy_text=partial_under is not None, sink=keep if store is not None else None)
+    for (rel, _path), note in zip(misses, parsed):
         notes[rel] = note
-        if store is not None:
-            store.put(note, path, encoded=encoded.get(rel))
     notice = None
     if store is not None:
         store.close(keep=note_paths.keys())
