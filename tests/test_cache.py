@@ -602,3 +602,21 @@ def test_a_locked_cache_is_tried_once_per_run(small: Path, monkeypatch: pytest.M
         other.execute("ROLLBACK")
         other.close()
     assert store.stats["written"] == 0
+
+
+def test_a_note_changed_during_the_run_with_its_mtime_set_back_is_not_reused(small: Path) -> None:
+    """An edit made after a note was read, keeping its size and setting its mtime back (as `cp -p` or
+    `rsync -t` do), shows only in the file's ctime: the row is stored to be confirmed by hash, and the
+    next load parses the note again instead of reusing the stale parse."""
+    path = small / "A.md"
+    data = path.read_bytes()
+    store = NoteCache.open(small)
+    parsed = parse_note("A.md", data, mtime_ns=OLD)
+    changed = data.replace(b"[[B#Top]]", b"[[Z#Top]]")
+    assert len(changed) == len(data)
+    path.write_bytes(changed)
+    os.utime(path, ns=(OLD, OLD))  # (same size, same mtime: only the ctime moved)
+    store.put(parsed, path)
+    store.close(keep={"A.md", "B.md", "sub/C.md"})
+    vault = Vault.load(small, cache=True)
+    assert "Z" in [link.target for link in vault.notes["A.md"].links]

@@ -32,7 +32,10 @@ Racy files
 A file changed twice within the file system's timestamp granularity can keep
 its size and mtime. Like git's "racily clean" index entries, a row whose mtime
 is less than :data:`RACY_WINDOW_NS` older than the moment it was stored is
-marked ``verify``; it is only reused after the file's SHA-256 matches. Pass
+marked ``verify``; it is only reused after the file's SHA-256 matches. So is
+a row of a file whose ctime is later than the moment the store was opened
+(changed while the run read it, perhaps with its size kept and its mtime set
+back, as ``cp -p`` or ``rsync -t`` do). Pass
 ``verify=True`` to :meth:`NoteCache.open` to confirm every hit that way.
 
 Examples
@@ -549,13 +552,15 @@ class NoteCache:
         self._row_index: dict[str, tuple[int, int, int, int, int, str, int]] | None = {}
         self._pending: list[tuple[str, int, int, int, int, str, int, Note | bytes]] = []
         self._pending_bytes = 0  # (of the rows held, counting a note held unencoded as _NOTE_ROW_GUESS)
+        #: A note whose file changed (its ctime) since this moment is stored to be confirmed by hash (see put)
+        self.since_ns = time.time_ns()
         self._write_failed = False
 
     # -- opening -----------------------------------------------------------------------------
 
     @classmethod
     def open(cls, root: str | os.PathLike[str], *, verify: bool = False,
-             timeout: float = 5.0) -> "NoteCache":
+             timeout: float = 5.0, since_ns: int | None = None) -> "NoteCache":
         """Open (creating or rebuilding as needed) the cache of the vault at ``root``.
 
         Parameters
@@ -567,6 +572,9 @@ class NoteCache:
             skips parsing).
         timeout : float
             Seconds to wait for another vaultkit process holding a write lock.
+        since_ns : int, optional
+            When the notes to be stored began to be read (``time.time_ns()``),
+            if before now: see :meth:`put`.
 
         Returns
         -------
@@ -576,6 +584,8 @@ class NoteCache:
         """
         store = cls(cache_path(root), verify=verify)
         store._timeout = timeout
+        if since_ns is not None:
+            store.since_ns = min(store.since_ns, since_ns)
         try:
             store._open()
         except sqlite3.DatabaseError as exc:
@@ -806,7 +816,10 @@ class NoteCache:
             return
         if st.st_size != note.size or st.st_mtime_ns != note.mtime_ns:
             return  # changed since it was read
-        racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS else 0
+        # Stored to be confirmed by its SHA-256 before reuse: a note changed only just now (a later write
+        # within the timestamp granularity keeps size and mtime), or whose file changed since the store
+        # opened (an edit during this run that kept the size and set the mtime back: the ctime shows it)
+        racy = 1 if time.time_ns() - note.mtime_ns < RACY_WINDOW_NS or st.st_ctime_ns >= self.since_ns else 0
         row = encoded if encoded is not None else encode_note(note) if encode_now else note
         self._pending.append((note.path, note.size, note.mtime_ns, st.st_ctime_ns, st.st_ino, note.sha256, racy, row))
         self._pending_bytes += len(row) if row.__class__ is bytes else _NOTE_ROW_GUESS

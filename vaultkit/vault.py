@@ -13,6 +13,7 @@ from __future__ import annotations
 import marshal
 import os
 import stat
+import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,6 +119,7 @@ class Vault:
         ConfigError
             When the vault's configuration is invalid.
         """
+        started_ns = time.time_ns()  # (notes read whole later are stored to be confirmed if changed since)
         root = Path(root)
         if not root.is_dir():
             raise VaultNotFoundError(f"vault folder not found: {root}")
@@ -138,7 +140,7 @@ class Vault:
             if store is None:
                 from .cache import NoteCache
 
-                store = NoteCache.open(root)
+                store = NoteCache.open(root, since_ns=started_ns)
             store.put(note, note_paths.get(note.path), encode_now=True)
 
         try:
