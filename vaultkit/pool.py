@@ -32,7 +32,7 @@ import os
 import sys
 import threading
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
@@ -267,33 +267,35 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
     chunks = _chunks([(rel, str(path)) for rel, path in there], sizes, target)
     by_path: dict[str, Note] = {}
 
-    def take(chunk: list[tuple[str, str]], blobs: list[bytes]) -> None:
-        for (rel, path), blob in zip(chunk, blobs):
-            note = _decode_row(blob)[0]
-            row = None
-            if lazy_text and _packed_text(note) is None and not note.partial:
-                _set_text_loader(note, _FileText(path))  # (left out: read when asked for)
-                row = blob
-            by_path[rel] = note
-            if sink is not None:
-                sink(note, row)
-        if progress is not None:
-            progress(len(blobs))
+    waiting: deque[tuple[list[tuple[str, str]], Future[list[bytes]]]] = deque()
+
+    def take(wait: bool) -> None:
+        """Take the chunks the workers finished, in order (``wait``: every chunk, waiting for each)."""
+        while waiting and (wait or waiting[0][1].done()):
+            chunk, future = waiting.popleft()
+            blobs = future.result()
+            for (rel, path), blob in zip(chunk, blobs):
+                note = _decode_row(blob)[0]
+                row = None
+                if lazy_text and _packed_text(note) is None and not note.partial:
+                    _set_text_loader(note, _FileText(path))  # (left out: read when asked for)
+                    row = blob
+                by_path[rel] = note
+                if sink is not None:
+                    sink(note, row)
+            if progress is not None:
+                progress(len(blobs))
 
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
-            waiting = deque((chunk, ex.submit(_parse_chunk, chunk, partial_under, not lazy_text)) for chunk in chunks)
+            waiting.extend((chunk, ex.submit(_parse_chunk, chunk, partial_under, not lazy_text)) for chunk in chunks)
             # This process reads the notes kept here a batch at a time and between batches takes what the
-            # workers finished (in order), so that their rows are stored and let go of as they come.
+            # workers finished, so that their rows are stored and let go of as they come.
             for start in range(0, len(here), _HERE_BATCH):
                 for note in _in_process(here[start:start + _HERE_BATCH], progress, partial_under, sink):
                     by_path[note.path] = note
-                while waiting and waiting[0][1].done():
-                    chunk, future = waiting.popleft()
-                    take(chunk, future.result())
-            while waiting:
-                chunk, future = waiting.popleft()
-                take(chunk, future.result())
+                take(wait=False)
+            take(wait=True)
     except (OSError, RuntimeError, ImportError):  # no processes allowed here (or a broken pool): stay correct
         return _in_process(items, progress, partial_under, sink)
     return [by_path[rel] for rel, _path in items]
