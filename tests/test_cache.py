@@ -6,6 +6,7 @@ import datetime
 import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -602,6 +603,40 @@ def test_a_locked_cache_is_tried_once_per_run(small: Path, monkeypatch: pytest.M
         other.execute("ROLLBACK")
         other.close()
     assert store.stats["written"] == 0
+
+
+def test_a_lock_waited_for_in_vain_is_not_waited_for_again_by_the_other_stores_of_the_run(small: Path) -> None:
+    """A sync writes the cache through several stores (notes, memos, the no-op stamp); with the database
+    locked by another process, the first write waits ``timeout`` and the later ones (any store of the same
+    file) try once without waiting; once the lock is gone they write again."""
+    _age(small)
+    NoteCache.open(small).close()
+    other = sqlite3.connect(cache_path(small), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        first = NoteCache.open(small, timeout=2.0)
+        start = time.monotonic()
+        first.put(parse_note("A.md", (small / "A.md").read_bytes(), mtime_ns=OLD), small / "A.md")
+        first.close(keep={"A.md", "B.md", "sub/C.md"})
+        waited = time.monotonic() - start
+        assert first.notice is not None and "locked" in first.notice and waited >= 1.5
+        later = NoteCache.open(small, timeout=2.0)
+        assert later._db.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+        start = time.monotonic()
+        later.put_memo("kind", [1, 2])
+        later.set_meta("key", "value")
+        later.close(keep=set())
+        assert time.monotonic() - start < 1.5 and later.notice is not None and "locked" in later.notice
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    free = NoteCache.open(small, timeout=2.0)  # (lock gone: tried without waiting, and written)
+    free.set_meta("key", "value")
+    free.close()
+    again = NoteCache.open(small, timeout=2.0)
+    assert again.get_meta("key") == "value" and again.notice is None
+    assert again._db.execute("PRAGMA busy_timeout").fetchone()[0] == 2000  # (waits again after a write)
+    again.close()
 
 
 def test_a_note_changed_during_the_run_with_its_mtime_set_back_is_not_reused(small: Path) -> None:

@@ -128,6 +128,19 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NO
 _TRANSIENT = {3, 5, 6, 8, 10, 13, 14, 23}  # PERM, BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN, AUTH
 
 
+#: Cache files that another process kept locked while this one waited to write: path → when (``time.monotonic()``).
+#: For :data:`LOCK_MEMORY_S` after such a wait, every store of that file (a sync opens several: notes, memos,
+#: the no-op stamp) tries its writes without waiting: one wait per run, not one per write.
+_LOCKED_AT: dict[str, float] = {}
+#: Seconds a vain wait for a cache file's write lock is remembered (see ``_LOCKED_AT``).
+LOCK_MEMORY_S = 60.0
+
+
+def _locked_recently(path: Path) -> bool:
+    when = _LOCKED_AT.get(str(path))
+    return when is not None and time.monotonic() - when < LOCK_MEMORY_S
+
+
 def _errorcode(exc: sqlite3.Error) -> int:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:  # pragma: no cover - Python < 3.11
@@ -571,7 +584,9 @@ class NoteCache:
             Confirm every hit by the file's SHA-256 (reads every file but still
             skips parsing).
         timeout : float
-            Seconds to wait for another vaultkit process holding a write lock.
+            Seconds to wait for another vaultkit process holding a write lock;
+            after one vain wait, writes to this file from this process wait
+            for nothing for :data:`LOCK_MEMORY_S` seconds.
         since_ns : int, optional
             When the notes to be stored began to be read (``time.time_ns()``),
             if before now: see :meth:`put`.
@@ -591,6 +606,7 @@ class NoteCache:
         except sqlite3.DatabaseError as exc:
             store._close_db()
             if _errorcode(exc) in _TRANSIENT:  # locked or unwritable: leave the file alone
+                store._not_written(exc)
                 store._disable(f"cache not used: {exc}")
                 return store
             # Not a database, malformed, or a table of the wrong shape: start over.
@@ -613,7 +629,8 @@ class NoteCache:
                 ignore.write_text("# vaultkit's private state; safe to delete\n*\n", encoding="utf-8")
             except OSError:
                 pass
-        db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=0.0 if _locked_recently(self.path) else self._timeout,
+                             isolation_level=None)
         self._db = db
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
@@ -659,6 +676,23 @@ class NoteCache:
         self._row_index = {}
         self._pending = []
         self.notice = message
+
+    def _wrote(self) -> None:
+        """A write went through: the file is no longer known to be locked."""
+        _LOCKED_AT.pop(str(self.path), None)
+
+    def _not_written(self, exc: sqlite3.Error) -> None:
+        """A write failed (locked, full disk, read-only): keep the notice; a lock held by another process
+        is remembered so that the writes that follow, here and in the other stores of this run, do not
+        wait for it again (see ``_LOCKED_AT``)."""
+        self.notice = self.notice or f"cache not updated: {exc}"
+        if _errorcode(exc) in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+            _LOCKED_AT[str(self.path)] = time.monotonic()
+            if self._db is not None:
+                try:
+                    self._db.execute("PRAGMA busy_timeout=0")
+                except sqlite3.Error:
+                    pass
 
     def _close_db(self) -> None:
         if self._db is not None:
@@ -865,13 +899,14 @@ class NoteCache:
             db.execute("COMMIT")
             self.stats["removed"] += len(gone)
             self.stats["written"] += len(pending)
+            self._wrote()
         except sqlite3.OperationalError as exc:  # locked by another process, disk full, read-only
             try:
                 db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
             self._write_failed = True  # (each try would wait self._timeout for the lock again)
-            self.notice = self.notice or f"cache not updated: {exc}"
+            self._not_written(exc)
         except sqlite3.DatabaseError as exc:
             self._corrupt(exc)
 
@@ -1014,8 +1049,9 @@ class NoteCache:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            self._wrote()
         except sqlite3.Error as exc:
-            self.notice = self.notice or f"cache not updated: {exc}"
+            self._not_written(exc)
             replaced = set()
         self._sweep_memo_files(replaced)
 
@@ -1063,8 +1099,9 @@ class NoteCache:
             return
         try:
             self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+            self._wrote()
         except sqlite3.OperationalError as exc:
-            self.notice = self.notice or f"cache not updated: {exc}"
+            self._not_written(exc)
 
     def __enter__(self) -> "NoteCache":
         return self
