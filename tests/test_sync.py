@@ -417,6 +417,22 @@ def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: 
     assert "Traceback" not in err and "stopped watching" in err
 
 
+def test_ctrl_c_during_a_sync_exits_130_with_a_word_on_stderr_and_writes_nothing(
+        fresh_sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C mid-run: the shell's status 130 and a short word on stderr, not click's "Aborted!" and 1."""
+    from vaultkit import generate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate, "plan_generation", interrupted)
+    before = snapshot(fresh_sample)
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 130, result.output
+    assert "vaultkit: interrupted" in result.stderr and "Aborted" not in result.output
+    assert snapshot(fresh_sample) == before
+
+
 _RANKS = "|Tier|Method|\n|---|---|\n|T1|Gradient Descent|\n|T2|Other Way|\n"
 _MENTIONS_IT = "We tried Gradient Descent here.\n"
 

@@ -1,7 +1,8 @@
 """Command line interface: a thin click layer over the library.
 
 Only this layer prints or exits. Exit status: 0 clean, 1 findings (or
-``--check`` found changes), 2 usage, configuration or internal error.
+``--check`` found changes), 2 usage, configuration or internal error, 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -24,7 +25,20 @@ class VaultkitClickError(click.ClickException):
     exit_code = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """The root group: a Ctrl-C (SIGINT) ends a command with the shell's status 130 and a word on stderr,
+    where click would say "Aborted!" and exit 1 (``sync --watch`` stops on Ctrl-C itself, with status 0)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\nvaultkit: interrupted; run the command again to finish",
+                       err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="vaultkit")
 def cli() -> None:
     """Turn an Obsidian vault into a checked, browsable knowledge graph.
