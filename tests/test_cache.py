@@ -580,29 +580,32 @@ def test_put_writes_in_batches_before_close(small: Path, monkeypatch: pytest.Mon
     assert _stats(small)["hits"] == 3 and sorted(vault.notes) == sorted(paths)
 
 
-def test_a_locked_cache_is_tried_once_per_run(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_locked_cache_is_waited_for_once_per_run(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With rows written in batches, a database another process keeps locked costs one wait, not one per
-    batch, and leaves the notice; nothing is written."""
+    batch, and leaves the notice; the batches after the wait are tried without waiting, and written once
+    the lock is gone."""
     monkeypatch.setattr(cache_mod, "FLUSH_NOTES", 1)
     _age(small)
     NoteCache.open(small).close()  # (an empty cache, for another process to lock)
     other = sqlite3.connect(cache_path(small), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    tries = []
+    waits = []
+    store = NoteCache.open(small, timeout=0.05)
+    real_write = NoteCache._write
+    monkeypatch.setattr(NoteCache, "_write", lambda self, gone=(): waits.append(
+        self._db.execute("PRAGMA busy_timeout").fetchone()[0]) or real_write(self, gone))
     try:
-        store = NoteCache.open(small, timeout=0.05)
-        real_write = NoteCache._write
-        monkeypatch.setattr(NoteCache, "_write", lambda self, gone=(): tries.append(self._write_failed)
-                            or real_write(self, gone))
-        for rel in ["A.md", "B.md", "sub/C.md"]:
+        for rel in ["A.md", "B.md"]:
             store.put(parse_note(rel, (small / rel).read_bytes(), mtime_ns=OLD), small / rel)
-        store.close(keep={"A.md", "B.md", "sub/C.md"})
-        assert store.notice is not None and "not updated" in store.notice
-        assert tries[0] is False and all(tries[1:])  # (later batches see the failure and wait for nothing)
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert store.stats["written"] == 0
+    store.put(parse_note("sub/C.md", (small / "sub/C.md").read_bytes(), mtime_ns=OLD), small / "sub/C.md")
+    store.close(keep={"A.md", "B.md", "sub/C.md"})
+    assert store.notice is not None and "not updated" in store.notice
+    assert waits[0] == 50 and set(waits[1:]) == {0}  # (one wait of the timeout, then none)
+    assert store.stats["written"] == 1  # (C, after the lock was released; A and B are parsed next time)
+    assert _stats(small)["hits"] == 1
 
 
 def test_a_lock_waited_for_in_vain_is_not_waited_for_again_by_the_other_stores_of_the_run(small: Path) -> None:

@@ -880,8 +880,10 @@ class NoteCache:
 
     def _write(self, gone: list[str] | tuple[str, ...] = ()) -> None:
         """Write the notes held (encoding those held unencoded) and drop the rows of ``gone``, in one
-        transaction. A database another process keeps locked, a full disk or a read-only vault gives a
-        notice and no further writes by this store; a corrupt file is dropped (:meth:`_corrupt`)."""
+        transaction. A full disk or a read-only vault gives a notice and no further writes by this store;
+        a database another process keeps locked gives the notice after one wait, and the batches that
+        follow are tried without waiting (written once the lock is gone); a corrupt file is dropped
+        (:meth:`_corrupt`)."""
         db = self._db
         pending, self._pending, self._pending_bytes = self._pending, [], 0
         if db is None or self._write_failed or not (gone or pending):
@@ -905,8 +907,9 @@ class NoteCache:
                 db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            self._write_failed = True  # (each try would wait self._timeout for the lock again)
-            self._not_written(exc)
+            if _errorcode(exc) not in (5, 6):  # a full disk, a read-only file: no more tries by this store
+                self._write_failed = True
+            self._not_written(exc)  # (locked: this batch is dropped, the next ones tried without waiting)
         except sqlite3.DatabaseError as exc:
             self._corrupt(exc)
 
