@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import CASES, need
@@ -161,3 +161,25 @@ def test_linker_uses_full_path_when_names_repeat():
         assert idx.resolve(lk.target("Other.md"), source) == "Other.md"
     assert Linker(files, always_path=True).target("Other.md") == "Other"
     assert Linker(files, always_path=True).target("A/Note.md") == "A/Note"
+
+
+@settings(max_examples=3000, deadline=None)
+@example("a  b", 200)
+@example("Lora ", 200)
+@example(".x", 200)
+@example("x.", 200)
+@example("con.md", 200)
+@example("LPT1", 200)
+@example("abcdefghij", 8)
+@example("x" * 241, 400)
+@example("a %% b", 200)
+@given(st.lists(st.sampled_from(list("aZ09 .-_()'&+!=~;@$,%#:|/\\[]^*?\"<>\t\u00a0é\u200bÅ") + ["CON", "lpt1", "nul."]),
+               max_size=12).map("".join),
+       st.sampled_from([3, 8, 200, 400]))
+def test_the_shortcut_for_plain_titles_gives_what_the_full_cleaning_gives(title: str, max_len: int) -> None:
+    """safe_name returns a plain ASCII title as it is, without the full cleaning: only where that cleaning
+    would give the title back unchanged (device names, dots and spaces at the ends, runs of spaces, %%,
+    lengths over the limit all go the long way)."""
+    from vaultkit.names import _sanitize
+
+    assert safe_name(title, max_len=max_len) == _sanitize(title, " ", max_len)

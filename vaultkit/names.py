@@ -41,6 +41,9 @@ _FORBIDDEN = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f-\x9f]')
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _SPACES = re.compile(r"\s+")
 _DEVICE = re.compile(r"^(?:CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])(?:\..*)?$", re.I)
+# A title safe_name leaves as it is: ASCII letters, digits and harmless punctuation, single spaces, no dot
+# or space at either end (the common case: most technique names and titles).
+_PLAIN = re.compile(r"[A-Za-z0-9(_'\-](?:[A-Za-z0-9()_',&+!=~;@$.\-]| (?! ))*(?<![ .])\Z")
 
 
 def _cut(name: str, max_chars: int, max_bytes: int) -> str:
@@ -95,6 +98,14 @@ def safe_name(title: str, replacement: str = " ", max_len: int = MAX_NAME) -> st
     >>> safe_name("LoRA / QLoRA (adapter tuning)"), safe_name("Dune: Messiah"), safe_name("../../x")
     ('LoRA QLoRA (adapter tuning)', 'Dune Messiah', 'x')
     """
+    if title.__class__ is str and len(title) <= min(max_len, _MAX_BYTES) and _PLAIN.match(title) \
+            and not _DEVICE.match(title):
+        return title  # (what _sanitize would give: checked in tests/test_names.py)
+    return _sanitize(title, replacement, max_len)
+
+
+def _sanitize(title: str, replacement: str, max_len: int) -> str:
+    """:func:`safe_name` without its shortcut for plain titles."""
     if replacement and (_FORBIDDEN.search(replacement) or "%%" in replacement or "." in replacement):
         replacement = " "
     name = unicodedata.normalize("NFC", str(title))
