@@ -136,6 +136,11 @@ _LOCKED_AT: dict[str, float] = {}
 LOCK_MEMORY_S = 60.0
 
 
+def _is_lock(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says another connection holds the lock (SQLITE_BUSY, SQLITE_LOCKED)."""
+    return _errorcode(exc) in (5, 6)
+
+
 def _locked_recently(path: Path) -> bool:
     when = _LOCKED_AT.get(str(path))
     return when is not None and time.monotonic() - when < LOCK_MEMORY_S
@@ -686,7 +691,7 @@ class NoteCache:
         is remembered so that the writes that follow, here and in the other stores of this run, do not
         wait for it again (see ``_LOCKED_AT``)."""
         self.notice = self.notice or f"cache not updated: {exc}"
-        if _errorcode(exc) in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+        if _is_lock(exc):
             _LOCKED_AT[str(self.path)] = time.monotonic()
             if self._db is not None:
                 try:
@@ -907,7 +912,7 @@ class NoteCache:
                 db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            if _errorcode(exc) not in (5, 6):  # a full disk, a read-only file: no more tries by this store
+            if not _is_lock(exc):  # a full disk, a read-only file: no more tries by this store
                 self._write_failed = True
             self._not_written(exc)  # (locked: this batch is dropped, the next ones tried without waiting)
         except sqlite3.DatabaseError as exc:
