@@ -372,3 +372,57 @@ def test_a_broken_forked_pool_gives_none(monkeypatch) -> None:
         os._exit(3)  # a worker that dies (killed, out of memory)
 
     assert _forked(job, 4, workers=2, chunk=1).results() is None
+
+
+_INTERRUPTED_PARSE = r'''
+import sys
+from pathlib import Path
+from vaultkit.pool import parse_files
+
+root = Path(sys.argv[1])
+items = [(p.name, p) for p in sorted(root.glob("*.md"))]
+print("parsing", flush=True)
+while True:  # until Ctrl-C
+    parse_files(items, workers=2)
+'''
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups are POSIX")
+@pytest.mark.parametrize("second_after", [None, 0.02, 0.1, 0.25])
+def test_ctrl_c_stops_the_pool_at_once_even_when_pressed_twice(tmp_path: Path, second_after: float | None) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while workers parse: the run ends
+    within seconds and leaves no worker behind. A second Ctrl-C soon after the first used to hang it for ever
+    (a worker interrupted while it held the pool's queue lock); a single one waited for the workers' chunks."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(400):
+        (tmp_path / f"n{i:03d}.md").write_text(f"---\ntitle: N{i}\n---\n# N{i}\n\n" + "[[a]] #t word " * 400,
+                                               encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_PARSE, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "parsing\n"
+        time.sleep(0.6)  # (some rounds of parsing under way)
+        os.killpg(proc.pid, signal.SIGINT)
+        sent = time.monotonic()
+        if second_after is not None:
+            time.sleep(second_after)
+            try:
+                os.killpg(proc.pid, signal.SIGINT)
+            except ProcessLookupError:  # gone already
+                pass
+        _out, err = proc.communicate(timeout=15)
+        took = time.monotonic() - sent
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # (a hung run and its workers)
+        except ProcessLookupError:
+            pass
+    assert "KeyboardInterrupt" in err
+    assert took < 5, took
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):  # no worker left in the process group
+        os.killpg(proc.pid, 0)

@@ -26,9 +26,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
@@ -163,7 +165,48 @@ def _read(rel: str, path: Path, partial_under: str | None = None) -> Note:
 
 
 def _worker_init() -> None:
+    _leave_interrupts_to_parent()
     gc.disable()  # short-lived workers: the cyclic collector only costs time here
+
+
+def _leave_interrupts_to_parent() -> None:
+    """In a worker: ignore Ctrl-C, which the main process answers by killing the workers (:func:`_stop`).
+
+    A worker interrupted while it held the pool's queue lock would leave the
+    others, and the main process waiting for them at exit, blocked for ever
+    (a second Ctrl-C soon after the first hung the sync).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop a pool now: its workers killed, work not yet started dropped, without waiting for either.
+
+    For a run that ends early (Ctrl-C, an error): what the workers were doing is not wanted.
+    """
+    kill = getattr(executor, "kill_workers", None)  # (Python 3.14)
+    if kill is not None:
+        kill()
+    else:
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            try:
+                process.kill()
+            except (OSError, ValueError, AttributeError):  # gone already
+                pass
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _pool(count: int, initializer: Callable[..., None], initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
+    """A process pool that is shut down when the block ends, and killed (:func:`_stop`) when it raises."""
+    executor = ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=initializer,
+                                   initargs=initargs)
+    try:
+        yield executor
+    except BaseException:
+        _stop(executor)
+        raise
+    executor.shutdown(wait=True)
 
 
 def _parse_chunk(chunk: list[tuple[str, str]], partial_under: str | None = None, keep_text: bool = True
@@ -287,7 +330,7 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
                 progress(len(blobs))
 
     try:
-        with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_worker_init) as ex:
+        with _pool(count, _worker_init) as ex:
             waiting.extend((chunk, ex.submit(_parse_chunk, chunk, partial_under, not lazy_text)) for chunk in chunks)
             # This process reads the notes kept here a batch at a time and between batches takes what the
             # workers finished, so that their rows are stored and let go of as they come.
@@ -389,6 +432,7 @@ _MENTION_JOB: tuple[dict, dict] | None = None
 
 def _mention_init(targets: dict, own: dict) -> None:
     global _MENTION_JOB
+    _leave_interrupts_to_parent()
     gc.disable()
     # the keys interned again (a worker started by spawn or forkserver got them pickled, which loses
     # that): the rows name them, and marshal hands interned strings back interned, so the parent's
@@ -475,8 +519,7 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
     chunks = _chunks([(rel, str(path), sha, skip) for rel, path, sha, skip in items], sizes, target)
     rows: list[tuple[list[tuple], bytes, str] | None] = []
     try:
-        with ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=_mention_init,
-                                 initargs=(targets, own)) as ex:
+        with _pool(count, _mention_init, (targets, own)) as ex:
             for blob in ex.map(_mention_chunk, chunks):
                 part = marshal.loads(blob)
                 rows.extend(part)
@@ -530,15 +573,20 @@ class ForkedMap:
                 if self._progress is not None:
                     self._progress(len(part))
         except (OSError, RuntimeError):  # a worker died (killed, out of memory)
-            return None
-        finally:
             self.close()
+            return None
+        except BaseException:
+            self.close()
+            raise
+        if self._executor is not None:  # (every job done: the workers end as they are told)
+            self._executor.shutdown(wait=True)
+            self._executor = None
         return out
 
     def close(self) -> None:
-        """Stop the workers (pending jobs are dropped); safe to call twice."""
+        """Stop the workers now, dropping their jobs (they are killed: see :func:`_stop`); safe to call twice."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+            _stop(self._executor)
             self._executor = None
 
 
@@ -596,7 +644,7 @@ def start_forked(job: Callable[[int], str | bytes], count: int, *, workers: int 
             # submits every task now, which forks the workers
             parts = executor.map(_forked_range, starts, [min(count, lo + chunk) for lo in starts])
         except BaseException:
-            executor.shutdown(wait=True, cancel_futures=True)
+            _stop(executor)
             raise
     except (OSError, RuntimeError, ImportError):  # no processes allowed here
         return None
