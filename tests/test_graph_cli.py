@@ -60,3 +60,39 @@ def test_missing_vault_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["graph", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "graphml", "canvas"])
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_an_export_that_fails_midway_leaves_the_old_file_whole(fmt: str, failure: BaseException, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk or a Ctrl-C while ``graph -o`` writes: the earlier export is still there, byte for byte,
+    and no temporary file is left beside it (before, the file was truncated and written in place)."""
+    import os
+
+    out = tmp_path / f"vault.{fmt}"
+    out.write_bytes(b"the export of yesterday\n")
+    os.chmod(out, 0o640)
+
+    def failing(fd: int) -> None:
+        raise failure
+
+    monkeypatch.setattr(os, "fsync", failing)
+    result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), "--format", fmt, "-o", str(out)])
+    assert result.exit_code == (130 if isinstance(failure, KeyboardInterrupt) else 2), result.output
+    assert out.read_bytes() == b"the export of yesterday\n"
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    monkeypatch.undo()
+    assert run("--format", fmt, "-o", str(out)).output == ""
+    assert out.read_bytes() != b"the export of yesterday\n"
+    assert os.stat(out).st_mode & 0o777 == 0o640  # the replaced file's permissions kept
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_graph_output_through_a_symlink_replaces_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "real.json"
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    run("-o", str(link))
+    assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["directed"] is True

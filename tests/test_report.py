@@ -195,3 +195,20 @@ def test_rule_command_prints_docs_and_lists() -> None:
     assert runner.invoke(cli, ["rule", "VK999"]).exit_code == 2
     assert runner.invoke(cli, ["rule"]).exit_code == 2
     assert runner.invoke(cli, ["rule", "VK101", "--all"]).exit_code == 2
+
+
+def test_a_lint_report_that_fails_midway_leaves_the_old_file_whole(vault: str, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lint -o`` on a full disk: the report of the last run stays whole (CI may upload it), exit 2."""
+    import os
+
+    (tmp_path / "out.sarif").write_bytes(b"last run\n")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = CliRunner().invoke(cli, ["lint", vault, "--format", "sarif", "-o", "out.sarif"])
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert (tmp_path / "out.sarif").read_bytes() == b"last run\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out.sarif")) == []

@@ -95,15 +95,19 @@ def write_graph(g: "nx.MultiDiGraph", fmt: str, dest: str | os.PathLike[str] | I
     ValueError
         For another format.
     """
+    import io
+
     import networkx as nx
 
+    if not hasattr(dest, "write"):  # a path: written whole or not at all
+        from .writer import write_whole
+
+        buffer = io.BytesIO()
+        write_graph(g, fmt, buffer)
+        write_whole(dest, buffer.getvalue())  # type: ignore[arg-type]
+        return
     if fmt == "json":
-        data = (json.dumps(node_link(g), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-        if hasattr(dest, "write"):
-            dest.write(data)  # type: ignore[union-attr]
-        else:
-            with open(dest, "wb") as fh:  # type: ignore[arg-type]
-                fh.write(data)
+        dest.write((json.dumps(node_link(g), ensure_ascii=False, indent=2) + "\n").encode("utf-8"))  # type: ignore[union-attr]
     elif fmt == "graphml":
         nx.write_graphml(g, dest, encoding="utf-8", prettyprint=True)
     elif fmt == "gexf":

@@ -89,6 +89,7 @@ __all__ = [
     "WriterBusyError",
     "apply",
     "replace_user_file",
+    "write_whole",
     "render_with_marker",
     "strip_marker",
     "ownership",
@@ -796,6 +797,63 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def write_whole(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to the file ``path`` whole or not at all (exports: ``graph -o``, ``lint --output``).
+
+    The bytes go to a new file beside ``path``, are flushed to disk, and that
+    file is renamed over ``path``: a reader, a full disk, a crash or a Ctrl-C
+    finds the old file or the new one, never a truncated one. A file replaced
+    keeps its permission bits; a symbolic link is written through (its target
+    is replaced). The temporary file is ``.<name>.<hex>.~vaultkit.tmp``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write (its folder must exist).
+    data : bytes
+        Its whole new content.
+
+    Raises
+    ------
+    OSError
+        When the folder cannot be written, the disk is full or ``path`` is a
+        folder; ``path`` is then as it was, and no temporary file is left.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "graph.json"
+    >>> write_whole(out, b"{}\\n")
+    >>> out.read_bytes(), [p.name for p in out.parent.iterdir()]
+    (b'{}\\n', ['graph.json'])
+    >>> write_whole(out.parent, b"x")
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: ...
+    >>> [p.name for p in out.parent.iterdir()]
+    ['graph.json']
+    """
+    target = os.path.realpath(path)
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.~vaultkit.tmp")
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = None  # a new file: the permissions the umask gives
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
 
 
 #: Staged temp files made durable and moved into place together (bounds the

@@ -84,8 +84,10 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
+    from ..writer import write_whole
+
     try:
-        output.write_text(text, encoding="utf-8")
+        write_whole(output, text.encode("utf-8"))
     except OSError as exc:
         raise fail(exc) from None
 

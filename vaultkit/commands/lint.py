@@ -230,8 +230,10 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
 
     text = render(fmt, result.diagnostics, result.checked, result.suppressed, display, result.codes)
     if output is not None:
+        from ..writer import write_whole
+
         try:
-            output.write_text(text, encoding="utf-8")
+            write_whole(output, text.encode("utf-8"))
         except OSError as exc:
             raise fail(exc) from None
         from ..report import summary_line
