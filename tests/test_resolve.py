@@ -249,3 +249,31 @@ def test_comment_links_resolved_but_not_reported():
     notes = {"Src.md": parse_note("Src.md", b"%%[[Missing]]%%\n")}
     resolve_vault(notes, ["Src.md"])
     assert notes["Src.md"].links[0].in_comment and notes["Src.md"].diagnostics == []
+
+
+def test_a_name_many_folders_share_gives_short_shared_messages():
+    """A bare ``[[Index]]`` while 40 folders each hold an ``Index.md`` (a common layout): every link is
+    ambiguous, its candidates are all 40 files, and its VK102 message names the pick and five others, then
+    how many more. Links with the same answer share one message and one candidates tuple (a 5,000-note
+    vault of 25 such copies held 166 MB of messages listing every other path)."""
+    from vaultkit.resolve import AMBIGUOUS_LISTED
+
+    folders = [f"P{i:02d}" for i in range(40)]
+    files = [f"{f}/Index.md" for f in folders] + [f"{f}/Work.md" for f in folders]
+    notes = {p: parse_note(p, b"") for p in files}
+    for f in folders:
+        notes[f"{f}/Work.md"] = parse_note(f"{f}/Work.md", b"[[Index]] and [[Index]]\n[[Nowhere]]\n")
+    resolve_vault(notes, files)
+    links = [link for f in folders for link in notes[f"{f}/Work.md"].links if link.target == "Index"]
+    assert all(link.ambiguous and link.candidates == tuple(sorted(f"{f}/Index.md" for f in folders))
+               for link in links)
+    assert all(link.resolved == f"{link_folder}/Index.md"
+               for link_folder, pair in zip(folders, zip(links[::2], links[1::2])) for link in pair)
+    first = [d for d in notes["P00/Work.md"].diagnostics if d.code == "VK102"]
+    assert len(first) == 2 and first[0].message is first[1].message  # (one str per answer)
+    assert first[0].message == ("'Index' matches 40 files; Obsidian picks 'P00/Index.md' (also: P01/Index.md, "
+                                "P02/Index.md, P03/Index.md, P04/Index.md, P05/Index.md and 34 more)")
+    assert AMBIGUOUS_LISTED == 5
+    assert links[0].candidates is links[1].candidates
+    unresolved = [d for f in folders for d in notes[f"{f}/Work.md"].diagnostics if d.code == "VK101"]
+    assert len(unresolved) == 40 and len({id(d.message) for d in unresolved}) == 1

@@ -165,6 +165,29 @@ def _find_keyed(top: list[Heading], keys: list[str], parts: tuple[str, ...]) -> 
     return found
 
 
+#: A ``VK102`` message names at most this many of the other files a link could mean.
+AMBIGUOUS_LISTED = 5
+
+
+def ambiguous_message(target: str, resolved: str, candidates: tuple[str, ...]) -> str:
+    """The ``VK102`` message of a link ``target`` that Obsidian resolves to ``resolved`` among ``candidates``.
+
+    Names the pick and up to :data:`AMBIGUOUS_LISTED` of the other files, then
+    how many more there are (a name that 500 folders share would otherwise
+    make every such message a list of 500 paths).
+
+    >>> ambiguous_message("Index", "a/Index.md", ("a/Index.md", "b/Index.md"))
+    "'Index' matches 2 files; Obsidian picks 'a/Index.md' (also: b/Index.md)"
+    >>> ambiguous_message("I", "I0.md", tuple(f"I{n}.md" for n in range(9)))
+    "'I' matches 9 files; Obsidian picks 'I0.md' (also: I1.md, I2.md, I3.md, I4.md, I5.md and 3 more)"
+    """
+    others = [c for c in candidates if c != resolved]
+    shown = ", ".join(others[:AMBIGUOUS_LISTED])
+    if len(others) > AMBIGUOUS_LISTED:
+        shown += f" and {len(others) - AMBIGUOUS_LISTED} more"
+    return f"'{target}' matches {len(candidates)} files; Obsidian picks '{resolved}' (also: {shown})"
+
+
 def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.PathLike[str] | None" = None,
                   *, completed: "Callable[[Note], None] | None" = None,
                   only: "Iterable[Note] | None" = None) -> NameIndex:
@@ -193,7 +216,9 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
     subpath_keys: dict[str, tuple[str, ...]] = {}
     answers: dict[str, dict] = {}  # folder -> target -> resolved path (or (path, candidates) when ambiguous)
     anywhere: dict[str, str | None] = {}  # target -> resolved path, for targets whose answer is the same everywhere
-    no_cands: list[str] = []  # (shared, never changed)
+    no_cands: tuple[str, ...] = ()
+    messages: dict = {}  # diagnostic message by target (VK101) or by answer (VK102)
+    unresolved_level, ambiguous_level = severity_of("VK101"), severity_of("VK102")
 
     def resolve_note(note: Note) -> None:
         path = note.path
@@ -211,7 +236,9 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
                 if answer is in_folder:
                     answer = anywhere.get(target, anywhere)
                 if answer is in_folder or answer is anywhere:
-                    resolved, cands = index.resolve_ex(target, path)
+                    resolved, found = index.resolve_ex(target, path)
+                    # (one sorted tuple per answer, shared by every link it answers)
+                    cands = tuple(sorted(found)) if found else no_cands
                     if not cands and "/" not in target:
                         # a bare name that one file answers, or none: the same answer from every folder
                         anywhere[target] = resolved
@@ -224,21 +251,21 @@ def resolve_vault(notes: dict[str, Note], files: Iterable[str], root: "str | os.
             link.resolved = resolved
             if cands:
                 link.ambiguous = True
-                link.candidates = tuple(sorted(cands))
+                link.candidates = cands
             if link.in_comment:
                 continue
             if resolved is None:
-                note.diagnostics.append(
-                    Diagnostic("VK101", f"unresolved link '{link.target}': no file answers it",
-                               path, link.line, link.col, severity_of("VK101"))
-                )
+                message = messages.get(target)
+                if message is None:
+                    message = messages[target] = f"unresolved link '{target}': no file answers it"
+                note.diagnostics.append(Diagnostic("VK101", message, path, link.line, link.col, unresolved_level))
                 continue
             if cands:
-                others = ", ".join(c for c in link.candidates if c != resolved)
-                note.diagnostics.append(
-                    Diagnostic("VK102", f"'{link.target}' matches {len(cands)} files; Obsidian picks "
-                               f"'{resolved}' (also: {others})", path, link.line, link.col, severity_of("VK102"))
-                )
+                key = (target, resolved, cands)
+                message = messages.get(key)  # (one str per answer: a name shared by 500 folders is 500 paths)
+                if message is None:
+                    message = messages[key] = ambiguous_message(target, resolved, cands)
+                note.diagnostics.append(Diagnostic("VK102", message, path, link.line, link.col, ambiguous_level))
             target_note = notes.get(resolved)
             if target_note is None:
                 continue

@@ -70,8 +70,8 @@ def ambiguous_link(ctx: LintContext) -> Iterator[Diagnostic]:
     --------------
     A link written without a folder (``[[Note]]``) while two or more files are
     named ``Note.md``. Obsidian then picks one by its own tie-break (same
-    folder first, then the shortest path); the message names the pick and the
-    others.
+    folder first, then the shortest path); the message names the pick and up
+    to five of the others, then how many more there are.
 
     Why it matters
     --------------
