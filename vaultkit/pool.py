@@ -184,16 +184,39 @@ def _stop(executor: ProcessPoolExecutor) -> None:
 
     For a run that ends early (Ctrl-C, an error): what the workers were doing is not wanted.
     """
-    kill = getattr(executor, "kill_workers", None)  # (Python 3.14)
-    if kill is not None:
-        kill()
-    else:
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
+    # (a second Ctrl-C must not stop this half-way: the workers ignore it, so one left alive could keep
+    # the process from exiting; it is taken once they are gone)
+    masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if masked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        kill = getattr(executor, "kill_workers", None)  # (Python 3.14)
+        if kill is not None:
+            kill()
+        else:
+            for process in list((getattr(executor, "_processes", None) or {}).values()):
+                try:
+                    process.kill()
+                except (OSError, ValueError, AttributeError):  # gone already
+                    pass
+        # A worker killed while it sent a result leaves half a message in the results pipe, and the pool's
+        # thread waiting for the rest for ever (and with it this process's exit). This process never writes
+        # to that pipe: closing its end lets the thread read the end of the pipe once the workers are gone.
+        writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+        if writer is not None:
             try:
-                process.kill()
-            except (OSError, ValueError, AttributeError):  # gone already
+                writer.close()
+            except OSError:
                 pass
-    executor.shutdown(wait=False, cancel_futures=True)
+        manager = getattr(executor, "_executor_manager_thread", None)
+        executor.shutdown(wait=False, cancel_futures=True)
+        # Let that thread finish taking the pool down now (it does in milliseconds once the workers are
+        # gone), not while the interpreter exits, where it races with the exit's own wake-up of it.
+        if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
+            manager.join(timeout=2)
+    finally:
+        if masked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @contextlib.contextmanager
@@ -203,10 +226,10 @@ def _pool(count: int, initializer: Callable[..., None], initargs: tuple = ()) ->
                                    initargs=initargs)
     try:
         yield executor
+        executor.shutdown(wait=True)  # (a Ctrl-C while the workers end also kills them)
     except BaseException:
         _stop(executor)
         raise
-    executor.shutdown(wait=True)
 
 
 def _parse_chunk(chunk: list[tuple[str, str]], partial_under: str | None = None, keep_text: bool = True
@@ -572,15 +595,15 @@ class ForkedMap:
                 out.extend(part)
                 if self._progress is not None:
                     self._progress(len(part))
+            if self._executor is not None:  # (every job done: the workers end as they are told)
+                self._executor.shutdown(wait=True)
+                self._executor = None
         except (OSError, RuntimeError):  # a worker died (killed, out of memory)
             self.close()
             return None
         except BaseException:
             self.close()
             raise
-        if self._executor is not None:  # (every job done: the workers end as they are told)
-            self._executor.shutdown(wait=True)
-            self._executor = None
         return out
 
     def close(self) -> None:
