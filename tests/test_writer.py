@@ -918,3 +918,21 @@ def test_a_region_note_deleted_while_the_writer_fills_it_is_reported_not_made_ag
     r = apply(tmp_path, OUT, [], regions=[PlannedRegion("Mine.md", "x", "gen\n")])
     assert actions(r) == {"Mine.md": "skipped-changed-on-disk"}
     assert not f.exists() and [p.name for p in tmp_path.iterdir() if p.is_file()] == []  # (no temp file left)
+
+
+def test_write_whole_takes_pieces_and_keeps_the_old_file_when_making_them_fails(tmp_path: Path) -> None:
+    """``write_whole`` with an iterable (a lint report rendered in pieces): the pieces in order; an error
+    while they are made (here the second piece) leaves the old file as it was and no temporary file."""
+    from vaultkit.writer import write_whole
+
+    out = tmp_path / "report.txt"
+    write_whole(out, (piece for piece in [b"a\n", b"b\n", b"c\n"]))
+    assert out.read_bytes() == b"a\nb\nc\n"
+
+    def failing():
+        yield b"x\n"
+        raise RuntimeError("renderer broke")
+
+    with pytest.raises(RuntimeError):
+        write_whole(out, failing())
+    assert out.read_bytes() == b"a\nb\nc\n" and [p.name for p in tmp_path.iterdir()] == ["report.txt"]

@@ -17,15 +17,16 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from urllib.parse import quote
 
 from . import __version__
 from .model import Diagnostic
 from .rules import REGISTRY
 
-__all__ = ["FORMATS", "render", "render_text", "render_json", "render_github", "render_sarif", "summary_line",
+__all__ = ["FORMATS", "render", "render_chunks", "render_text", "render_json", "render_github", "render_sarif", "summary_line",
            "exit_code", "SARIF_SCHEMA_URI"]
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -76,9 +77,29 @@ def _location(d: Diagnostic, display: Display) -> str:
 def render_text(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,
                 display: Display = _same) -> str:
     """``path:line:col: CODE [severity] message`` lines, then the summary line."""
-    lines = [f"{_location(d, display)}: {d.code} [{d.severity}] {d.message}" for d in diagnostics]
-    lines.append(summary_line(diagnostics, checked, suppressed))
-    return "\n".join(lines) + "\n"
+    return "".join(_text_chunks(diagnostics, checked, suppressed, display))
+
+
+#: Lines per piece of a report rendered in pieces (:func:`render_chunks`).
+_CHUNK_LINES = 1000
+
+
+def _in_chunks(lines: Iterable[str]) -> Iterator[str]:
+    """``lines`` joined, newline-ended, :data:`_CHUNK_LINES` at a time."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == _CHUNK_LINES:
+            yield "\n".join(batch) + "\n"
+            batch = []
+    if batch:
+        yield "\n".join(batch) + "\n"
+
+
+def _text_chunks(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int, display: Display
+                 ) -> Iterator[str]:
+    lines = (f"{_location(d, display)}: {d.code} [{d.severity}] {d.message}" for d in diagnostics)
+    return _in_chunks(itertools.chain(lines, [summary_line(diagnostics, checked, suppressed)]))
 
 
 def _name(code: str) -> str:
@@ -134,19 +155,25 @@ def render_github(diagnostics: Sequence[Diagnostic], checked: int = 0, suppresse
     A finding about a whole file (line 0) carries no ``line``; one about the
     whole vault carries no ``file``. The summary is a plain log line.
     """
-    out = []
-    for d in diagnostics:
-        props = []
-        if d.path:
-            props.append(f"file={_gh_escape_prop(display(d.path))}")
-            if d.line:
-                props.append(f"line={d.line}")
-                if d.col:
-                    props.append(f"col={d.col}")
-        props.append(f"title={_gh_escape_prop(f'{d.code} {_name(d.code)}'.strip())}")
-        out.append(f"::{_GITHUB_LEVEL.get(d.severity, 'warning')} {','.join(props)}::{_gh_escape_data(d.message)}")
-    out.append(summary_line(diagnostics, checked, suppressed))
-    return "\n".join(out) + "\n"
+    return "".join(_github_chunks(diagnostics, checked, suppressed, display))
+
+
+def _github_chunks(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int, display: Display
+                   ) -> Iterator[str]:
+    def lines() -> Iterator[str]:
+        for d in diagnostics:
+            props = []
+            if d.path:
+                props.append(f"file={_gh_escape_prop(display(d.path))}")
+                if d.line:
+                    props.append(f"line={d.line}")
+                    if d.col:
+                        props.append(f"col={d.col}")
+            props.append(f"title={_gh_escape_prop(f'{d.code} {_name(d.code)}'.strip())}")
+            yield f"::{_GITHUB_LEVEL.get(d.severity, 'warning')} {','.join(props)}::{_gh_escape_data(d.message)}"
+        yield summary_line(diagnostics, checked, suppressed)
+
+    return _in_chunks(lines())
 
 
 def _uri(path: str) -> str:
@@ -210,6 +237,35 @@ def render_sarif(diagnostics: Sequence[Diagnostic], checked: int = 0, suppressed
         }],
     }
     return json.dumps(log, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_chunks(fmt: str, diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,
+                  display: Display = _same, codes: Sequence[str] | None = None) -> Iterator[str]:
+    """:func:`render` in pieces, to be written one after the other.
+
+    ``text`` and ``github`` come 1,000 lines at a time, so that a report of
+    100,000 findings is never held whole (as one ``str`` it took 470 MB for
+    56 MB of output); ``json`` and ``sarif`` are one document, in one piece.
+
+    Raises
+    ------
+    ValueError
+        For an unknown format (when the first piece is asked for).
+
+    Examples
+    --------
+    >>> d = Diagnostic("VK101", "m", "A.md", 1, 1, "warning")
+    >>> "".join(render_chunks("text", [d] * 2500, 1)) == render("text", [d] * 2500, 1)
+    True
+    >>> len(list(render_chunks("text", [d] * 2500, 1)))
+    3
+    """
+    if fmt == "text":
+        yield from _text_chunks(diagnostics, checked, suppressed, display)
+    elif fmt == "github":
+        yield from _github_chunks(diagnostics, checked, suppressed, display)
+    else:
+        yield render(fmt, diagnostics, checked, suppressed, display, codes)
 
 
 def render(fmt: str, diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,

@@ -799,7 +799,7 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
-def write_whole(path: str | os.PathLike[str], data: bytes) -> None:
+def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` to the file ``path`` whole or not at all (exports: ``graph -o``, ``lint --output``).
 
     The bytes go to a new file beside ``path``, are flushed to disk, and that
@@ -812,8 +812,9 @@ def write_whole(path: str | os.PathLike[str], data: bytes) -> None:
     ----------
     path : path-like
         The file to write (its folder must exist).
-    data : bytes
-        Its whole new content.
+    data : bytes or iterable of bytes
+        Its whole new content, or that content in pieces, written as they
+        come (an exception while they are made leaves ``path`` as it was).
 
     Raises
     ------
@@ -845,7 +846,11 @@ def write_whole(path: str | os.PathLike[str], data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                fh.write(data)
+            else:
+                for piece in data:
+                    fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:

@@ -165,7 +165,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     """
     from ..errors import VaultkitError
     from ..lint import LintOptions
-    from ..report import render
+    from ..report import render_chunks
 
     severity: dict[str, str] = {}
     for item in _split(severity_opt):
@@ -228,19 +228,21 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     def display(path: str) -> str:
         return prefix + path
 
-    text = render(fmt, result.diagnostics, result.checked, result.suppressed, display, result.codes)
+    # (in pieces: a report of 100,000 findings is not held whole)
+    chunks = render_chunks(fmt, result.diagnostics, result.checked, result.suppressed, display, result.codes)
     if output is not None:
         from ..writer import write_whole
 
         try:
-            write_whole(output, text.encode("utf-8"))
+            write_whole(output, (chunk.encode("utf-8") for chunk in chunks))
         except OSError as exc:
             raise fail(exc) from None
         from ..report import summary_line
 
         click.echo(summary_line(result.diagnostics, result.checked, result.suppressed), err=True)
     else:
-        click.echo(text, nl=False)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
     ctx = click.get_current_context()
     ctx.exit(result.exit_code(exit_zero=exit_zero))
 
