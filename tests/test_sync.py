@@ -508,3 +508,26 @@ def test_a_note_replaced_by_a_named_pipe_after_parse_does_not_hang_a_sync(tmp_pa
     _edit_after_parse(monkeypatch, to_pipe)
     result = CliRunner().invoke(cli, ["sync", str(tmp_path), "-q"])  # (blocked forever on open() before)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+
+
+def test_once_interrupted_the_command_line_ignores_further_ctrl_c(fresh_sample: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a Ctrl-C the run exits 130; a second Ctrl-C while the interpreter winds down would only print a
+    traceback (or kill it with a signal instead of the status), so the entry point ignores further ones."""
+    import signal
+
+    from vaultkit import generate
+    from vaultkit.cli import main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate, "plan_generation", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main(["sync", str(fresh_sample)])
+        assert exit_.value.code == 130
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)

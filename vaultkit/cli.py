@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import signal
 import sys
 
 import click
@@ -33,9 +34,21 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
+            if _ENTRY_POINT_RUNNING:  # (not in a test's CliRunner: the test process goes on)
+                _ignore_further_interrupts()
             click.echo("\nvaultkit: interrupted; run the command again to finish",
                        err=True)
             sys.exit(130)
+
+
+#: Set by :func:`main`: this process is the ``vaultkit`` command, and ends with it.
+_ENTRY_POINT_RUNNING = False
+
+
+def _ignore_further_interrupts() -> None:
+    """Once interrupted, the command only winds down: another Ctrl-C then would just print a traceback
+    (or end the process by the signal instead of the status 130)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -62,8 +75,17 @@ def main(argv: list[str] | None = None) -> None:
     # A vault parses into millions of small objects that form no reference cycles: the default
     # collector would walk them again and again (1k vault: plan_generation 7.9 -> 6.4-6.7 s CPU). Collect less often;
     # load_vault() also freezes the loaded vault out of the collector's reach.
+    global _ENTRY_POINT_RUNNING
     gc.set_threshold(50_000, 20, 20)
+    _ENTRY_POINT_RUNNING = True
     try:
         cli.main(args=argv, prog_name="vaultkit", standalone_mode=True)
-    except KeyboardInterrupt:  # pragma: no cover
+    except KeyboardInterrupt:  # pragma: no cover - (outside a command: while click reads the arguments)
+        _ignore_further_interrupts()
         sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 130:
+            _ignore_further_interrupts()
+        raise
+    finally:
+        _ENTRY_POINT_RUNNING = False

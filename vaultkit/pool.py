@@ -213,10 +213,35 @@ def _stop(executor: ProcessPoolExecutor) -> None:
         # Let that thread finish taking the pool down now (it does in milliseconds once the workers are
         # gone), not while the interpreter exits, where it races with the exit's own wake-up of it.
         if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
-            manager.join(timeout=2)
+            _join_quietly(manager)
     finally:
         if masked:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _join_quietly(manager: threading.Thread) -> None:
+    """Wait (2 s at most) for the thread of a pool being stopped; what it says of futures cancelled meanwhile
+    is not news.
+
+    Python 3.11's pool thread, failing the futures of killed workers, raises
+    ``InvalidStateError`` on one that was cancelled a moment before (by
+    ``Executor.map`` or the shutdown) and prints it: a traceback after
+    "interrupted" in about one Ctrl-C in 40.
+    """
+    from concurrent.futures import InvalidStateError
+
+    previous = threading.excepthook
+
+    def hook(args: "threading.ExceptHookArgs") -> None:
+        if args.thread is manager and args.exc_type is not None and issubclass(args.exc_type, InvalidStateError):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        manager.join(timeout=2)
+    finally:
+        threading.excepthook = previous
 
 
 @contextlib.contextmanager
