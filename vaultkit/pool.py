@@ -187,8 +187,7 @@ def _stop(executor: ProcessPoolExecutor) -> None:
     # (a second Ctrl-C must not stop this half-way: the workers ignore it, so one left alive could keep
     # the process from exiting; it is taken once they are gone)
     masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    if masked:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masked else None
     try:
         kill = getattr(executor, "kill_workers", None)  # (Python 3.14)
         if kill is not None:
@@ -215,8 +214,8 @@ def _stop(executor: ProcessPoolExecutor) -> None:
         if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
             _join_quietly(manager)
     finally:
-        if masked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if before is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _join_quietly(manager: threading.Thread) -> None:
