@@ -48,9 +48,7 @@ def test_complete_note_equals_a_full_parse(root: Path) -> None:
         part = parse_note(rel, data, mtime_ns=7, partial_if=GENERATOR_KEY)
         if part.partial:
             assert isinstance(full.frontmatter, dict) and GENERATOR_KEY in full.frontmatter
-            assert part.frontmatter[GENERATOR_KEY] == full.frontmatter[GENERATOR_KEY]
-            assert part.frontmatter_lines[GENERATOR_KEY] == full.frontmatter_lines[GENERATOR_KEY]
-            assert part.links == [] and part.headings == []
+            assert part.frontmatter == full.frontmatter and part.links == [] and part.headings == []
             complete_note(part)
             assert not part.partial
         _same(part, full)
@@ -174,30 +172,3 @@ def test_partial_notes_do_not_keep_their_text_and_complete_from_the_file(tmp_pat
     complete_note(note, tmp_path)
     full = parse_note("out/G.md", data, mtime_ns=note.mtime_ns)
     assert not note.partial and note == full
-
-
-def test_a_generated_note_ending_with_its_marker_is_read_by_that_line_alone(monkeypatch) -> None:
-    """vaultkit's notes end their frontmatter with the marker: only that line goes through YAML (half the
-    cost of reading a generated note in a cold sync). Elsewhere, the whole frontmatter is read as before."""
-    from vaultkit import parse
-
-    sources = []
-    real = parse.load_yaml
-    monkeypatch.setattr(parse, "load_yaml", lambda src: (sources.append(bytes(src)), real(src))[1])
-    marker = b'vaultkit: {generator: vaultkit, version: "0.1.0", hash: "sha256:ab"}\n'
-    last = b"---\ntitle: T\nsources:\n- '[[A]]'\n" + marker + b"---\n# T\n"
-    note = parse_note("_vaultkit/T.md", last, partial_if=GENERATOR_KEY)
-    assert note.partial and sources == [marker]
-    assert note.frontmatter == {GENERATOR_KEY: {"generator": "vaultkit", "version": "0.1.0", "hash": "sha256:ab"}}
-    assert note.frontmatter_lines == {GENERATOR_KEY: 5} and note.body_line == 7
-    complete_note(note)  # the rest read when a link needs the note whole
-    assert note.frontmatter["title"] == "T" and [l.target for l in note.links] == ["A"]
-
-    sources.clear()
-    above = b"---\n" + marker + b"title: T\n---\n# T\n"  # the marker not last: the whole frontmatter
-    note = parse_note("_vaultkit/T.md", above, partial_if=GENERATOR_KEY)
-    assert note.partial and note.frontmatter["title"] == "T" and len(sources) == 1 and b"title" in sources[0]
-    for other in (b"---\ntitle: T\nvaultkit: mine\n---\n", b"---\nvaultkit:  {x: 1}\n---\n"):
-        sources.clear()  # a block or plain value, or other spacing: read whole, as any note
-        parse_note("_vaultkit/T.md", other, partial_if=GENERATOR_KEY)
-        assert sources == [other[4:-4]]

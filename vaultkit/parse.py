@@ -334,14 +334,10 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     mtime_ns : int
         Modification time, recorded for the cache and the writer.
     partial_if : str, optional
-        A property name: when the frontmatter holds it and the file is plain
-        UTF-8 (no BOM, no CR, no bad byte), the body is not read and the note
-        comes back :attr:`~vaultkit.model.Note.partial` (vaultkit's own
-        generated notes, which ``sync`` needs only by name). When the
-        property is the frontmatter's last line, in flow style (``vaultkit:
-        {...}``, as vaultkit writes its marker), only that line is read: the
-        partial note's ``frontmatter`` holds that property alone, whatever
-        the lines above it hold; :func:`complete_note` reads the rest.
+        A property name: when the frontmatter is a mapping that holds it and the
+        file is plain UTF-8 (no BOM, no CR, no bad byte), only the frontmatter
+        is read and the note comes back :attr:`~vaultkit.model.Note.partial`
+        (vaultkit's own generated notes, which ``sync`` needs only by name).
 
     Returns
     -------
@@ -356,9 +352,6 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     >>> p = parse_note("G.md", b"---\\nvaultkit: {}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
     >>> p.partial, p.links, p.headings
     (True, [], [])
-    >>> g = parse_note("G.md", b"---\\ntitle: G\\nvaultkit: {hash: x}\\n---\\n# H\\n", partial_if="vaultkit")
-    >>> g.partial, g.frontmatter, g.frontmatter_lines
-    (True, {'vaultkit': {'hash': 'x'}}, {'vaultkit': 3})
     """
     text, encoding, bom, problem = decode_note(data)
     has_cr = b"\r" in data
@@ -388,20 +381,6 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
             note.diagnostics.append(
                 _diag("VK007", "text after the closing '---' of the frontmatter", path, close_line)
             )
-        if partial_if is not None and not (bom or has_cr or problem):
-            # vaultkit writes its marker as the frontmatter's last line, in flow style: a note that ends its
-            # frontmatter so needs only that line read (a sync reads thousands; their whole YAML took half
-            # of a cold sync's reading of them)
-            src = yaml_source if isinstance(yaml_source, bytes) else yaml_source.encode("utf-8")
-            start = src.rfind(b"\n", 0, len(src) - 1) + 1
-            if src.startswith(partial_if.encode("utf-8") + b": {", start):
-                marker = load_yaml(src[start:])
-                if marker.error is None and isinstance(marker.data, dict) and partial_if in marker.data:
-                    note.frontmatter = marker.data
-                    note.frontmatter_lines = {partial_if: close_line - 1}
-                    note.body_line = body_line
-                    note.partial = True
-                    return note
         result = load_yaml(yaml_source)
         if result.error is not None:
             code = "VK003" if result.error_kind == "duplicate" else "VK001"
