@@ -96,3 +96,40 @@ def test_graph_output_through_a_symlink_replaces_its_target(tmp_path: Path) -> N
     link.symlink_to(target)
     run("-o", str(link))
     assert link.is_symlink() and json.loads(target.read_text(encoding="utf-8"))["directed"] is True
+
+
+def test_graph_output_to_a_device_or_fifo_writes_into_it_and_never_replaces_it(tmp_path: Path) -> None:
+    """``-o /dev/null`` (or a FIFO, ``/dev/stdout``) is written to as it is: replacing it with a regular
+    file, as the atomic write first did, would break the device for everyone (found by a helper, as root)."""
+    import os
+    import stat
+    import threading
+
+    run("-o", os.devnull)
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    run("-o", str(fifo))
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and json.loads(got[0])["directed"] is True
+
+
+def test_graph_output_refuses_a_symlink_loop_and_a_read_only_file(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), "-o", str(tmp_path / "a")])
+    assert result.exit_code == 2 and (tmp_path / "a").is_symlink()
+    if os.geteuid() != 0:  # (root may write anything)
+        ro = tmp_path / "ro.json"
+        ro.write_text("old\n", encoding="utf-8")
+        os.chmod(ro, 0o444)
+        result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), "-o", str(ro)])
+        assert result.exit_code == 2 and ro.read_text(encoding="utf-8") == "old\n"
+    missing = tmp_path / "nope" / "out.json"
+    result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), "-o", str(missing)])
+    assert result.exit_code == 2 and "~vaultkit" not in result.output

@@ -799,6 +799,14 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
+def _write_pieces(fh, data: bytes | Iterable[bytes]) -> None:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        fh.write(data)
+    else:
+        for piece in data:
+            fh.write(piece)
+
+
 def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> None:
     """Write ``data`` to the file ``path`` whole or not at all (exports: ``graph -o``, ``lint --output``).
 
@@ -807,6 +815,11 @@ def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> 
     finds the old file or the new one, never a truncated one. A file replaced
     keeps its permission bits; a symbolic link is written through (its target
     is replaced). The temporary file is ``.<name>.<hex>.~vaultkit.tmp``.
+    What is not a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is
+    written to as it is, never replaced; so is a file whose folder admits no
+    new file. A file that cannot be written is refused (``PermissionError``),
+    as ``open`` would; a replaced file gets a new inode (hard links to it
+    keep the old content).
 
     Parameters
     ----------
@@ -836,21 +849,32 @@ def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> 
     >>> [p.name for p in out.parent.iterdir()]
     ['graph.json']
     """
+    try:
+        st = os.stat(path)  # (follows symlinks; a loop raises ELOOP here)
+    except FileNotFoundError:
+        st = None  # a new file (or a dangling symlink: its target is made)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # a device, a FIFO, /dev/stdout: written to as it is (replacing /dev/null with a file would be a disaster)
+        with open(path, "wb") as fh:
+            _write_pieces(fh, data)
+        return
+    if st is not None and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
     target = os.path.realpath(path)
     folder, name = os.path.split(target)
     tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.~vaultkit.tmp")
+    mode = stat.S_IMODE(st.st_mode) if st is not None else None  # (new: the permissions the umask gives)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mode = None  # a new file: the permissions the umask gives
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        if st is not None and isinstance(exc, PermissionError):  # a writable file in a folder that is not
+            with open(path, "wb") as fh:
+                _write_pieces(fh, data)
+            return
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, (bytes, bytearray, memoryview)):
-                fh.write(data)
-            else:
-                for piece in data:
-                    fh.write(piece)
+            _write_pieces(fh, data)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:
