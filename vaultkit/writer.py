@@ -799,12 +799,22 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
+def _temp_path(folder: str) -> str:
+    """A new temp file's path in ``folder``, named as every temp file of the writer (the prune knows them)."""
+    return os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+
+
 def _write_pieces(fh, data: bytes | Iterable[bytes]) -> None:
     if isinstance(data, (bytes, bytearray, memoryview)):
         fh.write(data)
     else:
         for piece in data:
             fh.write(piece)
+
+
+def _write_in_place(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> None:
+    with open(path, "wb") as fh:
+        _write_pieces(fh, data)
 
 
 def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> None:
@@ -814,7 +824,8 @@ def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> 
     file is renamed over ``path``: a reader, a full disk, a crash or a Ctrl-C
     finds the old file or the new one, never a truncated one. A file replaced
     keeps its permission bits; a symbolic link is written through (its target
-    is replaced). The temporary file is ``.<name>.<hex>.~vaultkit.tmp``.
+    is replaced). The temporary file is named as the writer's others
+    (``.~vaultkit-<hex>.tmp``).
     What is not a regular file (``/dev/null``, a FIFO, ``/dev/stdout``) is
     written to as it is, never replaced; so is a file whose folder admits no
     new file. A file that cannot be written is refused (``PermissionError``),
@@ -855,21 +866,18 @@ def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> 
         st = None  # a new file (or a dangling symlink: its target is made)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # a device, a FIFO, /dev/stdout: written to as it is (replacing /dev/null with a file would be a disaster)
-        with open(path, "wb") as fh:
-            _write_pieces(fh, data)
+        _write_in_place(path, data)
         return
     if st is not None and not os.access(path, os.W_OK):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
     target = os.path.realpath(path)
-    folder, name = os.path.split(target)
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.~vaultkit.tmp")
+    tmp = _temp_path(os.path.dirname(target))
     mode = stat.S_IMODE(st.st_mode) if st is not None else None  # (new: the permissions the umask gives)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        fd = os.open(tmp, _TEMP_FLAGS, 0o666)
     except OSError as exc:
         if st is not None and isinstance(exc, PermissionError):  # a writable file in a folder that is not
-            with open(path, "wb") as fh:
-                _write_pieces(fh, data)
+            _write_in_place(path, data)
             return
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
@@ -1054,7 +1062,7 @@ class _Writer:
 
     def _stage(self, target: str, data: bytes, file_mode: int | None) -> tuple[str, int]:
         """Create the temp file next to ``target`` and write ``data`` (not yet synced); ``(tmp, fd)``."""
-        tmp = os.path.join(os.path.dirname(target), f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+        tmp = _temp_path(os.path.dirname(target))
         fd = os.open(tmp, _TEMP_FLAGS, 0o666)
         try:
             if file_mode is not None:
@@ -1446,7 +1454,7 @@ class _Manifest:
             return
         folder = os.path.dirname(self.path)
         os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}")
+        tmp = _temp_path(folder)
         fd = os.open(tmp, _TEMP_FLAGS, 0o666)
         try:
             try:
