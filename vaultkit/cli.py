@@ -83,9 +83,5 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # pragma: no cover - (outside a command: while click reads the arguments)
         _ignore_further_interrupts()
         sys.exit(130)
-    except SystemExit as exc:
-        if exc.code == 130:
-            _ignore_further_interrupts()
-        raise
     finally:
         _ENTRY_POINT_RUNNING = False
