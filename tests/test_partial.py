@@ -48,7 +48,10 @@ def test_complete_note_equals_a_full_parse(root: Path) -> None:
         part = parse_note(rel, data, mtime_ns=7, partial_if=GENERATOR_KEY)
         if part.partial:
             assert isinstance(full.frontmatter, dict) and GENERATOR_KEY in full.frontmatter
-            assert part.frontmatter == full.frontmatter and part.links == [] and part.headings == []
+            # read by its marker line alone: the marker and its line, as the whole frontmatter has them
+            assert part.frontmatter == {GENERATOR_KEY: full.frontmatter[GENERATOR_KEY]}
+            assert part.frontmatter_lines == {GENERATOR_KEY: full.frontmatter_lines[GENERATOR_KEY]}
+            assert part.links == [] and part.headings == []
             complete_note(part)
             assert not part.partial
         _same(part, full)
@@ -172,3 +175,51 @@ def test_partial_notes_do_not_keep_their_text_and_complete_from_the_file(tmp_pat
     complete_note(note, tmp_path)
     full = parse_note("out/G.md", data, mtime_ns=note.mtime_ns)
     assert not note.partial and note == full
+
+
+_MARKER = b'vaultkit: {generator: vaultkit, version: "0.1.0", hash: "sha256:' + b"ab" * 32 + b'"}\n'
+
+
+def test_a_generated_note_is_read_by_its_marker_line_alone(monkeypatch) -> None:
+    """A sync needs vaultkit's notes only by their marker: no YAML is read for them (half of what a cold sync
+    spent reading them). A marker in another form gets the whole frontmatter read, as any note."""
+    from vaultkit import parse
+
+    sources: list[bytes] = []
+    real = parse.load_yaml
+    monkeypatch.setattr(parse, "load_yaml", lambda src: (sources.append(bytes(src)), real(src))[1])
+    for data, line in ((b"---\ntitle: T\nsources:\n- '[[A]]'\n" + _MARKER + b"---\n# T\n", 5),
+                       (b"---\n" + _MARKER + b"title: T\n---\n# T\n", 2)):
+        note = parse_note("_vaultkit/T.md", data, partial_if=GENERATOR_KEY)
+        assert note.partial and sources == []
+        assert note.frontmatter == {GENERATOR_KEY: {"generator": "vaultkit", "version": "0.1.0", "hash": "sha256:" + "ab" * 32}}
+        assert note.frontmatter_lines == {GENERATOR_KEY: line} and note.body_line == data.count(b"\n", 0, data.index(b"# T")) + 1
+        complete_note(note)  # the rest read when a link needs the note whole
+        assert note.frontmatter["title"] == "T" and note == parse_note("_vaultkit/T.md", data, mtime_ns=note.mtime_ns)
+        sources.clear()
+    for other in (b"---\ntitle: T\nvaultkit: {generator: vaultkit}\n---\n", b"---\n  " + _MARKER + b"---\n"):
+        parse_note("_vaultkit/T.md", other, partial_if=GENERATOR_KEY)
+        assert sources == [other[4:-4]]  # not the canonical line: the whole frontmatter read
+        sources.clear()
+
+
+@pytest.mark.parametrize("yaml_around", [
+    b"title: [T\n",                # broken YAML above the marker
+    b"title: T\ntitle: U\n",       # a duplicate key
+    b"title: 'T\n",                # the marker inside a quoted value that never closes...
+])
+def test_the_marker_line_makes_a_note_vaultkits_in_every_reading(yaml_around: bytes) -> None:
+    """One rule, the writer's: a frontmatter holding the canonical marker line is vaultkit's whatever its YAML
+    holds. A partial read and a whole one agree (a sync served a whole parse from lint's cache decides as a
+    fresh one)."""
+    from vaultkit.writer import ownership
+
+    data = b"---\n" + yaml_around + _MARKER + b"---\n# T\n[[A]]\n"
+    whole = parse_note("_vaultkit/T.md", data)
+    part = parse_note("_vaultkit/T.md", data, partial_if=GENERATOR_KEY)
+    assert part.partial and whole.frontmatter[GENERATOR_KEY] == part.frontmatter[GENERATOR_KEY]
+    assert whole.frontmatter_lines[GENERATOR_KEY] == part.frontmatter_lines[GENERATOR_KEY]
+    assert [d.code for d in whole.diagnostics] in (["VK001"], ["VK003"])  # the broken YAML is still reported
+    assert ownership(data.decode()) == "edited"
+    quoted = b"---\ntitle: 'T\n" + _MARKER + b"'\n---\n# T\n"  # ...and in one that closes: valid YAML
+    assert parse_note("_vaultkit/T.md", quoted).frontmatter[GENERATOR_KEY] == part.frontmatter[GENERATOR_KEY]

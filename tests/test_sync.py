@@ -232,6 +232,26 @@ def test_sync_exit_status_when_a_generated_note_was_edited(fresh_sample: Path) -
     assert tier.read_text(encoding="utf-8").endswith("my words\n")
 
 
+@pytest.mark.parametrize("cache_first", ["lint", "sync --no-cache"])
+def test_a_generated_note_with_broken_yaml_above_its_marker_is_kept_whatever_the_cache_holds(
+        fresh_sample: Path, cache_first: str) -> None:
+    """Broken YAML in a generated note whose marker line is intact: the note is still vaultkit's, edited by
+    hand (the writer's rule), so sync keeps it and says so; it does not become the user's note beside a
+    new "… 2.md", and a sync after `lint` (which caches a whole parse) decides as one without the cache."""
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = fresh_sample / OUT / "Tiers" / "Tier 4.md"
+    text = tier.read_text(encoding="utf-8")
+    tier.write_text(text.replace("---\n", "---\ntitle: [broken\n", 1), encoding="utf-8")
+    edited = tier.read_bytes()
+    before = {p for p in snapshot(fresh_sample)}
+    CliRunner().invoke(cli, [*cache_first.split(), str(fresh_sample)])
+    for args in (["sync"], ["sync", "--no-cache"], ["sync", "--check"]):
+        result = CliRunner().invoke(cli, [*args, str(fresh_sample)])
+        assert result.exit_code == 1, (args, result.output)
+        assert "Tier 4.md" in result.output and "Tier 4 2.md" not in result.output
+        assert tier.read_bytes() == edited and set(snapshot(fresh_sample)) == before
+
+
 def test_sync_fills_regions_the_user_opened_and_keeps_every_other_byte(fresh_sample: Path) -> None:
     home = fresh_sample / "Home.md"
     before = ("---\ntitle: Home\n---\n# My home\n\nWords I wrote before.\r\n\n"

@@ -15,12 +15,69 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CoreLoader", "FrontmatterBlock", "split_frontmatter", "load_yaml", "YamlResult"]
+__all__ = ["CoreLoader", "FrontmatterBlock", "split_frontmatter", "load_yaml", "YamlResult", "MARKER_KEY",
+           "MARKER_LINE", "find_marker"]
 
 try:  # libyaml is ~30x faster than the pure-Python parser
     _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - only without libyaml
     _BaseLoader = yaml.SafeLoader
+
+
+#: The property that holds vaultkit's ownership marker.
+MARKER_KEY = "vaultkit"
+#: vaultkit's ownership marker line as its writer writes it (groups: version, SHA-256 hex). A note whose
+#: frontmatter holds this line is vaultkit's, whatever the rest of its YAML holds: the writer
+#: (:func:`vaultkit.writer.ownership`) and the parser (:func:`vaultkit.parse.parse_note`) go by this one rule.
+MARKER_LINE = re.compile(
+    r'^vaultkit:[ \t]*\{generator: vaultkit, version: "([^"\n]*)", hash: "sha256:([0-9a-f]{64})"\}[ \t]*\n',
+    re.M,
+)
+_MARKER_LINE_UTF8 = re.compile(MARKER_LINE.pattern.encode("ascii"), re.M)
+
+
+def find_marker(yaml_text: str | bytes) -> tuple[dict[str, str], int] | None:
+    """vaultkit's ownership marker in a frontmatter's YAML text, read from its canonical line alone.
+
+    Parameters
+    ----------
+    yaml_text : str or bytes
+        The frontmatter between its ``---`` lines, newlines normalised to
+        ``\\n`` (bytes: its UTF-8 encoding).
+
+    Returns
+    -------
+    (marker, line) or None
+        The marker as the YAML would read it (``generator``, ``version``,
+        ``hash``) and its line within ``yaml_text`` (0-based); ``None`` when no
+        line of ``yaml_text`` is the canonical marker line.
+
+    Examples
+    --------
+    >>> h = "0" * 64
+    >>> find_marker(f'title: T\\nvaultkit: {{generator: vaultkit, version: "0.1.0", hash: "sha256:{h}"}}\\n')[1]
+    1
+    >>> find_marker(b"title: T\\nvaultkit: {generator: vaultkit}\\n") is None
+    True
+    """
+    if isinstance(yaml_text, bytes):
+        if b"vaultkit:" not in yaml_text:  # (a substring search first: user notes' frontmatter can be long)
+            return None
+        m = _MARKER_LINE_UTF8.search(yaml_text)
+        if m is None:
+            return None
+        version = m.group(1).decode("utf-8", "surrogateescape")
+        digest = m.group(2).decode("ascii")
+        line = yaml_text.count(b"\n", 0, m.start())
+    else:
+        if "vaultkit:" not in yaml_text:
+            return None
+        found = MARKER_LINE.search(yaml_text)
+        if found is None:
+            return None
+        version, digest = found.group(1), found.group(2)
+        line = yaml_text.count("\n", 0, found.start())
+    return {"generator": "vaultkit", "version": version, "hash": f"sha256:{digest}"}, line
 
 
 class DuplicateKeyError(yaml.constructor.ConstructorError):

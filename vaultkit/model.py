@@ -211,7 +211,9 @@ class Note:
         between is vaultkit's text, so its links, mentions and tables are not
         counted as the user's when the generated notes are planned.
     partial : bool
-        Only the frontmatter was read: the body was not scanned, so ``links``,
+        Only the frontmatter was read (of one that holds vaultkit's marker
+        line, that line alone: ``frontmatter`` then holds the marker only):
+        the body was not scanned, so ``links``,
         ``tag_uses``, ``aliases``, ``headings``, ``block_ids``, ``tables`` and
         ``suppressions`` are empty. Only generated notes are read this way, and
         only when asked (``Vault.load(..., parse_generated=False)``, what

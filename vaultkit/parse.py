@@ -18,7 +18,7 @@ from typing import Any
 
 from .codes import severity_of
 from .feedback import feedback_parts
-from .frontmatter import _frontmatter_parts, load_yaml
+from .frontmatter import MARKER_KEY, _frontmatter_parts, find_marker, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
 from .scan import is_valid_tag, parse_wikilink, region_spans, scan_body
 
@@ -322,6 +322,12 @@ def _read_properties(note: Note, fm: dict, yaml_text: str | bytes, key_lines: di
             _frontmatter_links(value, str(key), key_lines.get(str(key), 2), note.links, lines)
 
 
+def _marked(note: Note, marker: tuple[dict[str, str], int]) -> None:
+    """Give ``note`` the frontmatter its marker line alone says (:func:`vaultkit.frontmatter.find_marker`)."""
+    note.frontmatter = {MARKER_KEY: marker[0]}
+    note.frontmatter_lines = {MARKER_KEY: marker[1] + 2}  # (the YAML starts on the file's line 2)
+
+
 def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | None = None) -> Note:
     """Parse one note.
 
@@ -338,6 +344,19 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
         file is plain UTF-8 (no BOM, no CR, no bad byte), only the frontmatter
         is read and the note comes back :attr:`~vaultkit.model.Note.partial`
         (vaultkit's own generated notes, which ``sync`` needs only by name).
+        With ``"vaultkit"``, a frontmatter that holds vaultkit's canonical
+        marker line is read by that line alone (the partial note's
+        ``frontmatter`` holds the marker only); :func:`complete_note` reads
+        the rest.
+
+    Notes
+    -----
+    A frontmatter that holds vaultkit's canonical marker line
+    (:data:`vaultkit.frontmatter.MARKER_LINE`) makes the note vaultkit's in
+    every reading, as it does for the writer
+    (:func:`vaultkit.writer.ownership`): when the YAML around the line is
+    broken (``VK001``/``VK003``), not a mapping (``VK002``) or holds the line
+    inside a quoted value, ``frontmatter`` still holds the marker.
 
     Returns
     -------
@@ -352,6 +371,10 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     >>> p = parse_note("G.md", b"---\\nvaultkit: {}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
     >>> p.partial, p.links, p.headings
     (True, [], [])
+    >>> line = 'vaultkit: {generator: vaultkit, version: "0.1.0", hash: "sha256:' + "0" * 64 + '"}\\n'
+    >>> b = parse_note("G.md", ("---\\ntitle: [T\\n" + line + "---\\n# H\\n").encode())
+    >>> [d.code for d in b.diagnostics], b.frontmatter["vaultkit"]["version"], b.frontmatter_lines
+    (['VK001'], '0.1.0', {'vaultkit': 3})
     """
     text, encoding, bom, problem = decode_note(data)
     has_cr = b"\r" in data
@@ -381,19 +404,34 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
             note.diagnostics.append(
                 _diag("VK007", "text after the closing '---' of the frontmatter", path, close_line)
             )
+        # vaultkit's marker line makes the note vaultkit's whatever the YAML around it holds (the writer's
+        # rule, see vaultkit.writer.ownership); read alone, it spares a sync the YAML of thousands of them
+        marker = None if trailing else find_marker(yaml_source)
+        if marker is not None and partial_if == MARKER_KEY and not (bom or has_cr or problem):
+            _marked(note, marker)
+            note.body_line = body_line
+            note.partial = True
+            return note
         result = load_yaml(yaml_source)
         if result.error is not None:
             code = "VK003" if result.error_kind == "duplicate" else "VK001"
             line = result.error_line + 1 if result.error_line else 1
             note.frontmatter_error = result.error
             note.diagnostics.append(_diag(code, f"frontmatter: {result.error}", path, line, result.error_col))
+            if marker is not None:
+                _marked(note, marker)
         elif result.data is None:
             note.frontmatter = {}
         elif not isinstance(result.data, dict):
             kind = type(result.data).__name__
             note.frontmatter_error = f"frontmatter is a {kind}, not a mapping of properties"
             note.diagnostics.append(_diag("VK002", note.frontmatter_error, path, 2))
+            if marker is not None:
+                _marked(note, marker)
         else:
+            if marker is not None and MARKER_KEY not in result.data:  # (the line inside a quoted scalar)
+                result.data[MARKER_KEY] = marker[0]
+                result.key_lines[MARKER_KEY] = marker[1] + 1
             note.frontmatter = result.data
             note.frontmatter_lines = {k: v + 1 for k, v in result.key_lines.items()}
             if partial_if is not None and partial_if in result.data and not (bom or has_cr or problem):

@@ -102,7 +102,8 @@ class Vault:
             Called with the number of notes just loaded (for a progress bar).
         parse_generated : bool
             ``False`` reads vaultkit's generated notes in the output folder only
-            up to their frontmatter (:attr:`~vaultkit.model.Note.partial`): all
+            by their frontmatter's marker line (:attr:`~vaultkit.model.Note.partial`;
+            see :func:`vaultkit.parse.parse_note`): all
             ``sync`` needs of them, at a fraction of the cost. A user link to a
             heading or block of one still gets it read whole. Links, tags and
             diagnostics of generated notes are then missing: lint and the graph

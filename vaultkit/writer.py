@@ -77,7 +77,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UnsafePathError, VaultkitError
-from .frontmatter import load_yaml, split_frontmatter
+from .frontmatter import MARKER_KEY, MARKER_LINE, load_yaml, split_frontmatter
 from .scan import region_marker_lines
 
 __all__ = [
@@ -104,16 +104,12 @@ __all__ = [
     "PROTECTED_DIRS",
 ]
 
-MARKER_KEY = "vaultkit"
 GENERATOR = "vaultkit"
 PROTECTED_DIRS = frozenset({".obsidian", ".git", ".trash"})
 TEMP_PREFIX = ".~vaultkit-"
 TEMP_SUFFIX = ".tmp"
 
-_MARKER_LINE = re.compile(
-    r'^vaultkit:[ \t]*\{generator: vaultkit, version: "([^"\n]*)", hash: "sha256:([0-9a-f]{64})"\}[ \t]*\n',
-    re.M,
-)
+_MARKER_LINE = MARKER_LINE  # (the parser reads ownership by the same line: see vaultkit.frontmatter)
 _TEMP_RE = re.compile(r"^\.~vaultkit-[0-9a-f]{16}\.tmp$")
 _LOOSE_MARKER = re.compile(r"vaultkit[ \t]*:[ \t]*(?:begin|end|hash)", re.I)
 _EXACT_MARKER = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%[ \t]*$")
