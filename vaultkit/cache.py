@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from . import __version__
-from .model import BlockId, Diagnostic, Heading, Link, Note, Table, TableRow, TagUse
+from .model import BlockId, Diagnostic, Heading, LazyProperties, Link, Note, Table, TableRow, TagUse
 from .model import _pack_utf8, _packed_text, _set_packed_text, _set_text_loader, _text_loader
 
 __all__ = [
@@ -117,8 +117,11 @@ CREATE TABLE IF NOT EXISTS notes (
     inode INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     verify INTEGER NOT NULL DEFAULT 0,
-    data BLOB NOT NULL
+    data BLOB NOT NULL,
+    long BLOB
 )"""
+# ``data`` holds a note's row (encode_note) but, of a split row (_SPLIT), the part after the first one:
+# the whole properties, kept in ``long`` where a sync's reading of the rows does not fetch them.
 # Results derived from many notes (technique mentions, ...), one row per kind; see NoteCache.get_memo.
 _MEMOS_TABLE = "CREATE TABLE IF NOT EXISTS memos (kind TEXT PRIMARY KEY, code TEXT NOT NULL, data BLOB NOT NULL)"
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + _NOTES_TABLE + ";\n"
@@ -187,6 +190,14 @@ _I_TEXT = _AT["text"]
 
 _MARSHAL = b"M"
 _PICKLE = b"P"
+# A note with long property values: b"L", the length of the first part (4 bytes, little-endian), the
+# record with only the short properties and the long ones' names in the frontmatter's place
+# (``(head, long)``), then the whole frontmatter. The first part alone gives a note for a sync.
+_SPLIT = b"L"
+_I_FRONTMATTER = _AT["frontmatter"]
+#: A property value longer than this (characters of a string; marshalled bytes of a list or mapping)
+#: is left unread by a sync (see vaultkit.model.LazyProperties).
+LONG_PROPERTY = 256
 
 
 def _model_fingerprint() -> str:
@@ -301,9 +312,38 @@ def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
         # (no BOM, no CR: as long) -- no need to decode it again --, else decoded and checked
         values[_I_TEXT] = _TEXT_IS_FILE if packed.__class__ is bytes and len(packed) == note.size else None
     try:
-        return _MARSHAL + marshal.dumps(tuple(values))
+        fm = values[_I_FRONTMATTER]
+        long = _long_properties(fm) if fm else ()
+        if not long:
+            return _MARSHAL + marshal.dumps(tuple(values))
+        values[_I_FRONTMATTER] = ({k: v for k, v in fm.items() if k not in long}, long)
+        first = marshal.dumps(tuple(values))
+        return b"".join((_SPLIT, len(first).to_bytes(4, "little"), first, marshal.dumps(fm)))
     except ValueError:  # a value marshal does not know (e.g. a datetime from a custom loader)
         return _PICKLE + pickle.dumps(note, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _split_row(blob: bytes) -> tuple[bytes | memoryview, bytes | memoryview | None]:
+    """A row as the notes table keeps it: ``(data, long)`` (see ``_NOTES_TABLE``)."""
+    if blob[:1] != _SPLIT:
+        return blob, None
+    end = 5 + int.from_bytes(blob[1:5], "little")
+    view = memoryview(blob)
+    return view[:end], view[end:]
+
+
+def _long_properties(fm: Any) -> tuple[str, ...]:
+    """The names of the properties of ``fm`` whose values are long (see :data:`LONG_PROPERTY`)."""
+    if fm.__class__ is not dict:
+        return ()
+    out = []
+    for key, value in fm.items():
+        if value.__class__ is str:
+            if len(value) > LONG_PROPERTY:
+                out.append(key)
+        elif isinstance(value, (list, dict)) and len(marshal.dumps(value)) > LONG_PROPERTY:
+            out.append(key)
+    return tuple(out)
 
 
 def _table(head: tuple, rows: list) -> Table:
@@ -316,8 +356,17 @@ def _table(head: tuple, rows: list) -> Table:
 _TEXT_IS_FILE = 1
 
 
-def decode_note(blob: bytes) -> Note:
+def decode_note(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> Note:
     """Rebuild a :class:`~vaultkit.model.Note` written by :func:`encode_note`.
+
+    Parameters
+    ----------
+    blob : bytes
+        What :func:`encode_note` returned.
+    file : path-like, optional
+        The note's file: given, long property values are not decoded but read
+        from it when asked for (:class:`~vaultkit.model.LazyProperties`,
+        :class:`FileProperties`).
 
     Returns
     -------
@@ -328,16 +377,36 @@ def decode_note(blob: bytes) -> Note:
     ------
     ValueError
         When the blob is not a note this version wrote (the caller treats it as a miss).
+
+    Examples
+    --------
+    >>> from vaultkit.parse import parse_note
+    >>> n = parse_note("A.md", ("---\\ntitle: T\\nReceptor: " + "long " * 60 + "\\n---\\n").encode())
+    >>> lazy = decode_note(encode_note(n), "nowhere/A.md")
+    >>> lazy.get_property("title"), lazy.has_property("Receptor")
+    ('T', True)
+    >>> decode_note(encode_note(n)).frontmatter == n.frontmatter
+    True
     """
-    return _decode_row(blob)[0]
+    return _decode_row(blob, file)[0]
 
 
-def _decode_row(blob: bytes) -> tuple[Note, bool]:
+def _decode_row(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> tuple[Note, bool]:
     """:func:`decode_note`, and whether the note's text, left out, is its file's bytes as they are."""
     tag, payload = blob[:1], blob[1:]
     try:
-        if tag == _MARSHAL:
+        long = None
+        if tag == _SPLIT:
+            end = 5 + int.from_bytes(blob[1:5], "little")
+            view = memoryview(blob)
+            payload = view[5:end]
             values = list(marshal.loads(payload))
+            head, long = values[_I_FRONTMATTER]
+            values[_I_FRONTMATTER] = None if file is not None else marshal.loads(view[end:])
+            tag = _MARSHAL
+        if tag == _MARSHAL:
+            if long is None:
+                values = list(marshal.loads(payload))
             values[_I_LINKS] = [Link(*x) for x in values[_I_LINKS]]
             values[_I_TAGS] = [TagUse(*x) for x in values[_I_TAGS]]
             values[_I_HEADINGS] = [Heading(*x) for x in values[_I_HEADINGS]]
@@ -348,6 +417,8 @@ def _decode_row(blob: bytes) -> tuple[Note, bool]:
             text_is_file = packed.__class__ is int and packed == _TEXT_IS_FILE
             note = Note(*values)
             _set_packed_text(note, None if text_is_file else packed)  # as stored: no decode and re-encode
+            if long is not None and file is not None:
+                note.frontmatter = LazyProperties(head, long, FileProperties(file, note.path, note.sha256))
             return note, text_is_file
         if tag == _PICKLE:
             note = pickle.loads(payload)
@@ -467,6 +538,42 @@ class _FileText:
         if data is None or not sha256 or hashlib.sha256(data).hexdigest() != sha256:
             return None
         return _utf8_text(data)
+
+
+class FileProperties:
+    """A note's whole properties, read again from its file when first asked for (see
+    :class:`vaultkit.model.LazyProperties`).
+
+    The file is parsed again when it still holds the bytes the note was
+    parsed from (same SHA-256), which gives the properties exactly as then.
+
+    Raises
+    ------
+    VaultkitError
+        From :meth:`load`, when the file changed (or went) since: its
+        properties as they were are gone (load the vault again).
+    """
+
+    __slots__ = ("path", "rel", "sha256")
+
+    def __init__(self, path: str | os.PathLike[str], rel: str, sha256: str) -> None:
+        self.path = path
+        self.rel = rel
+        self.sha256 = sha256
+
+    def load(self) -> dict[str, Any] | None:
+        from .errors import VaultkitError
+        from .parse import parse_note
+        from .vault import read_regular
+
+        try:
+            data = read_regular(self.path)[0]
+        except OSError as exc:
+            raise VaultkitError(f"{self.rel}: cannot read its properties again: {exc.strerror or exc}") from None
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise VaultkitError(f"{self.rel}: changed since it was read, so its properties as they were are "
+                                "gone; load the vault again")
+        return parse_note(self.rel, data).frontmatter
 
 
 def parsed_text(note: Note, abspath: str | os.PathLike[str]) -> str | None:
@@ -748,7 +855,7 @@ class NoteCache:
         return self.get_many([(rel, abspath, partial_ok)]).get(rel)
 
     def get_many(self, wanted: "Iterable[tuple[str, str | os.PathLike[str], bool]]", *,
-                 lazy_text: bool = False) -> dict[str, Note]:
+                 lazy_text: bool = False, lazy_properties: bool = False) -> dict[str, Note]:
         """:meth:`get` for many notes: the unchanged ones' rows read with one query per 900 notes.
 
         Parameters
@@ -758,6 +865,9 @@ class NoteCache:
         lazy_text : bool
             Read a note's file for its :attr:`~vaultkit.model.Note.text` only
             when the text is first asked for (a sync reads few of them), not now.
+        lazy_properties : bool
+            Leave long property values undecoded: read from the file when asked
+            for (:class:`~vaultkit.model.LazyProperties`; a sync never does).
 
         Returns
         -------
@@ -793,12 +903,16 @@ class NoteCache:
             batch = rowids[at:at + _ROWS_PER_QUERY]
             try:
                 blobs = self._db.execute(  # type: ignore[union-attr]
-                    f"SELECT rowid, data FROM notes WHERE rowid IN ({','.join('?' * len(batch))})", batch).fetchall()
+                    f"SELECT rowid, data, {'NULL' if lazy_properties else 'long'} FROM notes "
+                    f"WHERE rowid IN ({','.join('?' * len(batch))})", batch).fetchall()
             except sqlite3.DatabaseError as exc:  # (the notes found before stay good: each row is checked)
                 self._corrupt(exc)
                 break
-            for rowid, blob in blobs:
-                note = self._note_from(blob, *candidates[rowid], lazy_text=lazy_text)
+            for rowid, blob, long in blobs:
+                if long is not None:
+                    blob += long
+                note = self._note_from(blob, *candidates[rowid], lazy_text=lazy_text,
+                                       lazy_properties=lazy_properties)
                 if note is not None:
                     found[note.path] = note
         self.stats["hits"] += len(found)
@@ -807,10 +921,11 @@ class NoteCache:
         return {c[0]: found[c[0]] for c in candidates.values() if c[0] in found}
 
     def _note_from(self, blob: bytes, rel: str, abspath: str | os.PathLike[str], partial_ok: bool, size: int,
-                   mtime: int, data: bytes | None, *, lazy_text: bool = False) -> Note | None:
+                   mtime: int, data: bytes | None, *, lazy_text: bool = False,
+                   lazy_properties: bool = False) -> Note | None:
         """The note a row's blob holds, when it is still the note at ``abspath`` (else ``None``)."""
         try:
-            note, text_is_file = _decode_row(blob)
+            note, text_is_file = _decode_row(blob, abspath if lazy_properties else None)
         except ValueError:
             return None
         # a row replaced meanwhile, or only the frontmatter of a generated note when a whole note is wanted
@@ -899,9 +1014,10 @@ class NoteCache:
                 db.executemany("DELETE FROM notes WHERE path=?", ((p,) for p in gone))
             if pending:
                 db.executemany(
-                    "INSERT OR REPLACE INTO notes(path, size, mtime_ns, ctime_ns, inode, sha256, verify, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (row[:7] + (row[7] if isinstance(row[7], bytes) else encode_note(row[7]),) for row in pending),
+                    "INSERT OR REPLACE INTO notes(path, size, mtime_ns, ctime_ns, inode, sha256, verify, data, long) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (row[:7] + _split_row(row[7] if isinstance(row[7], bytes) else encode_note(row[7]))
+                     for row in pending),
                 )
             db.execute("COMMIT")
             self.stats["removed"] += len(gone)

@@ -606,8 +606,7 @@ def read_feedback(vault: "Vault", texts: dict[str, str] | None = None) -> list[F
     memo: dict[str, tuple] = {}
     out: list[FeedbackLoop] = []
     for note in notes:
-        fm = note.frontmatter if isinstance(note.frontmatter, dict) else None
-        if not fm or (FEEDBACK_KEY not in fm and EMERGENCE_KEY not in fm):
+        if not (note.has_property(FEEDBACK_KEY) or note.has_property(EMERGENCE_KEY)):
             continue
         old = reuse.get(note.path)
         if old is not None and note.sha256 and old[0] == note.sha256:

@@ -859,7 +859,7 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
     lines.append("")
     by_cat: dict[str, list["Note"]] = defaultdict(list)
     for note in user_notes:
-        cat = (note.frontmatter or {}).get("category")
+        cat = note.get_property("category")
         by_cat[cat.strip() if isinstance(cat, str) and cat.strip() else "Uncategorized"].append(note)
     for cat in sorted(by_cat, key=lambda c: (c == "Uncategorized", c.casefold())):
         lines.append(f"### {cat.replace('#', '').strip() or 'Uncategorized'}")

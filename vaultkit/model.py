@@ -273,11 +273,13 @@ class Note:
     feedback: tuple | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy.
+        # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy; and long
+        # properties left unread, unread.
         state: dict[str, Any] = {}
         for name in _NOTE_SLOTS:
             try:
-                state[name] = _packed_text(self) if name == "text" else getattr(self, name)
+                state[name] = (_packed_text(self) if name == "text" else _FM_SLOT.__get__(self, Note)
+                               if name == "frontmatter" else getattr(self, name))
             except AttributeError:  # a slot never set (an instance made without __init__)
                 pass
         return state
@@ -312,9 +314,34 @@ class Note:
     @property
     def title(self) -> str:
         """The ``title`` property when it is a non-empty string, else :attr:`name`."""
-        fm = self.frontmatter or {}
-        t = fm.get("title")
+        t = self.get_property("title")
         return t.strip() if isinstance(t, str) and t.strip() else self.name
+
+    def get_property(self, key: str, default: Any = None) -> Any:
+        """One property's value, ``default`` when the note has no such property (or no properties).
+
+        Unlike ``note.frontmatter.get(key)``, it leaves the long values of the
+        other properties unread on a note loaded for a sync, which keeps them
+        on disk until :attr:`frontmatter` is asked for (see :class:`LazyProperties`).
+
+        >>> Note("A.md", frontmatter={"title": "T"}).get_property("title"), Note("B.md").get_property("title", "-")
+        ('T', '-')
+        """
+        fm = _FM_SLOT.__get__(self, Note)
+        if fm.__class__ is LazyProperties:
+            if key in fm.head:
+                return fm.head[key]
+            if key not in fm.long:
+                return default
+            fm = self.frontmatter
+        return fm.get(key, default) if isinstance(fm, dict) else default
+
+    def has_property(self, key: str) -> bool:
+        """Whether the note has property ``key`` (its value left unread, as :meth:`get_property` does)."""
+        fm = _FM_SLOT.__get__(self, Note)
+        if fm.__class__ is LazyProperties:
+            return key in fm.head or key in fm.long
+        return isinstance(fm, dict) and key in fm
 
     @property
     def tags(self) -> list[str]:
@@ -445,6 +472,60 @@ def _set_text(self: Note, value: str) -> None:
 Note.text = property(  # type: ignore[assignment,method-assign]
     _get_text, _set_text,
     doc="The decoded file text (``str``); stored as UTF-8 bytes when smaller. See :class:`Note`.",
+)
+
+
+# -- Note.frontmatter: long values read when asked for ------------------------------------------
+
+_FM_SLOT = Note.__dict__["frontmatter"]  # the member descriptor of the slot the dataclass made
+
+
+class LazyProperties:
+    """A note's properties with their long values left unread (held in the ``frontmatter`` slot).
+
+    A sync reads the short properties of every note (``title``, ``category``,
+    the ``vaultkit`` marker) but never the long prose ones (``Receptor``,
+    ``FeedbackLoop``, …: most of the bytes of a vault of long notes, read by the
+    parser into :attr:`Note.feedback` already). Notes loaded for it
+    (:func:`vaultkit.cache.decode_note` with a loader) keep ``head``, the
+    properties whose values are short, and the names of the others,
+    ``long``; :attr:`Note.frontmatter` calls ``loader.load()`` for the whole
+    mapping when first asked for, :meth:`Note.get_property` only for a long one.
+
+    Attributes
+    ----------
+    head : dict
+        The properties with short values.
+    long : tuple of str
+        The names of the others.
+    loader : object
+        Has ``load() -> dict``, the note's whole properties, in order
+        (:class:`vaultkit.cache.FileProperties`).
+    """
+
+    __slots__ = ("head", "long", "loader")
+
+    def __init__(self, head: dict[str, Any], long: tuple[str, ...], loader: Any) -> None:
+        self.head = head
+        self.long = long
+        self.loader = loader
+
+
+def _get_frontmatter(self: Note) -> dict[str, Any] | None:
+    fm = _FM_SLOT.__get__(self, Note)
+    if fm.__class__ is LazyProperties:
+        fm = fm.loader.load()
+        _FM_SLOT.__set__(self, fm)
+    return fm
+
+
+def _set_frontmatter(self: Note, value: "dict[str, Any] | LazyProperties | None") -> None:
+    _FM_SLOT.__set__(self, value)
+
+
+Note.frontmatter = property(  # type: ignore[assignment,method-assign]
+    _get_frontmatter, _set_frontmatter,
+    doc="The note's properties (``dict`` or ``None``); see :class:`Note` and :class:`LazyProperties`.",
 )
 
 

@@ -304,7 +304,8 @@ def _context() -> multiprocessing.context.BaseContext:
 
 def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None,
                 progress: Callable[[int], None] | None = None, partial_under: str | None = None,
-                lazy_text: bool = False, sink: Callable[[Note, bytes | None], None] | None = None) -> list[Note]:
+                lazy_text: bool = False, lazy_properties: bool = False,
+                sink: Callable[[Note, bytes | None], None] | None = None) -> list[Note]:
     """Read and parse notes, in parallel when the batch is large enough.
 
     Parameters
@@ -325,11 +326,16 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
         read from its file when first asked for (as a cache hit's with
         ``NoteCache.get_many(lazy_text=True)``): a sync reads few texts, and
         the workers need not send 29 MB per 1,000 notes through the pipes.
+    lazy_properties : bool
+        With ``lazy_text``: a note parsed by a worker comes back with its long
+        property values unread (:class:`~vaultkit.model.LazyProperties`),
+        read from its file when asked for (a sync never does; most of the
+        bytes of a vault of long notes).
     sink : callable, optional
         Called as ``sink(note, row)`` with each note as soon as it is parsed
         (before the rest are: the caller can store it and let go of ``row``),
         ``row`` being the cache row (:func:`vaultkit.cache.encode_note`) of a
-        note a worker parsed and sent without its text, else ``None``:
+        note a worker parsed and sent with ``lazy_text``, else ``None``:
         :meth:`vaultkit.cache.NoteCache.put` stores it as it is (the note could
         not be encoded again without reading its file). A note may be passed
         twice (when a broken pool makes this process parse the batch again).
@@ -365,14 +371,14 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
             chunk, future = waiting.popleft()
             blobs = future.result()
             for (rel, path), blob in zip(chunk, blobs):
-                note = _decode_row(blob)[0]
-                row = None
+                # without the text, the row a worker sent is the cache's row for the note (encode_note):
+                # stored as it is, it lets this process leave the note's long properties unread
+                note = _decode_row(blob, path if lazy_properties and lazy_text else None)[0]
                 if lazy_text and _packed_text(note) is None and not note.partial:
                     _set_text_loader(note, _FileText(path))  # (left out: read when asked for)
-                    row = blob
                 by_path[rel] = note
                 if sink is not None:
-                    sink(note, row)
+                    sink(note, blob if lazy_text else None)
             if progress is not None:
                 progress(len(blobs))
 
@@ -430,7 +436,9 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         Called with counts of notes done (hits and parsed alike).
     partial_under : str, optional
         See :func:`parse_files`; a cached partial note is used only with it,
-        a cached whole note always.
+        a cached whole note always. Given (a sync's reading), notes also come
+        back with their texts and long property values unread (``lazy_text``,
+        ``lazy_properties`` of :func:`parse_files`).
 
     Returns
     -------
@@ -448,7 +456,8 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
     # (a sync, which reads generated notes partly, reads few user notes' texts: those are read when asked for)
     found = store.get_many(((rel, path, partial_under is not None and rel.startswith(partial_under))
                             for rel, path in note_paths.items()),
-                           lazy_text=partial_under is not None) if store is not None else {}
+                           lazy_text=partial_under is not None,
+                           lazy_properties=partial_under is not None) if store is not None else {}
     for rel, path in note_paths.items():
         note = notes[rel] = found.get(rel)
         if note is None:
@@ -460,7 +469,8 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         store.put(note, note_paths[note.path], encoded=row)
 
     parsed = parse_files(misses, workers=workers, progress=progress, partial_under=partial_under,
-                         lazy_text=partial_under is not None, sink=keep if store is not None else None)
+                         lazy_text=partial_under is not None, lazy_properties=partial_under is not None,
+                         sink=keep if store is not None else None)
     for (rel, _path), note in zip(misses, parsed):
         notes[rel] = note
     notice = None

@@ -107,7 +107,10 @@ class Vault:
             ``sync`` needs of them, at a fraction of the cost. A user link to a
             heading or block of one still gets it read whole. Links, tags and
             diagnostics of generated notes are then missing: lint and the graph
-            load with the default.
+            load with the default. With ``False`` the user notes also keep their
+            long property values unread until asked for
+            (:class:`~vaultkit.model.LazyProperties`: sync reads the short
+            ones, with :meth:`~vaultkit.model.Note.get_property`).
 
         Returns
         -------
@@ -317,15 +320,14 @@ class Vault:
     def is_generated(self, note: Note) -> bool:
         """Whether ``note`` is one vaultkit generated (it sits in the output folder and carries the marker)."""
         out = self.config.output.rstrip("/") + "/"
-        return note.path.startswith(out) and isinstance(note.frontmatter, dict) and GENERATOR_KEY in note.frontmatter
+        return note.path.startswith(out) and note.has_property(GENERATOR_KEY)
 
     def is_stray_generated(self, note: Note) -> bool:
         """Whether ``note`` is one vaultkit generated that lies outside the output folder (an earlier
         ``output``, or a copy): its marker names vaultkit as the generator."""
-        fm = note.frontmatter
-        if not isinstance(fm, dict) or self.is_generated(note):
+        if self.is_generated(note):
             return False
-        marker = fm.get(GENERATOR_KEY)
+        marker = note.get_property(GENERATOR_KEY)
         return isinstance(marker, dict) and marker.get("generator") == GENERATOR_KEY
 
     def user_notes(self) -> list[Note]:

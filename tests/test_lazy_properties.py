@@ -1,0 +1,109 @@
+"""Long property values left unread by a sync (``vaultkit.model.LazyProperties``).
+
+A vault of long notes keeps most of its bytes in prose properties (``Receptor``,
+``FeedbackLoop``, …) that a sync never reads: the parser takes what it needs of
+them (``Note.feedback``) and the rest of the run reads short ones (``title``,
+``category``, the ``vaultkit`` marker). Notes loaded for a sync keep the short
+values and the long ones' names; the whole mapping is read again from the file
+when asked for, and is then exactly what the parser gave.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vaultkit.cache import FileProperties, LONG_PROPERTY, cache_path, decode_note, encode_note
+from vaultkit.cli import cli
+from vaultkit.errors import VaultkitError
+from vaultkit.model import LazyProperties, Note, _FM_SLOT
+from vaultkit.parse import parse_note
+
+from .conftest import EUGENE, need
+
+_MISSING = object()
+
+
+def _notes(root: Path) -> list[tuple[Path, str]]:
+    return sorted((p, p.relative_to(root).as_posix()) for p in root.rglob("*.md") if ".vaultkit" not in p.parts)
+
+
+def test_a_lazy_note_answers_every_property_as_the_parsed_one_and_reads_the_file_only_for_long_ones() -> None:
+    loads = 0
+    lazy_notes = 0
+    for path, rel in _notes(need(EUGENE)):
+        parsed = parse_note(rel, path.read_bytes())
+        lazy = decode_note(encode_note(parsed), path)
+        fm = parsed.frontmatter
+        if not isinstance(fm, dict):
+            assert lazy.frontmatter == fm
+            continue
+        slot = _FM_SLOT.__get__(lazy, Note)
+        if slot.__class__ is LazyProperties:
+            lazy_notes += 1
+            assert slot.long and all(k not in slot.head for k in slot.long)
+            assert all(isinstance(fm[k], str) and len(fm[k]) > LONG_PROPERTY or not isinstance(fm[k], str)
+                       for k in slot.long)
+            for key, value in fm.items():  # short ones from the head, without the file
+                if key not in slot.long:
+                    assert lazy.get_property(key) == value and lazy.has_property(key)
+            assert lazy.title == parsed.title and lazy.get_property("no such key", _MISSING) is _MISSING
+            assert not lazy.has_property("no such key")
+            assert _FM_SLOT.__get__(lazy, Note).__class__ is LazyProperties  # still nothing read
+            key = slot.long[0]
+            assert lazy.get_property(key) == fm[key]  # a long one: the file read, the whole mapping kept
+            loads += 1
+            assert _FM_SLOT.__get__(lazy, Note).__class__ is dict
+        assert list(lazy.frontmatter.items()) == list(fm.items())  # same values, same order
+        lazy.text = parsed.text
+        assert lazy == parsed
+    assert lazy_notes > 100 and loads == lazy_notes  # (most notes of the user's vault have long prose)
+
+
+def test_the_long_properties_of_a_file_that_changed_since_are_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "A.md"
+    path.write_text("---\ntitle: A\nReceptor: " + "prose " * 100 + "\n---\nbody\n", encoding="utf-8")
+    note = decode_note(encode_note(parse_note("A.md", path.read_bytes())), path)
+    assert note.title == "A"
+    path.write_text("---\ntitle: B\n---\n", encoding="utf-8")
+    with pytest.raises(VaultkitError, match="A.md: changed since it was read"):
+        note.frontmatter
+    path.unlink()
+    with pytest.raises(VaultkitError, match="A.md: cannot read its properties again"):
+        FileProperties(path, "A.md", note.sha256).load()
+
+
+def test_a_sync_reads_no_long_property_and_the_cache_keeps_them_apart(eugene_copy: Path, tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    """Cold sync, sync after a note changed, warm sync: no long value read again (worker processes
+    included: they append to a file); lint, which reads every property, gets them from the cache."""
+    from vaultkit import cache
+
+    log = tmp_path / "loads.log"
+    real = cache.FileProperties.load
+
+    def counting(self):
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {self.rel}\n")
+        return real(self)
+
+    monkeypatch.setattr(cache.FileProperties, "load", counting)
+    monkeypatch.setenv("VAULTKIT_WORKERS", "2")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["sync", "-q", str(eugene_copy)]).exit_code == 0
+    with sqlite3.connect(cache_path(eugene_copy)) as db:
+        split, whole = db.execute("SELECT count(long), count(*) - count(long) FROM notes").fetchone()
+    assert split > 100 and whole > 0
+    note = next(p for p, _rel in _notes(eugene_copy) if "Receptor" in p.read_text(encoding="utf-8"))
+    note.write_text(note.read_text(encoding="utf-8") + "\nSee [[Another note]].\n", encoding="utf-8")
+    assert runner.invoke(cli, ["sync", "-q", str(eugene_copy)]).exit_code == 0
+    assert runner.invoke(cli, ["sync", "-q", str(eugene_copy)]).exit_code == 0
+    assert not log.exists(), log.read_text(encoding="utf-8")[:2000]
+    cached = runner.invoke(cli, ["lint", "--format", "json", str(eugene_copy)])
+    fresh = runner.invoke(cli, ["lint", "--format", "json", "--no-cache", str(eugene_copy)])
+    assert cached.output == fresh.output and '"VK' in cached.output
+    assert not log.exists()
