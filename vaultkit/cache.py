@@ -418,7 +418,7 @@ def _decode_row(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> tu
             note = Note(*values)
             _set_packed_text(note, None if text_is_file else packed)  # as stored: no decode and re-encode
             if long is not None and file is not None:
-                note.frontmatter = LazyProperties(head, long, FileProperties(file, note.path, note.sha256))
+                note.frontmatter = LazyProperties(head, long, FileProperties(file, note.path, head))
             return note, text_is_file
         if tag == _PICKLE:
             note = pickle.loads(payload)
@@ -544,35 +544,28 @@ class FileProperties:
     """A note's whole properties, read again from its file when first asked for (see
     :class:`vaultkit.model.LazyProperties`).
 
-    The file is parsed again when it still holds the bytes the note was
-    parsed from (same SHA-256), which gives the properties exactly as then.
-
-    Raises
-    ------
-    VaultkitError
-        From :meth:`load`, when the file changed (or went) since: its
-        properties as they were are gone (load the vault again).
+    The file is parsed again; when it still holds the bytes the note was
+    parsed from (same SHA-256, the usual case) that gives the properties
+    exactly as then. Like :class:`_FileText`, a file changed since gives its
+    properties as they are now (the next run parses it again), and one that
+    can no longer be read gives the short properties that were kept.
     """
 
-    __slots__ = ("path", "rel", "sha256")
+    __slots__ = ("path", "rel", "head")
 
-    def __init__(self, path: str | os.PathLike[str], rel: str, sha256: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], rel: str, head: dict[str, Any]) -> None:
         self.path = path
         self.rel = rel
-        self.sha256 = sha256
+        self.head = head
 
     def load(self) -> dict[str, Any] | None:
-        from .errors import VaultkitError
         from .parse import parse_note
         from .vault import read_regular
 
         try:
             data = read_regular(self.path)[0]
-        except OSError as exc:
-            raise VaultkitError(f"{self.rel}: cannot read its properties again: {exc.strerror or exc}") from None
-        if hashlib.sha256(data).hexdigest() != self.sha256:
-            raise VaultkitError(f"{self.rel}: changed since it was read, so its properties as they were are "
-                                "gone; load the vault again")
+        except OSError:
+            return dict(self.head)
         return parse_note(self.rel, data).frontmatter
 
 
