@@ -120,8 +120,8 @@ CREATE TABLE IF NOT EXISTS notes (
     data BLOB NOT NULL,
     long BLOB
 )"""
-# ``data`` holds a note's row (encode_note) but, of a split row (_SPLIT), the part after the first one:
-# the whole properties, kept in ``long`` where a sync's reading of the rows does not fetch them.
+# ``data`` holds a note's row (encode_note); of a split row (_SPLIT) only its first part: the whole
+# properties that follow it are kept in ``long``, which a sync's reading of the rows does not fetch.
 # Results derived from many notes (technique mentions, ...), one row per kind; see NoteCache.get_memo.
 _MEMOS_TABLE = "CREATE TABLE IF NOT EXISTS memos (kind TEXT PRIMARY KEY, code TEXT NOT NULL, data BLOB NOT NULL)"
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n" + _NOTES_TABLE + ";\n"

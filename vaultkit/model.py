@@ -487,7 +487,7 @@ class LazyProperties:
     the ``vaultkit`` marker) but never the long prose ones (``Receptor``,
     ``FeedbackLoop``, …: most of the bytes of a vault of long notes, read by the
     parser into :attr:`Note.feedback` already). Notes loaded for it
-    (:func:`vaultkit.cache.decode_note` with a loader) keep ``head``, the
+    (:func:`vaultkit.cache.decode_note` given the note's file) keep ``head``, the
     properties whose values are short, and the names of the others,
     ``long``; :attr:`Note.frontmatter` calls ``loader.load()`` for the whole
     mapping when first asked for, :meth:`Note.get_property` only for a long one.
@@ -499,7 +499,7 @@ class LazyProperties:
     long : tuple of str
         The names of the others.
     loader : object
-        Has ``load() -> dict``, the note's whole properties, in order
+        Has ``load() -> dict or None``, the note's whole properties, in order
         (:class:`vaultkit.cache.FileProperties`).
     """
 
