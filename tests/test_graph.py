@@ -98,7 +98,7 @@ def test_links_embeds_frontmatter_links_and_generated_notes(tmp_path: Path) -> N
     write(tmp_path, "B.md", "Back to [[a]]. Also [[nope]].\n")
     write(tmp_path, "C.md", "alone\n")
     write(tmp_path, "pic.png", "")
-    write(tmp_path, "_vaultkit/Index.md", "---\nvaultkit: {generator: index}\n---\n[[A]] [[B]]\n")
+    write(tmp_path, "_vaultkit/Index.md", "---\nvaultkit: {generator: vaultkit}\n---\n[[A]] [[B]]\n")
     vault = Vault.load(tmp_path)
     g = build_graph(vault)
     assert "_vaultkit/Index.md" not in g and "pic.png" not in g

@@ -421,7 +421,8 @@ def test_a_marker_line_written_by_another_version_is_not_out_of_date(eugene_copy
     text = tier.read_text(encoding="utf-8")
     lines = text.split("\n")
     marker = next(i for i, line in enumerate(lines) if line.startswith("vaultkit: {"))
-    moved = lines[marker].replace('version: "', 'version: "0.0.9-', 1)
+    moved = re.sub(r'version: "[^"]*"', 'version: "0.0.9"', lines[marker], count=1)
+    assert moved != lines[marker]
     del lines[marker]
     lines.insert(1, moved)  # first key of the frontmatter
     tier.write_text("\n".join(lines), encoding="utf-8")

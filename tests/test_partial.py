@@ -8,6 +8,7 @@ user link into a heading or block of a generated note gets that note read whole.
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -223,3 +224,27 @@ def test_the_marker_line_makes_a_note_vaultkits_in_every_reading(yaml_around: by
     assert ownership(data.decode()) == "edited"
     quoted = b"---\ntitle: 'T\n" + _MARKER + b"'\n---\n# T\n"  # ...and in one that closes: valid YAML
     assert parse_note("_vaultkit/T.md", quoted).frontmatter[GENERATOR_KEY] == part.frontmatter[GENERATOR_KEY]
+
+
+def test_a_marker_line_inside_a_null_scalar_counts_in_every_reading_too() -> None:
+    """Valid YAML whose document is a null scalar holding the line (a helper's case): not a mapping of
+    properties, so the line decides, for the whole parse as for the partial one."""
+    data = b"---\n!!null 'x\n" + _MARKER + b"y'\n---\n# Mine\n[[A]]\n"
+    whole = parse_note("_vaultkit/M.md", data)
+    part = parse_note("_vaultkit/M.md", data, partial_if=GENERATOR_KEY)
+    assert part.partial and whole.frontmatter == part.frontmatter == {GENERATOR_KEY: part.frontmatter[GENERATOR_KEY]}
+    assert whole.frontmatter_lines == part.frontmatter_lines == {GENERATOR_KEY: 3}
+
+
+def test_a_marker_line_admits_no_words_of_the_user() -> None:
+    """The marker line is left out of the note's hash: a version that is not a release number (words typed
+    into it) makes it no marker line, so the note counts as edited, not as vaultkit's own text."""
+    from vaultkit.writer import ownership, render_with_marker
+
+    text = render_with_marker("---\ntitle: T\n---\n# T\n")
+    assert ownership(text) == "clean"
+    for version in ("0.1.0 remember to cite Smith 2021", "0.1.0mywords", "", "my words"):
+        edited = re.sub(r'version: "[^"]*"', f'version: "{version}"', text)
+        assert ownership(edited) == "edited", version
+    for version in ("0.2.0", "1.0rc1", "0.3.dev2", "1.0+local"):
+        assert ownership(re.sub(r'version: "[^"]*"', f'version: "{version}"', text)) == "clean", version

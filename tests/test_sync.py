@@ -252,6 +252,66 @@ def test_a_generated_note_with_broken_yaml_above_its_marker_is_kept_whatever_the
         assert tier.read_bytes() == edited and set(snapshot(fresh_sample)) == before
 
 
+def test_words_typed_into_the_marker_line_are_kept(fresh_sample: Path) -> None:
+    """The marker line is left out of a note's hash; text typed into its version made the note count as
+    unedited and a sync overwrote it (a helper's finding). Such a line is no marker line now."""
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = fresh_sample / OUT / "Tiers" / "Tier 4.md"
+    text = tier.read_text(encoding="utf-8")
+    tier.write_text(text.replace('version: "', 'version: "remember to cite Smith 2021 ', 1), encoding="utf-8")
+    edited = tier.read_bytes()
+    (fresh_sample / "Mine.md").write_text("again [[Tier 4]]\n", encoding="utf-8")  # the tier note is made again
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 1 and "skipped-edited: _vaultkit/Tiers/Tier 4.md" in result.output
+    assert tier.read_bytes() == edited
+    lint = CliRunner().invoke(cli, ["lint", "--select", "VK401", str(fresh_sample)])
+    assert "Tier 4.md" in lint.output and "edited by hand" in lint.output
+
+
+@pytest.mark.parametrize("frontmatter", [b"vaultkit: mine\n", b"vaultkit: {hash: abc}\n", b"vaultkit:\n"])
+def test_a_note_in_the_output_folder_whose_vaultkit_property_is_no_marker_is_the_users(
+        fresh_sample: Path, frontmatter: bytes) -> None:
+    """The one rule for what is vaultkit's note holds for the vault as for the writer: a ``vaultkit``
+    property that is no marker (no ``generator: vaultkit``) leaves the note the user's: its links count,
+    lint checks it as any note, and no sync, even --force, removes it."""
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    mine = fresh_sample / OUT / "Mine.md"
+    mine.write_bytes(b"---\n" + frontmatter + b"---\n# Mine\nmy words [[Nowhere at all]]\n")
+    vault = Vault.load(fresh_sample)
+    assert not vault.is_generated(vault.notes[f"{OUT}/Mine.md"])
+    assert f"{OUT}/Mine.md" in [n.path for n in vault.user_notes()]
+    lint = CliRunner().invoke(cli, ["lint", str(fresh_sample)])
+    assert f"{OUT}/Mine.md:5" in lint.output and "VK101" in lint.output  # its link checked as any note's
+    assert "no longer produced" not in lint.output
+    for args in (["sync"], ["sync", "--force"]):
+        result = CliRunner().invoke(cli, [*args, str(fresh_sample)])
+        assert "2 notes" in result.output and "Mine.md" not in result.output.replace("2 notes", "")
+        assert mine.read_bytes().endswith(b"my words [[Nowhere at all]]\n")
+
+
+def test_a_generated_note_no_longer_utf8_is_the_users_for_lint_as_for_sync(fresh_sample: Path) -> None:
+    """A byte that is not UTF-8 in a generated note: the writer never takes such a file for vaultkit's
+    (not even --force replaces it); lint no longer says --force would, and checks it as the user's."""
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = fresh_sample / OUT / "Tiers" / "Tier 4.md"
+    tier.write_bytes(tier.read_bytes().replace(b"# Tier 4", b"# Tier 4 caf\xe9", 1))
+    edited = tier.read_bytes()
+    lint = CliRunner().invoke(cli, ["lint", str(fresh_sample)])
+    assert "Tier 4.md" in lint.output and "VK004" in lint.output and "--force" not in lint.output
+    CliRunner().invoke(cli, ["sync", "--force", str(fresh_sample)])
+    assert tier.read_bytes() == edited
+
+
+def test_lint_says_sync_keeps_an_edited_note_no_longer_produced(fresh_sample: Path) -> None:
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    stale = fresh_sample / OUT / "Old.md"
+    stale.write_text("---\nvaultkit: {generator: vaultkit}\n---\n# Old\nmy words\n", encoding="utf-8")
+    lint = CliRunner().invoke(cli, ["lint", "--select", "VK401", str(fresh_sample)])
+    assert "Old.md" in lint.output and "'vaultkit sync' keeps it" in lint.output and "removes it" not in lint.output
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert "skipped-edited: _vaultkit/Old.md" in result.output and stale.exists()
+
+
 def test_sync_fills_regions_the_user_opened_and_keeps_every_other_byte(fresh_sample: Path) -> None:
     home = fresh_sample / "Home.md"
     before = ("---\ntitle: Home\n---\n# My home\n\nWords I wrote before.\r\n\n"

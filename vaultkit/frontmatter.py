@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 __all__ = ["CoreLoader", "FrontmatterBlock", "split_frontmatter", "load_yaml", "YamlResult", "MARKER_KEY",
-           "MARKER_LINE", "find_marker"]
+           "MARKER_LINE", "find_marker", "is_marker"]
 
 try:  # libyaml is ~30x faster than the pure-Python parser
     _BaseLoader: type = yaml.CSafeLoader
@@ -29,11 +29,25 @@ MARKER_KEY = "vaultkit"
 #: vaultkit's ownership marker line as its writer writes it (groups: version, SHA-256 hex). A note whose
 #: frontmatter holds this line is vaultkit's, whatever the rest of its YAML holds: the writer
 #: (:func:`vaultkit.writer.ownership`) and the parser (:func:`vaultkit.parse.parse_note`) go by this one rule.
+#: The line is left out of the note's hash, so it admits nothing a user could have written: the version
+#: is a release number as vaultkit's are spelled (``0.1.0``, ``1.2rc1``, ``0.3.dev2``, ``1.0+local``).
 MARKER_LINE = re.compile(
-    r'^vaultkit:[ \t]*\{generator: vaultkit, version: "([^"\n]*)", hash: "sha256:([0-9a-f]{64})"\}[ \t]*\n',
+    r'^vaultkit:[ \t]*\{generator: vaultkit, version: '
+    r'"(\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?(?:\+[0-9A-Za-z.]+)?)", '
+    r'hash: "sha256:([0-9a-f]{64})"\}[ \t]*\n',
     re.M,
 )
 _MARKER_LINE_UTF8 = re.compile(MARKER_LINE.pattern.encode("ascii"), re.M)
+
+
+def is_marker(value: Any) -> bool:
+    """Whether a ``vaultkit`` property value is vaultkit's ownership marker: a mapping naming vaultkit as
+    its generator (the canonical line, or the same mapping reformatted, as an edit leaves it).
+
+    >>> is_marker({"generator": "vaultkit", "hash": "sha256:0"}), is_marker("mine"), is_marker({"hash": "x"})
+    (True, False, False)
+    """
+    return isinstance(value, dict) and value.get("generator") == "vaultkit"
 
 
 def find_marker(yaml_text: str | bytes) -> tuple[dict[str, str], int] | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .codes import severity_of
 from .feedback import feedback_parts
-from .frontmatter import MARKER_KEY, _frontmatter_parts, find_marker, load_yaml
+from .frontmatter import MARKER_KEY, _frontmatter_parts, find_marker, is_marker, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
 from .scan import is_valid_tag, parse_wikilink, region_spans, scan_body
 
@@ -77,7 +77,7 @@ def complete_note(note: Note, root: "str | os.PathLike[str] | None" = None) -> N
 
     Examples
     --------
-    >>> n = parse_note("G.md", b"---\\nvaultkit: {}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
+    >>> n = parse_note("G.md", b"---\\nvaultkit: {generator: vaultkit}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
     >>> complete_note(n)
     >>> n.partial, [h.text for h in n.headings], [l.target for l in n.links]
     (False, ['H'], ['C'])
@@ -340,10 +340,11 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     mtime_ns : int
         Modification time, recorded for the cache and the writer.
     partial_if : str, optional
-        A property name: when the frontmatter is a mapping that holds it and the
-        file is plain UTF-8 (no BOM, no CR, no bad byte), only the frontmatter
-        is read and the note comes back :attr:`~vaultkit.model.Note.partial`
-        (vaultkit's own generated notes, which ``sync`` needs only by name).
+        A property name: when the frontmatter holds vaultkit's marker under it
+        (:func:`vaultkit.frontmatter.is_marker`) and the file is plain UTF-8
+        (no BOM, no CR, no bad byte), only the frontmatter is read and the note
+        comes back :attr:`~vaultkit.model.Note.partial` (vaultkit's own
+        generated notes, which ``sync`` needs only by name).
         With ``"vaultkit"``, a frontmatter that holds vaultkit's canonical
         marker line is read by that line alone (the partial note's
         ``frontmatter`` holds the marker only); :func:`complete_note` reads
@@ -355,8 +356,8 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     (:data:`vaultkit.frontmatter.MARKER_LINE`) makes the note vaultkit's in
     every reading, as it does for the writer
     (:func:`vaultkit.writer.ownership`): when the YAML around the line is
-    broken (``VK001``/``VK003``), not a mapping (``VK002``) or holds the line
-    inside a quoted value, ``frontmatter`` still holds the marker.
+    broken (``VK001``/``VK003``), empty or not a mapping (``VK002``) or holds
+    the line inside a quoted value, ``frontmatter`` still holds the marker.
 
     Returns
     -------
@@ -368,7 +369,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     >>> n = parse_note("A.md", b"---\\ntags: [x]\\nup: '[[B]]'\\n---\\nSee [[C#H]] #y\\n")
     >>> n.tags, [(l.kind, l.target, l.line) for l in n.links]
     (['x', 'y'], [('frontmatter', 'B', 3), ('wikilink', 'C', 5)])
-    >>> p = parse_note("G.md", b"---\\nvaultkit: {}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
+    >>> p = parse_note("G.md", b"---\\nvaultkit: {generator: vaultkit}\\n---\\n# H\\n[[C]]\\n", partial_if="vaultkit")
     >>> p.partial, p.links, p.headings
     (True, [], [])
     >>> line = 'vaultkit: {generator: vaultkit, version: "0.1.0", hash: "sha256:' + "0" * 64 + '"}\\n'
@@ -422,6 +423,8 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
                 _marked(note, marker)
         elif result.data is None:
             note.frontmatter = {}
+            if marker is not None:  # (the line inside a scalar tagged as null)
+                _marked(note, marker)
         elif not isinstance(result.data, dict):
             kind = type(result.data).__name__
             note.frontmatter_error = f"frontmatter is a {kind}, not a mapping of properties"
@@ -434,7 +437,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
                 result.key_lines[MARKER_KEY] = marker[1] + 1
             note.frontmatter = result.data
             note.frontmatter_lines = {k: v + 1 for k, v in result.key_lines.items()}
-            if partial_if is not None and partial_if in result.data and not (bom or has_cr or problem):
+            if partial_if is not None and is_marker(result.data.get(partial_if)) and not (bom or has_cr or problem):
                 note.body_line = body_line
                 note.partial = True
                 return note

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .config import Config, load_config
 from .discover import discover
 from .errors import VaultNotFoundError
+from .frontmatter import is_marker
 from .model import Diagnostic, Note
 from .parse import parse_note
 from .resolve import NameIndex, resolve_vault
@@ -318,17 +319,18 @@ class Vault:
             store.close()
 
     def is_generated(self, note: Note) -> bool:
-        """Whether ``note`` is one vaultkit generated (it sits in the output folder and carries the marker)."""
+        """Whether ``note`` is one vaultkit generated: it sits in the output folder, is UTF-8 and carries the
+        marker (:func:`vaultkit.frontmatter.is_marker`) — what the writer takes for vaultkit's
+        (:func:`vaultkit.writer.ownership`), edited or not."""
         out = self.config.output.rstrip("/") + "/"
-        return note.path.startswith(out) and note.has_property(GENERATOR_KEY)
+        return note.path.startswith(out) and note.encoding == "utf-8" and is_marker(note.get_property(GENERATOR_KEY))
 
     def is_stray_generated(self, note: Note) -> bool:
         """Whether ``note`` is one vaultkit generated that lies outside the output folder (an earlier
         ``output``, or a copy): its marker names vaultkit as the generator."""
         if self.is_generated(note):
             return False
-        marker = note.get_property(GENERATOR_KEY)
-        return isinstance(marker, dict) and marker.get("generator") == GENERATOR_KEY
+        return note.encoding == "utf-8" and is_marker(note.get_property(GENERATOR_KEY))
 
     def user_notes(self) -> list[Note]:
         """Notes the user wrote, in path order: every note except vaultkit's generated ones (also those

@@ -77,7 +77,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UnsafePathError, VaultkitError
-from .frontmatter import MARKER_KEY, MARKER_LINE, load_yaml, split_frontmatter
+from .frontmatter import MARKER_KEY, MARKER_LINE, is_marker, load_yaml, split_frontmatter
 from .scan import region_marker_lines
 
 __all__ = [
@@ -467,8 +467,7 @@ def ownership(text: str) -> str:
         return "user"
     data = load_yaml(block.yaml).data
     if isinstance(data, dict):
-        mark = data.get(MARKER_KEY)
-        if isinstance(mark, dict) and mark.get("generator") == GENERATOR:
+        if is_marker(data.get(MARKER_KEY)):
             return "edited"
     return "user"
 

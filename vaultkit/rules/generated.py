@@ -107,7 +107,14 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
         return edited
     planned = _plan_of(ctx).get(note.path)
     if planned is None:
-        return "generated note is no longer produced by the tier tables; the next 'vaultkit sync' removes it"
+        from ..writer import ownership
+
+        text = ctx.text_of(note)
+        if text is not None and ownership(text) == "clean":
+            return "generated note is no longer produced by the tier tables; the next 'vaultkit sync' removes it"
+        # (as the writer treats it: kept, being edited or without the exact marker line)
+        return ("generated note is no longer produced by the tier tables and was edited (or its marker was): "
+                "'vaultkit sync' keeps it; delete it yourself or run 'vaultkit sync --force'")
     if isinstance(planned, tuple):  # deferred: made of the same inputs as in the last sync
         digest, make = planned
         if _as_the_writer_found_it(ctx, note.path, digest):
@@ -174,8 +181,10 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
 
     What it checks
     --------------
-    Notes in the output folder (``output`` in ``vaultkit.toml``, default
-    ``_vaultkit``) whose frontmatter has the ``vaultkit:`` marker mapping. The
+    UTF-8 notes in the output folder (``output`` in ``vaultkit.toml``, default
+    ``_vaultkit``) whose frontmatter has the ``vaultkit:`` marker mapping,
+    naming vaultkit as its ``generator`` (or holds vaultkit's marker line,
+    whatever the YAML around it holds: the rule ``vaultkit sync`` goes by). The
     marker's ``hash`` records the text as written: ``"sha256:<hex>"`` (what
     ``vaultkit sync`` writes) is the SHA-256 of the whole note with the marker
     line taken out; a bare ``<hex>`` is the SHA-256 of the body alone (the
@@ -183,7 +192,8 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
     no BOM. When the note on disk hashes differently it was edited by hand or
     is stale. Otherwise the note is compared with what ``vaultkit sync``
     would write now (the plan made from the current tier tables and notes):
-    a note that differs, or that is no longer produced, is out of date. The
+    a note that differs, or that is no longer produced, is out of date (the
+    message says whether ``sync`` removes it or keeps it as edited). The
     check is replaceable (``vaultkit.rules.generated.set_freshness_check``).
     Notes outside the output folder are not checked.
 
