@@ -224,6 +224,9 @@ def test_the_marker_line_makes_a_note_vaultkits_in_every_reading(yaml_around: by
     assert ownership(data.decode()) == "edited"
     quoted = b"---\ntitle: 'T\n" + _MARKER + b"'\n---\n# T\n"  # ...and in one that closes: valid YAML
     assert parse_note("_vaultkit/T.md", quoted).frontmatter[GENERATOR_KEY] == part.frontmatter[GENERATOR_KEY]
+    mine = b"---\nvaultkit: mine\ntitle: 'T\n" + _MARKER + b"'\n---\n# T\n"  # (a vaultkit property besides)
+    assert parse_note("_vaultkit/T.md", mine).frontmatter[GENERATOR_KEY] == part.frontmatter[GENERATOR_KEY]
+    assert parse_note("_vaultkit/T.md", mine, partial_if=GENERATOR_KEY).frontmatter == part.frontmatter
 
 
 def test_a_marker_line_inside_a_null_scalar_counts_in_every_reading_too() -> None:

@@ -432,7 +432,7 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
             if marker is not None:
                 _marked(note, marker)
         else:
-            if marker is not None and MARKER_KEY not in result.data:  # (the line inside a quoted scalar)
+            if marker is not None and not is_marker(result.data.get(MARKER_KEY)):  # (the line in a quoted value)
                 result.data[MARKER_KEY] = marker[0]
                 result.key_lines[MARKER_KEY] = marker[1] + 1
             note.frontmatter = result.data
