@@ -246,8 +246,8 @@ def test_a_marker_line_admits_no_words_of_the_user() -> None:
 
     text = render_with_marker("---\ntitle: T\n---\n# T\n")
     assert ownership(text) == "clean"
-    for version in ("0.1.0 remember to cite Smith 2021", "0.1.0mywords", "", "my words"):
+    for version in ("0.1.0 remember to cite Smith 2021", "0.1.0mywords", "", "my words", "0.1.0+cite.Smith.2021"):
         edited = re.sub(r'version: "[^"]*"', f'version: "{version}"', text)
         assert ownership(edited) == "edited", version
-    for version in ("0.2.0", "1.0rc1", "0.3.dev2", "1.0+local"):
+    for version in ("0.2.0", "1.0rc1", "0.3.dev2", "2.0.post1"):
         assert ownership(re.sub(r'version: "[^"]*"', f'version: "{version}"', text)) == "clean", version

@@ -252,6 +252,30 @@ def test_a_generated_note_with_broken_yaml_above_its_marker_is_kept_whatever_the
         assert tier.read_bytes() == edited and set(snapshot(fresh_sample)) == before
 
 
+@pytest.mark.parametrize("around", ["vaultkit: mine\nnote: 'x\n{m}\ny'\n", "vaultkit: mine\nmeta: [\n{m}\n]\n",
+                                    "!!null 'x\n{m}\ny'\n"])
+def test_a_note_holding_a_marker_line_in_odd_yaml_gets_one_answer_whatever_the_cache(
+        fresh_sample: Path, around: str) -> None:
+    """A helper's cases: the marker line inside a quoted value or a flow list, beside a `vaultkit` property
+    of the user's, or in a null document. The line decides; sync, sync after lint and sync --no-cache agree
+    and no file flips from run to run."""
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = (fresh_sample / OUT / "Tiers" / "Tier 4.md").read_text(encoding="utf-8")
+    marker = next(line for line in tier.split("\n") if line.startswith("vaultkit: {"))
+    odd = fresh_sample / OUT / "Odd.md"
+    odd.write_text("---\n" + around.format(m=marker) + "---\n# Odd\nmy words [[Tier 4]] [[Nowhere]]\n",
+                   encoding="utf-8")
+    before = snapshot(fresh_sample)
+    outputs = set()
+    for args in (["sync"], ["lint"], ["sync"], ["sync", "--no-cache"], ["sync"], ["sync", "--check"]):
+        result = CliRunner().invoke(cli, [*args, str(fresh_sample)])
+        if args[0] == "sync":
+            assert result.exit_code == 1 and "skipped-edited: _vaultkit/Odd.md" in result.output, result.output
+            if "--check" not in args:
+                outputs.add(result.output.split("skipped-edited")[-1])
+    assert len(outputs) == 1 and snapshot(fresh_sample) == before
+
+
 def test_words_typed_into_the_marker_line_are_kept(fresh_sample: Path) -> None:
     """The marker line is left out of a note's hash; text typed into its version made the note count as
     unedited and a sync overwrote it (a helper's finding). Such a line is no marker line now."""

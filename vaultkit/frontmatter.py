@@ -30,10 +30,10 @@ MARKER_KEY = "vaultkit"
 #: frontmatter holds this line is vaultkit's, whatever the rest of its YAML holds: the writer
 #: (:func:`vaultkit.writer.ownership`) and the parser (:func:`vaultkit.parse.parse_note`) go by this one rule.
 #: The line is left out of the note's hash, so it admits nothing a user could have written: the version
-#: is a release number as vaultkit's are spelled (``0.1.0``, ``1.2rc1``, ``0.3.dev2``, ``1.0+local``).
+#: is a release number as vaultkit's are spelled (``0.1.0``, ``1.2rc1``, ``0.3.dev2``): digits, no words.
 MARKER_LINE = re.compile(
     r'^vaultkit:[ \t]*\{generator: vaultkit, version: '
-    r'"(\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?(?:\+[0-9A-Za-z.]+)?)", '
+    r'"(\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?(?:\.post\d+)?(?:\.dev\d+)?)", '
     r'hash: "sha256:([0-9a-f]{64})"\}[ \t]*\n',
     re.M,
 )
