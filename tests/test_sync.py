@@ -289,7 +289,16 @@ def test_words_typed_into_the_marker_line_are_kept(fresh_sample: Path) -> None:
     assert result.exit_code == 1 and "skipped-edited: _vaultkit/Tiers/Tier 4.md" in result.output
     assert tier.read_bytes() == edited
     lint = CliRunner().invoke(cli, ["lint", "--select", "VK401", str(fresh_sample)])
-    assert "Tier 4.md" in lint.output and "edited by hand" in lint.output
+    assert "Tier 4.md" in lint.output and "marker line was changed" in lint.output and "move any words" in lint.output
+
+
+def test_lint_says_when_only_the_marker_line_was_changed(fresh_sample: Path) -> None:
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = fresh_sample / OUT / "Tiers" / "Tier 4.md"
+    tier.write_text(tier.read_text(encoding="utf-8").replace('version: "0', 'version: " 0', 1), encoding="utf-8")
+    lint = CliRunner().invoke(cli, ["lint", "--select", "VK401", str(fresh_sample)])
+    assert "Tier 4.md" in lint.output and "marker line was changed" in lint.output, lint.output
+    assert "edited by hand" not in lint.output
 
 
 @pytest.mark.parametrize("frontmatter", [b"vaultkit: mine\n", b"vaultkit: {hash: abc}\n", b"vaultkit:\n"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import re
 from collections.abc import Callable, Iterator
 
 from ..frontmatter import split_frontmatter
@@ -83,9 +84,25 @@ def hash_freshness(ctx: LintContext, note: Note) -> str | None:
         digest = expected
     if actual == digest:
         return None
+    if sep and content_hash is not None and content_hash(_without_marker_line(text)) == digest:
+        return ("generated note's marker line was changed (it is no longer as vaultkit writes it; the rest of the "
+                "note is as written): sync keeps the note; move any words you put in that line to a note of "
+                "your own, then run 'vaultkit sync --force' to write it again")
     return (f"generated note was edited by hand (the {what} hashes to {actual[:12]}…, the marker says "
             f"{digest[:12]}…): sync keeps it; move your text to a note of your own, or run "
             f"'vaultkit sync --force' to replace it")
+
+
+_LOOSE_MARKER_LINE = re.compile(r"^[ \t]*vaultkit[ \t]*:.*\n", re.M)
+
+
+def _without_marker_line(text: str) -> str:
+    """``text`` without the first frontmatter line that sets ``vaultkit`` (a marker line someone changed)."""
+    block = split_frontmatter(text)
+    if block is None:
+        return text
+    m = _LOOSE_MARKER_LINE.search(text, 4, 4 + len(block.yaml))
+    return text if m is None else text[:m.start()] + text[m.end():]
 
 
 def plan_freshness(ctx: LintContext, note: Note) -> str | None:
