@@ -397,12 +397,10 @@ def _decode_row(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> tu
     try:
         long = None
         if tag == _SPLIT:
-            end = 5 + int.from_bytes(blob[1:5], "little")
-            view = memoryview(blob)
-            payload = view[5:end]
-            values = list(marshal.loads(payload))
+            first, rest = _split_row(blob)
+            values = list(marshal.loads(first[5:]))
             head, long = values[_I_FRONTMATTER]
-            values[_I_FRONTMATTER] = None if file is not None else marshal.loads(view[end:])
+            values[_I_FRONTMATTER] = None if file is not None else marshal.loads(rest)  # type: ignore[arg-type]
             tag = _MARSHAL
         if tag == _MARSHAL:
             if long is None:
