@@ -74,23 +74,14 @@ def find_marker(yaml_text: str | bytes) -> tuple[dict[str, str], int] | None:
     >>> find_marker(b"title: T\\nvaultkit: {generator: vaultkit}\\n") is None
     True
     """
-    if isinstance(yaml_text, bytes):
-        if b"vaultkit:" not in yaml_text:  # (a substring search first: user notes' frontmatter can be long)
-            return None
-        m = _MARKER_LINE_UTF8.search(yaml_text)
-        if m is None:
-            return None
-        version = m.group(1).decode("utf-8", "surrogateescape")
-        digest = m.group(2).decode("ascii")
-        line = yaml_text.count(b"\n", 0, m.start())
-    else:
-        if "vaultkit:" not in yaml_text:
-            return None
-        found = MARKER_LINE.search(yaml_text)
-        if found is None:
-            return None
-        version, digest = found.group(1), found.group(2)
-        line = yaml_text.count("\n", 0, found.start())
+    utf8 = isinstance(yaml_text, bytes)
+    # (a substring search first: user notes' frontmatter can be long)
+    found = (_MARKER_LINE_UTF8 if utf8 else MARKER_LINE).search(yaml_text) \
+        if (b"vaultkit:" if utf8 else "vaultkit:") in yaml_text else None  # type: ignore[operator]
+    if found is None:
+        return None
+    version, digest = (g.decode("ascii") if utf8 else g for g in found.groups())  # (the pattern is ASCII)
+    line = yaml_text.count(b"\n" if utf8 else "\n", 0, found.start())  # type: ignore[arg-type]
     return {"generator": "vaultkit", "version": version, "hash": f"sha256:{digest}"}, line
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .config import Config, load_config
 from .discover import discover
 from .errors import VaultNotFoundError
-from .frontmatter import is_marker
+from .frontmatter import MARKER_KEY, is_marker
 from .model import Diagnostic, Note
 from .parse import parse_note
 from .resolve import NameIndex, resolve_vault
@@ -40,7 +40,13 @@ __all__ = ["Vault", "GENERATOR_KEY"]
 _LINK_CODES = frozenset({"VK101", "VK102", "VK103", "VK104"})
 
 #: Frontmatter key that marks a note as generated (and owned) by vaultkit.
-GENERATOR_KEY = "vaultkit"
+GENERATOR_KEY = MARKER_KEY
+
+
+def _carries_marker(note: Note) -> bool:
+    """Whether ``note`` is UTF-8 and its ``vaultkit`` property is vaultkit's marker (what the writer takes for
+    vaultkit's, :func:`vaultkit.writer.ownership`), wherever the note lies."""
+    return note.encoding == "utf-8" and is_marker(note.get_property(GENERATOR_KEY))
 
 
 @dataclass
@@ -322,15 +328,12 @@ class Vault:
         """Whether ``note`` is one vaultkit generated: it sits in the output folder, is UTF-8 and carries the
         marker (:func:`vaultkit.frontmatter.is_marker`) — what the writer takes for vaultkit's
         (:func:`vaultkit.writer.ownership`), edited or not."""
-        out = self.config.output.rstrip("/") + "/"
-        return note.path.startswith(out) and note.encoding == "utf-8" and is_marker(note.get_property(GENERATOR_KEY))
+        return note.path.startswith(self.config.output.rstrip("/") + "/") and _carries_marker(note)
 
     def is_stray_generated(self, note: Note) -> bool:
         """Whether ``note`` is one vaultkit generated that lies outside the output folder (an earlier
         ``output``, or a copy): its marker names vaultkit as the generator."""
-        if self.is_generated(note):
-            return False
-        return note.encoding == "utf-8" and is_marker(note.get_property(GENERATOR_KEY))
+        return not note.path.startswith(self.config.output.rstrip("/") + "/") and _carries_marker(note)
 
     def user_notes(self) -> list[Note]:
         """Notes the user wrote, in path order: every note except vaultkit's generated ones (also those

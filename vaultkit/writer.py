@@ -109,7 +109,6 @@ PROTECTED_DIRS = frozenset({".obsidian", ".git", ".trash"})
 TEMP_PREFIX = ".~vaultkit-"
 TEMP_SUFFIX = ".tmp"
 
-_MARKER_LINE = MARKER_LINE  # (the parser reads ownership by the same line: see vaultkit.frontmatter)
 _TEMP_RE = re.compile(r"^\.~vaultkit-[0-9a-f]{16}\.tmp$")
 _LOOSE_MARKER = re.compile(r"vaultkit[ \t]*:[ \t]*(?:begin|end|hash)", re.I)
 _EXACT_MARKER = re.compile(r"^[ \t]*%% vaultkit:(begin|end) ([A-Za-z0-9_.-]+) %%[ \t]*$")
@@ -392,7 +391,7 @@ def strip_marker(text: str) -> tuple[str, tuple[str, str] | None]:
     span = _frontmatter_span(text)
     if span is None:
         return text, None
-    m = _MARKER_LINE.search(text, span[0], span[1])
+    m = MARKER_LINE.search(text, span[0], span[1])  # (the parser goes by the same line: vaultkit.frontmatter)
     if m is None:
         return text, None
     return text[: m.start()] + text[m.end():], (m.group(1), m.group(2))
