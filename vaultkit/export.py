@@ -213,15 +213,10 @@ class LadderTechnique:
     def _top_mentions(self, limit: int) -> list[str]:
         counts, ranked, mentioned = self.mention_counts, self.ranked_by, self.mentioned_by
         if isinstance(counts, _MentionCounts):  # the technique's own order (MentionMap.ranked_notes)
-            top: list[str] = []
             # (a note may rank it without mentioning it: compare the sets, not their sizes)
             if limit > 0 and not mentioned <= ranked:
-                for note in counts.technique.mentions.ranked_notes():
-                    if note in mentioned and note not in ranked:
-                        top.append(note)
-                        if len(top) == limit:
-                            break
-            return top
+                return counts.technique.mentions.top_notes(limit, mentioned, ranked)
+            return []
         return heapq.nsmallest(limit, (p for p in mentioned if p not in ranked),
                                key=lambda p: (-counts.get(p, 1), p))
 
