@@ -496,12 +496,15 @@ def _prop_text(value: Any) -> str:
 
 
 def _offset_of_line(raw: str, line: int) -> int:
-    pos = 0
-    for _ in range(line - 1):
-        pos = raw.find("\n", pos) + 1
-        if pos == 0:
-            return -1
-    return pos
+    """Offset where 1-based ``line`` of ``raw`` starts, ``-1`` past the end.
+
+    >>> _offset_of_line("a\\nbc\\nd", 3), _offset_of_line("a\\nbc\\nd", 1), _offset_of_line("a\\n", 3)
+    (5, 0, -1)
+    """
+    if line <= 1:
+        return 0
+    lines = raw.split("\n", line - 1)  # (one C call, not a find per line)
+    return len(raw) - len(lines[-1]) if len(lines) == line else -1
 
 
 def _line_in_file(raw: str | None, start_line: int, name: str, pos: int | None = None) -> int:
