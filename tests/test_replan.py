@@ -312,3 +312,44 @@ def test_a_planned_file_with_no_earlier_hash_is_made_once_and_not_kept(tmp_path)
     assert "# T 🟢" in (tmp_path / "_vaultkit" / "T.md").read_text(encoding="utf-8")
     again = apply(tmp_path, "_vaultkit", [PlannedFile("_vaultkit/T.md", None, None, make)])
     assert [o.action for o in again.outcomes] == ["unchanged"] and made == ["x", "x"]
+
+
+def test_forked_workers_pass_over_technique_notes_already_on_disk(monkeypatch, eugene_copy) -> None:
+    """A technique note whose file already holds it as written is not sent back by the forked workers:
+    it is deferred with the writer's record of the file, and the writer finds it up to date by its stat.
+    One changed after planning is not trusted: edited by hand it is kept; deleted it is made again here."""
+    from vaultkit import pool
+    from vaultkit.generate import plan_generation
+    from vaultkit.writer import PlannedFile, apply, note_on_disk
+
+    monkeypatch.setattr(writer, "_RECENT_NS", -1)  # (files just written count as settled)
+    run_sync(eugene_copy, quiet=True)
+    started: list[object] = []
+
+    def forked(*args, **kwargs):
+        started.append(pool.start_forked(*args, **{**kwargs, "workers": 2, "chunk": 3}))
+        return started[-1]
+
+    monkeypatch.setattr(generate, "start_forked", forked)
+    plan = plan_generation(Vault.load(eugene_copy), on_disk=note_on_disk)
+    if started[0] is None:
+        pytest.skip("no fork start method here")
+    technique_paths = [p for p in plan.paths if "/Techniques/" in p]
+    assert len(technique_paths) == plan.techniques >= 20 and set(plan.verified) == set(technique_paths)
+    assert all(plan.deferred[p][0] == plan.verified[p][0] for p in technique_paths)
+    before = {p: (eugene_copy / p).read_bytes() for p in technique_paths}
+    # made here again when asked (the writer asks when the file changed): the text on disk, marker aside
+    assert writer.render_with_marker(plan.deferred[technique_paths[0]][1]()).encode() == before[technique_paths[0]]
+
+    edited, deleted = technique_paths[0], technique_paths[1]
+    with (eugene_copy / edited).open("a", encoding="utf-8") as fh:
+        fh.write("\nMy own words.\n")
+    (eugene_copy / deleted).unlink()
+    files = [PlannedFile(p, plan.files[p]) if p in plan.files else PlannedFile(p, None, *plan.deferred[p])
+             for p in plan.paths]
+    report = apply(eugene_copy, "_vaultkit", files, known=plan.verified)
+    actions = {o.path: o.action for o in report.outcomes}
+    assert actions[edited] == "skipped-edited" and actions[deleted] == "created"
+    assert all(actions[p] == "unchanged" for p in technique_paths[2:])
+    assert (eugene_copy / deleted).read_bytes() == before[deleted]
+    assert (eugene_copy / edited).read_text(encoding="utf-8").endswith("My own words.\n")

@@ -936,3 +936,29 @@ def test_write_whole_takes_pieces_and_keeps_the_old_file_when_making_them_fails(
     with pytest.raises(RuntimeError):
         write_whole(out, failing())
     assert out.read_bytes() == b"a\nb\nc\n" and [p.name for p in tmp_path.iterdir()] == ["report.txt"]
+
+
+def test_note_on_disk_gives_the_record_only_for_the_note_as_written(tmp_path, monkeypatch) -> None:
+    import os
+
+    from vaultkit import writer
+    from vaultkit.writer import content_hash, file_looks, note_on_disk, render_with_marker
+
+    text = "---\ntitle: T\n---\n# T 🟢\n"
+    out = tmp_path / "_vaultkit"
+    out.mkdir()
+    (out / "T.md").write_text(render_with_marker(text), encoding="utf-8")
+    assert note_on_disk(tmp_path, "_vaultkit/T.md", text) is None  # just written: not trusted yet
+    monkeypatch.setattr(writer, "_RECENT_NS", -1)
+    st = os.lstat(out / "T.md")
+    assert note_on_disk(tmp_path, "_vaultkit/T.md", text) == file_looks(content_hash(render_with_marker(text)), st)
+    same_size = text.replace("T 🟢", "U 🟢")
+    assert note_on_disk(tmp_path, "_vaultkit/T.md", same_size) is None  # other bytes, same length
+    assert note_on_disk(tmp_path, "_vaultkit/T.md", text + "more\n") is None
+    assert note_on_disk(tmp_path, "_vaultkit/Gone.md", text) is None
+    assert note_on_disk(tmp_path, "_vaultkit/../T.md", text) is None  # unsafe path
+    assert note_on_disk(tmp_path, "_vaultkit/T.md", "---\nvaultkit: mine\n---\n") is None  # refused text
+    (out / "Link.md").symlink_to(out / "T.md")
+    assert note_on_disk(tmp_path, "_vaultkit/Link.md", text) is None  # never through a symlink
+    (out / "Dir.md").mkdir()
+    assert note_on_disk(tmp_path, "_vaultkit/Dir.md", text) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class Plan:
     #: path → (content hash, make): files whose inputs are an earlier run's (see ``plan_generation(known=...)``);
     #: with no hash (``None``), a text made already and kept as UTF-8 until the writer takes it
     deferred: dict[str, tuple[str | None, Callable[[], str]]] = field(default_factory=dict)
+    #: path → the writer's record (:func:`vaultkit.writer.file_looks`) of a deferred file that planning found
+    #: on disk byte for byte as the writer would write it: pass them on in ``apply(known=...)``
+    verified: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
     _order: list[str] = field(default_factory=list, repr=False)
 
     def add(self, path: str, text: str) -> None:
@@ -301,7 +305,8 @@ def _tier_label(tech: "Technique") -> str:
 
 # --------------------------------------------------------------------------- planning
 def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] | None" = None, *,
-                    known: "dict[str, tuple] | None" = None) -> Plan:
+                    known: "dict[str, tuple] | None" = None,
+                    on_disk: "Callable[[str, str, str], tuple | None] | None" = None) -> Plan:
     """Plan every generated note of ``vault``.
 
     Parameters
@@ -320,6 +325,12 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         :class:`_Reuse`) and that the earlier run found on disk is
         planned in :attr:`Plan.deferred` instead of being made: the writer makes it
         only if the file changed since.
+    on_disk : callable, optional
+        ``on_disk(vault root, path, text)``: the writer's record of a file that
+        already holds ``text`` as the writer would write it, else ``None``
+        (:func:`vaultkit.writer.note_on_disk`). Technique notes made by worker
+        processes are checked with it there: one found so is not sent back but
+        planned in :attr:`Plan.deferred`, its record in :attr:`Plan.verified`.
 
     Returns
     -------
@@ -427,8 +438,14 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         path = tech_path[tech.key]
         return _technique_note(vault, tech, path, tier_path, index_path, backlinks.get(path, []), titles)
 
-    def render_encoded(i: int) -> bytes:
-        return render(i).encode("utf-8")
+    root = os.fspath(vault.root)
+
+    def render_encoded(i: int) -> "bytes | tuple[str, int, int, int, int]":
+        # (in a forked worker) the note's UTF-8 text, or, when its file already holds it as the writer would
+        # write it, the writer's record of that file instead: nothing to send back, keep or write
+        text = render(i)
+        found = None if on_disk is None else on_disk(root, tech_path[fresh[i].key], text)
+        return text.encode("utf-8") if found is None else found
 
     made_so_far = 0
 
@@ -443,10 +460,14 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         if encoded is not None:
             # Kept as the workers sent them, UTF-8 (a quarter of a str holding emoji: 4 bytes a character),
             # and decoded by the writer one at a time (at 10,000 notes: 117 MB, not 440 MB, all at once).
-            for tech, data in zip(fresh, encoded, strict=True):
+            for i, (tech, data) in enumerate(zip(fresh, encoded, strict=True)):
                 path = tech_path[tech.key]
                 del plan.files[path]
-                plan.deferred[path] = (None, functools.partial(data.decode, "utf-8"))
+                if data.__class__ is bytes:
+                    plan.deferred[path] = (None, functools.partial(data.decode, "utf-8"))
+                else:  # up to date on disk: made again here only if the file changes before the writer sees it
+                    plan.deferred[path] = (data[0], functools.partial(render, i))
+                    plan.verified[path] = tuple(data)
             return
         for i, tech in enumerate(fresh):
             if i % 64 == 0:

@@ -36,7 +36,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .model import Note, _packed_text, _set_packed_text, _set_text_loader, _share_strings
 
@@ -596,7 +596,7 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
 #: notes) the pool runs and the cold sync took 8.2 s against 9.7 s before (BENCHMARKS.md).
 MIN_FORKED_ITEMS = 2_000
 
-_FORKED_JOB: Callable[[int], str | bytes] | None = None
+_FORKED_JOB: Callable[[int], Any] | None = None
 
 
 def _forked_range(lo: int, hi: int) -> bytes:
@@ -615,14 +615,14 @@ class ForkedMap:
         self._parts = parts
         self._progress = progress
 
-    def results(self) -> list[str | bytes] | None:
+    def results(self) -> list[Any] | None:
         """Every job's result, in order; ``None`` when the pool broke (run the jobs in-process).
 
         An exception a job raised is raised here. The workers are gone afterwards.
         """
         import marshal
 
-        out: list[str | bytes] = []
+        out: list[Any] = []
         try:
             for blob in self._parts:
                 part = marshal.loads(blob)
@@ -647,7 +647,7 @@ class ForkedMap:
             self._executor = None
 
 
-def start_forked(job: Callable[[int], str | bytes], count: int, *, workers: int | None = None,
+def start_forked(job: Callable[[int], Any], count: int, *, workers: int | None = None,
                  progress: Callable[[int], None] | None = None, chunk: int = 256) -> ForkedMap | None:
     """Start ``[job(i) for i in range(count)]`` in forked workers that share this process's memory.
 
@@ -662,8 +662,8 @@ def start_forked(job: Callable[[int], str | bytes], count: int, *, workers: int 
     Parameters
     ----------
     job : callable
-        ``job(i) -> str`` for ``0 <= i < count``; what it changes stays in
-        the worker.
+        ``job(i)`` for ``0 <= i < count``: a value :mod:`marshal` writes (str,
+        bytes, numbers, tuples of them…); what it changes stays in the worker.
     count : int
         Number of jobs.
     workers : int, optional

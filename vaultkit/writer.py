@@ -88,6 +88,7 @@ __all__ = [
     "WriteReport",
     "WriterBusyError",
     "apply",
+    "note_on_disk",
     "replace_user_file",
     "write_whole",
     "render_with_marker",
@@ -1802,6 +1803,66 @@ def _known_unchanged(w: _Writer, rel: str, note: bool, digest: str, st: os.stat_
     return FileOutcome(rel, "unchanged", "")
 
 
+def note_on_disk(root: "str | os.PathLike[str]", rel: str, text: str) -> tuple[str, int, int, int, int] | None:
+    """The :attr:`WriteReport.verified` record of generated note ``rel`` when its file already holds, byte for
+    byte, what :func:`apply` would write for ``text`` (marker line included); else ``None``.
+
+    Read-only, for a planner that makes many notes in worker processes: a record it passes on in
+    ``apply(known=...)`` lets the writer find the note up to date by its stat alone, as it does for a
+    file an earlier run found so (the writer still checks the path and the stat, and makes the note
+    again when the file changed). ``None`` too for a file changed in the last two seconds (a later
+    change within the file system's timestamp granularity would keep size and times), a file that
+    is not a regular one, or an unsafe path.
+
+    Parameters
+    ----------
+    root : path-like
+        The vault folder.
+    rel : str
+        The note's vault path (POSIX).
+    text : str
+        The note as planned, without the ownership marker.
+
+    Returns
+    -------
+    tuple or None
+        ``(content hash, size, mtime_ns, ctime_ns, inode)`` (:func:`file_looks`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> vault = Path(tempfile.mkdtemp())
+    >>> _ = (vault / "Gen.md").write_text(render_with_marker("# Gen\\n"), encoding="utf-8")
+    >>> os.utime(vault / "Gen.md", ns=(0, 0))  # (not just written: mtime long ago; ctime is now)
+    >>> note_on_disk(vault, "Gen.md", "# Gen\\n") is None, note_on_disk(vault, "Gen.md", "# Other\\n")
+    (True, None)
+    """
+    try:
+        rendered, digest = _render(text)
+        target = os.path.join(os.fspath(root), *_check_parts(rel, "planned path"))
+        expected = rendered.encode("utf-8")
+        fd = os.open(target, _READ_FLAGS)
+    except (ValueError, UnsafePathError, OSError):  # (a planned text the writer refuses, an unsafe path)
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(expected):
+            return None
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) <= _RECENT_NS:
+            return None
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return file_looks(digest, st) if b"".join(chunks) == expected else None
+
+
 def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: PlannedFile,
               force: bool) -> FileOutcome:
     rel = pf.path
@@ -1890,6 +1951,10 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         data, seen = _read(target)
     except OSError as exc:
         return FileOutcome(rel, "error", f"cannot read: {exc}")
+    if note and data == text.encode("utf-8"):
+        # byte for byte what this run writes, marker and all: vaultkit's, unedited, up to date (what the
+        # checks below conclude after decoding the file and hashing it again; a sync finds most notes so)
+        return _unchanged(w, rel, looks)
     dec = _decode(data)
     if dec is None:
         return FileOutcome(rel, "skipped-taken", "a file that is not UTF-8 (not vaultkit's) holds this path")

@@ -19,7 +19,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     """
     from ..generate import plan_generation
     from ..progress import Stages
-    from ..writer import WRITER_MEMO, PlannedFile, PlannedRegion, WriteMode, apply
+    from ..writer import WRITER_MEMO, PlannedFile, PlannedRegion, WriteMode, apply, note_on_disk
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
@@ -29,7 +29,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
         known = vault.previous_memo(WRITER_MEMO)
         known = known if isinstance(known, dict) else None
         with Stages(quiet=quiet) as stages:
-            plan = plan_generation(vault, progress=stages, known=known)
+            plan = plan_generation(vault, progress=stages, known=known, on_disk=note_on_disk)
         mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
                 "dry-run": WriteMode.DRY_RUN}[mode_name]
         files = []
@@ -42,7 +42,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
         regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
         with Stages(quiet=quiet) as stages:
             report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
-                           known=known, progress=stages)
+                           known={**known, **plan.verified} if known else plan.verified, progress=stages)
     vault.memo_updates[WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     if mode is WriteMode.WRITE:  # links to notes just written resolve now (the summary counts them so)

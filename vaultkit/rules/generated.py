@@ -154,14 +154,14 @@ def _plan_of(ctx: LintContext) -> "dict[str, str | tuple[str, Callable[[], str]]
     plan = getattr(ctx, "_generation_plan", None)
     if plan is None:
         from ..generate import plan_generation
-        from ..writer import WRITER_MEMO
+        from ..writer import WRITER_MEMO, note_on_disk
 
         known = ctx.vault.previous_memo(WRITER_MEMO)
         known = known if isinstance(known, dict) else {}
-        made = plan_generation(ctx.vault, known=known or None)
+        made = plan_generation(ctx.vault, known=known or None, on_disk=note_on_disk)
         plan = {path: made.files[path] if path in made.files else made.deferred[path] for path in made.paths}
         ctx._generation_plan = plan  # type: ignore[attr-defined]
-        ctx._writer_known = known  # type: ignore[attr-defined]
+        ctx._writer_known = {**known, **made.verified}  # type: ignore[attr-defined]
     return plan
 
 
