@@ -17,7 +17,6 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.feedback import FEEDBACK_MEMO
 from vaultkit.generate import SUGGEST_MEMO
 from vaultkit.techniques import MENTIONS_MEMO, build_techniques
-from vaultkit.tiers import TIERS_MEMO
 from vaultkit.vault import Vault
 
 from .conftest import EUGENE, SAMPLE_VAULT, need
@@ -48,11 +47,11 @@ def test_reused_results_write_what_a_fresh_run_writes(tmp_path: Path, src: Path,
     run_sync(root)
     store = NoteCache.open(root)
     try:
-        kinds = {kind for kind in (MENTIONS_MEMO + "/00", FEEDBACK_MEMO, SUGGEST_MEMO, TIERS_MEMO, "writer")
+        kinds = {kind for kind in (MENTIONS_MEMO + "/00", FEEDBACK_MEMO, SUGGEST_MEMO, "writer")
                  if store.get_memo(kind) is not None}
     finally:
         store.close()
-    assert MENTIONS_MEMO + "/00" in kinds and TIERS_MEMO in kinds and "writer" in kinds
+    assert MENTIONS_MEMO + "/00" in kinds and "writer" in kinds
     _assert_up_to_date(root)
 
     vault = Vault.load(root)
@@ -143,35 +142,40 @@ def _tier_view(vault: Vault) -> tuple:
 
 
 def test_only_changed_notes_tier_tables_are_read_again(tmp_path: Path, monkeypatch) -> None:
-    """Rows and tier-table diagnostics of unchanged notes come from the last sync's memo, equal to reading them."""
+    """Rows and tier-table diagnostics of unchanged notes come with their cached notes (the parser read
+    them), equal to reading them."""
+    import vaultkit.parse as parse_mod
     import vaultkit.vault as vault_mod
 
     root = tmp_path / "v"
     shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
     run_sync(root)
     read: list[str] = []
-    real = vault_mod.read_tier_tables
-    monkeypatch.setattr(vault_mod, "read_tier_tables", lambda note: (read.append(note.path), real(note))[1])
-    cached = Vault.load(root, cache=True)
+    for mod in (parse_mod, vault_mod):
+        real = mod.read_tier_tables
+        monkeypatch.setattr(mod, "read_tier_tables", lambda note, real=real: (read.append(note.path), real(note))[1])
+    cached = Vault.load(root, cache=True, parse_generated=False)  # (a sync's reading)
     assert read == [] and cached.techniques
     assert _tier_view(cached) == _tier_view(Vault.load(root))
     row = cached.techniques[0]
     _edit(root / row.note, row.name, row.name + " Mk II")
     read.clear()
-    again = Vault.load(root, cache=True)
+    again = Vault.load(root, cache=True, parse_generated=False)
     assert read == [row.note]
     fresh = Vault.load(root)
     assert _tier_view(again) == _tier_view(fresh) and any(r.name == row.name + " Mk II" for r in fresh.techniques)
 
 
-def test_a_tiers_memo_of_another_shape_is_read_again(tmp_path: Path) -> None:
+def test_cached_tier_rows_of_another_shape_are_read_again(tmp_path: Path) -> None:
     root = tmp_path / "v"
     shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
     run_sync(root)
-    notes = Vault.load(root).user_notes()
+    notes = [n for n in Vault.load(root).user_notes() if n.tier_rows is not None]
+    assert notes
     store = NoteCache.open(root)
-    store.put_memo(TIERS_MEMO, {notes[0].path: 5, notes[-1].path: (notes[-1].sha256, b"\xffnot marshal"),
-                                **{n.path: (n.sha256, "text") for n in notes[1:-1]}})
+    for bad, note in zip([5, ("not", "rows"), ((("short",),), ())], notes * 3):
+        note.tier_rows = bad
+        store.put(note, root / note.path, encode_now=True)
     store.close()
     assert _tier_view(Vault.load(root, cache=True)) == _tier_view(Vault.load(root))
 
@@ -233,7 +237,7 @@ def test_an_edit_rewrites_only_the_part_of_the_mentions_memo_that_holds_the_note
     changed = {kind for kind in after if after[kind] != before.get(kind)}
     mention_parts = {kind for kind in changed if kind.startswith(MENTIONS_MEMO + "/")}
     assert mention_parts == {f"{MENTIONS_MEMO}/{_memo_part(note.path, parts):02d}"}
-    assert TIERS_MEMO in changed and "merge" not in changed  # (the note's hash changed; no tier row did)
+    assert "merge" not in changed and "tiers" not in after  # (no tier row changed; rows live in the notes)
     again = Vault.load(root, cache=True)
     assert again.previous_memo(MENTIONS_MEMO) == vault.memo_updates[MENTIONS_MEMO]  # put back together
 
@@ -414,8 +418,8 @@ def test_a_memo_file_that_is_not_ours_is_a_miss(tmp_path: Path, monkeypatch, kin
     store.close()
 
 
-def test_the_merge_memo_is_found_whether_the_rows_were_read_or_came_from_the_tiers_memo(tmp_path: Path,
-                                                                                         monkeypatch) -> None:
+def test_the_merge_memo_is_found_whether_the_rows_were_read_or_came_from_the_cache(tmp_path: Path,
+                                                                                    monkeypatch) -> None:
     """The key of the merge memo does not depend on how the rows were made. (It was a hash of marshal's
     bytes, which for equal values differ with which strings are interned or shared: a sync in a new
     process after an edit missed the memo. That needs two processes to show; this checks the property.)"""
@@ -429,10 +433,13 @@ def test_the_merge_memo_is_found_whether_the_rows_were_read_or_came_from_the_tie
     monkeypatch.setattr(T, "merge_rows", lambda rows: (merges.append(1), real(rows))[1])
     run_sync(root)  # rows read from the tables, merged, memos stored
     assert merges == [1]
-    build_techniques(Vault.load(root, cache=True), mentions=False)  # rows from the tiers memo
+    build_techniques(Vault.load(root, cache=True), mentions=False)  # rows from the cached notes
     run_sync(root)
-    store = Store.open(root)
-    store.put_memo(TIERS_MEMO, {})  # the next load reads every tier table again; the merge memo stays
-    store.close()
+    import vaultkit.vault as vault_mod
+
+    def refuse(path, packed):
+        raise ValueError("read the tables again")
+
+    monkeypatch.setattr(vault_mod, "unpack_tier_tables", refuse)  # every tier table read again
     build_techniques(Vault.load(root, cache=True), mentions=False)
     assert merges == [1]

@@ -962,3 +962,21 @@ def test_note_on_disk_gives_the_record_only_for_the_note_as_written(tmp_path, mo
     assert note_on_disk(tmp_path, "_vaultkit/Link.md", text) is None  # never through a symlink
     (out / "Dir.md").mkdir()
     assert note_on_disk(tmp_path, "_vaultkit/Dir.md", text) is None
+
+
+def test_a_file_equal_to_the_planned_one_is_unchanged_only_when_vaultkit_owns_it(tmp_path):
+    """Equal bytes make a note (its marker inside) or a manifest-listed file up to date without decoding it;
+    a canvas of the user's with the very text planned stays the user's."""
+    c, n = f"{OUT}/Same.canvas", f"{OUT}/Same.md"
+    (tmp_path / OUT).mkdir()
+    (tmp_path / c).write_text(canvas("gen"), encoding="utf-8")
+    before = snapshot(tmp_path)
+    for force in (False, True):
+        r = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen"))], force=force)
+        assert actions(r) == {c: "skipped-taken"}
+    assert snapshot(tmp_path) == before
+    (tmp_path / c).unlink()
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen")), PlannedFile(n, note("Same"))])
+    assert actions(r) == {c: "created", n: "created"}
+    again = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen")), PlannedFile(n, note("Same"))])
+    assert actions(again) == {c: "unchanged", n: "unchanged"}

@@ -157,7 +157,7 @@ def _errorcode(exc: sqlite3.Error) -> int:
     return code & 0xFF
 
 # Modules whose source decides what a parsed Note holds; their hash is part of the version key.
-_PARSER_MODULES = ("model.py", "parse.py", "scan.py", "frontmatter.py", "codes.py", "feedback.py")
+_PARSER_MODULES = ("model.py", "parse.py", "scan.py", "frontmatter.py", "codes.py", "feedback.py", "tiers.py")
 
 # --------------------------------------------------------------------------------------------
 # Codec: a Note as nested tuples of plain values, serialised with marshal (fast, C only).

@@ -235,6 +235,12 @@ class Note:
         resolved yet): :func:`vaultkit.feedback.feedback_parts`. ``None`` when
         the note has neither property, or was not made by the parser (then
         :func:`vaultkit.feedback.read_note_feedback` reads them from the text).
+    tier_rows : tuple or None
+        What :func:`vaultkit.tiers.read_tier_tables` finds in the note's
+        tables (rows and tier-table diagnostics, as
+        :func:`vaultkit.tiers.pack_tier_tables` packs them), read by the
+        parser (in the worker process that parses the note). ``None`` for a
+        note without tables, a partial one, or one not made by the parser.
 
     Examples
     --------
@@ -271,6 +277,7 @@ class Note:
     facts: str = ""
     region_marks: bool = False
     feedback: tuple | None = None
+    tier_rows: tuple | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Ship the packed text as it is (bytes for emoji text): no decode, no UCS-4 copy; and long

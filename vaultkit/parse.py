@@ -21,6 +21,7 @@ from .feedback import feedback_parts
 from .frontmatter import MARKER_KEY, _frontmatter_parts, find_marker, is_marker, load_yaml
 from .model import Diagnostic, Link, Note, TagUse
 from .scan import is_valid_tag, parse_wikilink, region_spans, scan_body
+from .tiers import pack_tier_tables, read_tier_tables
 
 __all__ = ["parse_note", "complete_note", "decode_note", "property_list", "LEGACY_KEYS"]
 
@@ -455,6 +456,8 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
     note.suppressions = scan.suppressions
     if "%% vaultkit:begin" in body:
         note.regions = region_spans(body, body_line)
+    if note.tables:  # (here, in the worker process that parses the note, not in the one that loads the vault)
+        note.tier_rows = pack_tier_tables(*read_tier_tables(note))
     for use in scan.tags:
         mixed = mixed_script(use.name)
         if mixed:

@@ -359,11 +359,6 @@ def is_tier_table(table: Table) -> int | None:
     return 0 if ranks_techniques else None
 
 
-#: Kind of :meth:`vaultkit.vault.Vault.previous_memo` holding, per user note, its SHA-256 and what
-#: :func:`read_tier_tables` found in it (:func:`pack_tier_tables`).
-TIERS_MEMO = "tiers"
-
-
 def pack_tier_tables(rows: list[TechniqueRow], diagnostics: list[Diagnostic]) -> tuple:
     """What :func:`read_tier_tables` returned for one note, as plain values :mod:`marshal` writes.
 

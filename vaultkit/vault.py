@@ -27,7 +27,7 @@ from .frontmatter import MARKER_KEY, is_marker
 from .model import Diagnostic, Note
 from .parse import parse_note
 from .resolve import NameIndex, resolve_vault
-from .tiers import TIERS_MEMO, TechniqueRow, pack_tier_tables, read_tier_tables, unpack_tier_tables
+from .tiers import TechniqueRow, read_tier_tables, unpack_tier_tables
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -164,29 +164,20 @@ class Vault:
         for shown in bad_names:
             vault.diagnostics.append(Diagnostic("VK004", "file name is not valid UTF-8: left out (rename it)",
                                                 shown, 0, 0, "error"))
-        # tier tables: a note's rows are the earlier run's while its SHA-256 is the same
-        memo = vault.previous_memo(TIERS_MEMO) if cache else None
-        known = memo if isinstance(memo, dict) else {}
-        learned: dict[str, tuple[str, bytes]] = {}  # (each note's packed rows marshalled once, when read)
+        # tier tables: read by the parser (in the pool's workers, or an earlier run's, from the cache)
         for note in vault.user_notes():
-            sha = note.sha256
-            found = known.get(note.path) if sha else None
             rows = None
-            if isinstance(found, tuple) and len(found) == 2 and found[0] == sha and isinstance(found[1], bytes):
+            if note.tier_rows is not None:
                 try:
-                    rows, diags = unpack_tier_tables(note.path, marshal.loads(found[1]))
-                    packed = found[1]
-                except (TypeError, ValueError, EOFError):  # not what this code packs: read the tables again
+                    rows, diags = unpack_tier_tables(note.path, note.tier_rows)
+                except (TypeError, ValueError):  # not what this code packs: read the tables again
                     rows = None
             if rows is None:
-                rows, diags = read_tier_tables(note)
-                packed = marshal.dumps(pack_tier_tables(rows, diags)) if sha else b""
-            if sha:
-                learned[note.path] = (sha, packed)
+                if not note.tables:
+                    continue
+                rows, diags = read_tier_tables(note)  # (a note not made by the parser)
             vault.techniques.extend(rows)
             note.diagnostics.extend(diags)
-        if cache:
-            vault.memo_updates[TIERS_MEMO] = learned
         return vault
 
     def after_write(self, created: Iterable[str], removed: Iterable[str], updated: Iterable[str] = ()) -> int:
