@@ -777,13 +777,7 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
     mentions = tech.mentions
     ranks_or_links = reasons.keys() | linking
     only_named = len(mentions) - sum(1 for p in ranks_or_links if p in mentions)
-    top: list[str] = []
-    if only_named:
-        for note in mentions.ranked_notes():
-            if note not in ranks_or_links:
-                top.append(note)
-                if len(top) == MENTIONS_LISTED:
-                    break
+    top = mentions.top_notes(MENTIONS_LISTED, skip=ranks_or_links) if only_named else []
     for p in top + sorted(linking):
         if p not in reasons and p in mentions:
             reasons[p].append(f"mentions it (line {mentions[p].line})")

@@ -224,18 +224,23 @@ class MentionMap(MutableMapping):
         ranked.sort(key=lambda item: item[1][2], reverse=True)  # reverse keeps equal counts in path order
         return [note for note, _row in ranked]
 
-    def top_notes(self, limit: int, among: "AbstractSet[str]", skip: "AbstractSet[str]") -> list[str]:
-        """The first ``limit`` notes of :meth:`ranked_notes` that are in ``among`` and not in ``skip``,
-        found without ranking the others (the canvas draws 3 of a technique's 150 mentions at 10,000 notes).
+    def top_notes(self, limit: int, among: "AbstractSet[str] | None" = None,
+                  skip: "AbstractSet[str]" = frozenset()) -> list[str]:
+        """The first ``limit`` notes of :meth:`ranked_notes` that are in ``among`` (default: any) and not in
+        ``skip``, found without ranking the others (the canvas draws 3 of a technique's 150 mentions at
+        10,000 notes).
 
         >>> m = MentionMap({p: Mention(p, "k", 1, c, "name", "K") for p, c in [("b", 2), ("a", 1), ("c", 2)]})
-        >>> m.top_notes(2, {"a", "b", "c"}, {"b"}), m.top_notes(5, m.keys(), set())
-        (['c', 'a'], ['b', 'c', 'a'])
+        >>> m.top_notes(2, {"a", "b", "c"}, {"b"}), m.top_notes(5), m.top_notes(1, skip={"b"})
+        (['c', 'a'], ['b', 'c', 'a'], ['c'])
         """
         if limit <= 0:
             return []
-        rows = self.rows
-        keep = [(-row[2], note) for note, row in rows.items() if note in among and note not in skip]
+        items = self.rows.items()
+        if among is None:
+            keep = [(-row[2], note) for note, row in items if note not in skip]
+        else:
+            keep = [(-row[2], note) for note, row in items if note in among and note not in skip]
         return [note for _minus, note in heapq.nsmallest(limit, keep)]
 
     def count(self, note: str) -> int:
