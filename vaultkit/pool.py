@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+if TYPE_CHECKING:  # pragma: no cover
+    import multiprocessing.context
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 from .model import Note, _packed_text, _set_packed_text, _set_text_loader, _share_strings
 
@@ -246,7 +248,7 @@ def _join_quietly(manager: threading.Thread) -> None:
 @contextlib.contextmanager
 def _pool(count: int, initializer: Callable[..., None], initargs: tuple = ()) -> Iterator[ProcessPoolExecutor]:
     """A process pool that is shut down when the block ends, and killed (:func:`_stop`) when it raises."""
-    executor = ProcessPoolExecutor(max_workers=count, mp_context=_context(), initializer=initializer,
+    executor = _executor_class()(max_workers=count, mp_context=_context(), initializer=initializer,
                                    initargs=initargs)
     try:
         yield executor
@@ -290,7 +292,26 @@ def _chunks(items: Sequence[T], sizes: list[int], target: int) -> list[list[T]]:
     return out
 
 
+def __getattr__(name: str) -> Any:
+    """``ProcessPoolExecutor``, imported when first used: ``multiprocessing`` and ``concurrent.futures``
+    take 35 ms to import, which a run that starts no pool (a sync after an edit) need not pay."""
+    if name == "ProcessPoolExecutor":
+        return _executor_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _executor_class() -> "type[ProcessPoolExecutor]":
+    cls = globals().get("ProcessPoolExecutor")
+    if cls is None:
+        from concurrent.futures import ProcessPoolExecutor as cls
+
+        globals()["ProcessPoolExecutor"] = cls
+    return cls
+
+
 def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform != "darwin":
         # fork starts in milliseconds and shares the imported modules, but forking while other
@@ -690,12 +711,14 @@ def start_forked(job: Callable[[int], Any], count: int, *, workers: int | None =
     """
     global _FORKED_JOB
     workers = min(_worker_count(workers, big=count >= MIN_FORKED_ITEMS), -(-count // max(1, chunk)))
+    if workers <= 1:
+        return None
     context = _context()
-    if workers <= 1 or context.get_start_method() != "fork":
+    if context.get_start_method() != "fork":
         return None
     _FORKED_JOB = job  # (set while the workers fork: they inherit it)
     try:
-        executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+        executor = _executor_class()(max_workers=workers, mp_context=context, initializer=_worker_init)
         starts = range(0, count, chunk)
         try:
             # submits every task now, which forks the workers
