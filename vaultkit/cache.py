@@ -62,7 +62,6 @@ import hashlib
 import marshal
 import operator
 import os
-import pickle
 import sqlite3
 import stat
 import sys
@@ -320,6 +319,8 @@ def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
         first = marshal.dumps(tuple(values))
         return b"".join((_SPLIT, len(first).to_bytes(4, "little"), first, marshal.dumps(fm)))
     except ValueError:  # a value marshal does not know (e.g. a datetime from a custom loader)
+        import pickle  # (rare: not imported by every run)
+
         return _PICKLE + pickle.dumps(note, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -419,6 +420,8 @@ def _decode_row(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> tu
                 note.frontmatter = LazyProperties(head, long, FileProperties(file, note.path, head))
             return note, text_is_file
         if tag == _PICKLE:
+            import pickle
+
             note = pickle.loads(payload)
             if isinstance(note, Note):
                 return note, False
