@@ -962,6 +962,11 @@ def test_note_on_disk_gives_the_record_only_for_the_note_as_written(tmp_path, mo
     assert note_on_disk(tmp_path, "_vaultkit/Link.md", text) is None  # never through a symlink
     (out / "Dir.md").mkdir()
     assert note_on_disk(tmp_path, "_vaultkit/Dir.md", text) is None
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (outside / "T.md").write_bytes((out / "T.md").read_bytes())
+    (out / "Away").symlink_to(outside, target_is_directory=True)
+    assert note_on_disk(tmp_path, "_vaultkit/Away/T.md", text) is None  # not read through a folder leading out
 
 
 def test_a_file_equal_to_the_planned_one_is_unchanged_only_when_vaultkit_owns_it(tmp_path):

@@ -61,6 +61,7 @@ from __future__ import annotations
 import difflib
 import enum
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -1803,6 +1804,13 @@ def _known_unchanged(w: _Writer, rel: str, note: bool, digest: str, st: os.stat_
     return FileOutcome(rel, "unchanged", "")
 
 
+@functools.lru_cache(maxsize=256)
+def _real_folder(folder: str) -> str:
+    """``os.path.realpath`` of a folder, cached (a few folders hold thousands of generated notes; the
+    forked workers that call :func:`note_on_disk` live for one plan, and start with this cache empty)."""
+    return os.path.realpath(folder)
+
+
 def note_on_disk(root: "str | os.PathLike[str]", rel: str, text: str) -> tuple[str, int, int, int, int] | None:
     """The :attr:`WriteReport.verified` record of generated note ``rel`` when its file already holds, byte for
     byte, what :func:`apply` would write for ``text`` (marker line included); else ``None``.
@@ -1840,6 +1848,8 @@ def note_on_disk(root: "str | os.PathLike[str]", rel: str, text: str) -> tuple[s
     try:
         rendered, digest = _render(text)
         target = os.path.join(os.fspath(root), *_check_parts(rel, "planned path"))
+        if not _within(_real_folder(os.path.dirname(target)), _real_folder(os.fspath(root))):
+            return None  # (a symlinked folder leading out of the vault: the writer refuses the path)
         expected = rendered.encode("utf-8")
         fd = os.open(target, _READ_FLAGS)
     except (ValueError, UnsafePathError, OSError):  # (a planned text the writer refuses, an unsafe path)
