@@ -75,7 +75,7 @@ def test_canvas_joins_the_notes_naming_it_most(tmp_path: Path) -> None:
 def test_plan_and_write_report_progress(tmp_path: Path) -> None:
     """Long stages report (stage, done, total) for the command's progress bar."""
     from vaultkit.generate import plan_generation
-    from vaultkit.writer import PlannedFile, apply
+    from vaultkit.writer import apply, planned_files
 
     root = _vault(tmp_path)
     seen: list[tuple[str, int, int]] = []
@@ -85,7 +85,7 @@ def test_plan_and_write_report_progress(tmp_path: Path) -> None:
 
     vault = Vault.load(root)
     plan = plan_generation(vault, progress=spy)
-    apply(root, "_vaultkit", [PlannedFile(p, t) for p, t in plan.files.items()], progress=spy)
+    apply(root, "_vaultkit", planned_files(plan), progress=spy)
     stages = list(dict.fromkeys(stage for stage, _, _ in seen))
     assert stages == ["finding mentions", "planning technique notes", "writing notes"]
     assert all(0 <= done < total for _, done, total in seen)

@@ -320,7 +320,7 @@ def test_forked_workers_pass_over_technique_notes_already_on_disk(monkeypatch, e
     One changed after planning is not trusted: edited by hand it is kept; deleted it is made again here."""
     from vaultkit import pool
     from vaultkit.generate import plan_generation
-    from vaultkit.writer import PlannedFile, apply, note_on_disk
+    from vaultkit.writer import WriteMode, apply, note_on_disk, planned_files
 
     monkeypatch.setattr(writer, "_RECENT_NS", -1)  # (files just written count as settled)
     run_sync(eugene_copy, quiet=True)
@@ -341,13 +341,15 @@ def test_forked_workers_pass_over_technique_notes_already_on_disk(monkeypatch, e
     # made here again when asked (the writer asks when the file changed): the text on disk, marker aside
     assert writer.render_with_marker(plan.deferred[technique_paths[0]][1]()).encode() == before[technique_paths[0]]
 
+    # (the README's way: a plan whose technique notes the workers made holds them deferred)
+    assert not apply(eugene_copy, "_vaultkit", planned_files(plan), mode=WriteMode.CHECK, known=plan.verified).changed
+    assert len(plan.files) < len(plan.paths) - 20
+
     edited, deleted = technique_paths[0], technique_paths[1]
     with (eugene_copy / edited).open("a", encoding="utf-8") as fh:
         fh.write("\nMy own words.\n")
     (eugene_copy / deleted).unlink()
-    files = [PlannedFile(p, plan.files[p]) if p in plan.files else PlannedFile(p, None, *plan.deferred[p])
-             for p in plan.paths]
-    report = apply(eugene_copy, "_vaultkit", files, known=plan.verified)
+    report = apply(eugene_copy, "_vaultkit", planned_files(plan), known=plan.verified)
     actions = {o.path: o.action for o in report.outcomes}
     assert actions[edited] == "skipped-edited" and actions[deleted] == "created"
     assert all(actions[p] == "unchanged" for p in technique_paths[2:])

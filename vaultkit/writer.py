@@ -73,12 +73,16 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
 from .errors import UnsafePathError, VaultkitError
 from .frontmatter import MARKER_KEY, MARKER_LINE, is_marker, load_yaml, split_frontmatter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .generate import Plan
 from .scan import region_marker_lines
 
 __all__ = [
@@ -89,6 +93,7 @@ __all__ = [
     "WriteReport",
     "WriterBusyError",
     "apply",
+    "planned_files",
     "note_on_disk",
     "replace_user_file",
     "write_whole",
@@ -165,6 +170,26 @@ class PlannedFile:
     text: str | None
     digest: str | None = None
     render: "Callable[[], str] | None" = None
+
+
+def planned_files(plan: "Plan") -> list[PlannedFile]:
+    """The files of a :class:`vaultkit.generate.Plan`, in its order, as :func:`apply` takes them: a text
+    made already as it is, a deferred one with its content hash and the function that makes it.
+
+    Pass ``known=plan.verified`` (merged into an earlier run's record, if any) to :func:`apply` along with
+    them: a plan of 2,000 technique notes or more holds most of them deferred (made by worker processes),
+    and its :attr:`~vaultkit.generate.Plan.files` alone would leave them out.
+
+    Examples
+    --------
+    >>> from vaultkit.generate import Plan
+    >>> plan = Plan()
+    >>> plan.add("_vaultkit/A.md", "# A\\n"); plan.defer("_vaultkit/B.md", None, lambda: "# B\\n")
+    >>> [(f.path, f.text, f.render is not None) for f in planned_files(plan)]
+    [('_vaultkit/A.md', '# A\\n', False), ('_vaultkit/B.md', None, True)]
+    """
+    return [PlannedFile(path, plan.files[path]) if path in plan.files else PlannedFile(path, None, *plan.deferred[path])
+            for path in plan.paths]
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
     """
     from ..generate import plan_generation
     from ..progress import Stages
-    from ..writer import WRITER_MEMO, PlannedFile, PlannedRegion, WriteMode, apply, note_on_disk
+    from ..writer import WRITER_MEMO, PlannedRegion, WriteMode, apply, note_on_disk, planned_files
 
     # Generated notes are needed only by name (and headings, read when a link names one).
     vault = load_vault(vault_path, cache=cache, quiet=quiet, parse_generated=False)
@@ -32,16 +32,9 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
             plan = plan_generation(vault, progress=stages, known=known, on_disk=note_on_disk)
         mode = {"write": WriteMode.WRITE, "check": WriteMode.CHECK, "diff": WriteMode.DIFF,
                 "dry-run": WriteMode.DRY_RUN}[mode_name]
-        files = []
-        for path in plan.paths:
-            if path in plan.files:
-                files.append(PlannedFile(path, plan.files[path]))
-            else:
-                digest, make = plan.deferred[path]
-                files.append(PlannedFile(path, None, digest, make))
         regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
         with Stages(quiet=quiet) as stages:
-            report = apply(vault.root, vault.config.output, files, regions, mode=mode, force=force,
+            report = apply(vault.root, vault.config.output, planned_files(plan), regions, mode=mode, force=force,
                            known={**known, **plan.verified} if known else plan.verified, progress=stages)
     vault.memo_updates[WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
