@@ -10,7 +10,6 @@ Examples
 
 from __future__ import annotations
 
-import marshal
 import os
 import stat
 import time

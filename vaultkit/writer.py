@@ -691,17 +691,22 @@ def _read_open(path: str | Path) -> tuple[int, bytes, _Seen]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        data = _read_fd(fd)
     except BaseException:
         os.close(fd)
         raise
-    data = b"".join(chunks)
     return fd, data, _Seen(st.st_ino, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+
+
+def _read_fd(fd: int) -> bytes:
+    """The rest of an open file's bytes."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _unchanged_since(path: str | Path, seen: _Seen) -> bool:
@@ -1885,17 +1890,12 @@ def note_on_disk(root: "str | os.PathLike[str]", rel: str, text: str) -> tuple[s
             return None
         if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) <= _RECENT_NS:
             return None
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
+        data = _read_fd(fd)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return file_looks(digest, st) if b"".join(chunks) == expected else None
+    return file_looks(digest, st) if data == expected else None
 
 
 def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: PlannedFile,
