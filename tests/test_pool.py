@@ -170,7 +170,7 @@ def test_pool_failure_falls_back_to_in_process(monkeypatch: pytest.MonkeyPatch) 
         def __init__(self, *a, **k):
             raise OSError("no processes allowed here")
 
-    monkeypatch.setattr(pool, "ProcessPoolExecutor", Broken)
+    monkeypatch.setattr(pool, "_executor_class", lambda: Broken)
     assert parse_files(items, workers=2) == parse_files(items, workers=1)
 
 

@@ -292,21 +292,12 @@ def _chunks(items: Sequence[T], sizes: list[int], target: int) -> list[list[T]]:
     return out
 
 
-def __getattr__(name: str) -> Any:
-    """``ProcessPoolExecutor``, imported when first used: ``multiprocessing`` and ``concurrent.futures``
-    take 35 ms to import, which a run that starts no pool (a sync after an edit) need not pay."""
-    if name == "ProcessPoolExecutor":
-        return _executor_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _executor_class() -> "type[ProcessPoolExecutor]":
-    cls = globals().get("ProcessPoolExecutor")
-    if cls is None:
-        from concurrent.futures import ProcessPoolExecutor as cls
+    """``ProcessPoolExecutor``, imported when a pool starts: ``multiprocessing`` and ``concurrent.futures``
+    take 35 ms to import, which a run that starts no pool (a sync after an edit) need not pay."""
+    from concurrent.futures import ProcessPoolExecutor
 
-        globals()["ProcessPoolExecutor"] = cls
-    return cls
+    return ProcessPoolExecutor
 
 
 def _context() -> multiprocessing.context.BaseContext:

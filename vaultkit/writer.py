@@ -1994,7 +1994,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         # it): vaultkit's, unedited, up to date, as the checks below conclude after decoding the file and
         # hashing it again (a sync finds most files so)
         return _unchanged(w, rel, looks)
-    encoded = b""  # (not kept while the file is decoded: the canvas of 10,000 notes is 96 MB as a str)
+    del encoded  # (not kept while the file is decoded: the canvas of 10,000 notes is 96 MB as a str)
     dec = _decode(data)
     if dec is None:
         return FileOutcome(rel, "skipped-taken", "a file that is not UTF-8 (not vaultkit's) holds this path")
