@@ -372,6 +372,41 @@ def test_memos_are_stored_all_or_none(tmp_path: Path) -> None:
     store.close()
 
 
+class _InterruptedAfter:
+    """A connection that runs each statement, then raises ``KeyboardInterrupt`` (a Ctrl-C landing just
+    after it) once it has run ``statement``."""
+
+    def __init__(self, db, statement: str) -> None:
+        self._db, self._statement = db, statement
+
+    def __getattr__(self, name: str):
+        return getattr(self._db, name)
+
+    def execute(self, sql: str, *args):
+        result = self._db.execute(sql, *args)
+        if sql == self._statement:
+            raise KeyboardInterrupt
+        return result
+
+
+@pytest.mark.parametrize("statement", ["BEGIN IMMEDIATE", "COMMIT"])
+def test_a_ctrl_c_while_memos_are_saved_is_not_lost(tmp_path: Path, statement: str) -> None:
+    """A Ctrl-C just after COMMIT left no transaction to roll back: the ROLLBACK's error replaced the
+    KeyboardInterrupt and was taken for a failed write, and ``sync --watch`` kept watching."""
+    root = tmp_path / "v"
+    root.mkdir()
+    store = NoteCache.open(root)
+    store.put_memos({"a": 1})
+    store._db = _InterruptedAfter(store._db, statement)
+    with pytest.raises(KeyboardInterrupt):
+        store.put_memos({"a": 2})
+    assert store.notice is None
+    store._db = store._db._db
+    assert not store._db.in_transaction  # (rolled back when interrupted inside the transaction)
+    assert store.get_memo("a") == (2 if statement == "COMMIT" else 1)
+    store.close()
+
+
 def test_a_memo_file_that_cannot_be_written_stores_none_of_the_set(tmp_path: Path, monkeypatch) -> None:
     import vaultkit.cache as cache_mod
 

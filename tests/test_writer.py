@@ -985,3 +985,25 @@ def test_a_file_equal_to_the_planned_one_is_unchanged_only_when_vaultkit_owns_it
     assert actions(r) == {c: "created", n: "created"}
     again = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen")), PlannedFile(n, note("Same"))])
     assert actions(again) == {c: "unchanged", n: "unchanged"}
+
+
+def test_files_and_manifest_are_whole_when_the_system_writes_less_than_asked(tmp_path, monkeypatch):
+    """``os.write`` may write part of its bytes (a signal, a pipe, some file systems); the manifest was
+    written with one call and could be cut short."""
+    real_write = os.write
+    calls = []
+
+    def short_write(fd, data):
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:7]))
+
+    monkeypatch.setattr(writer.os, "write", short_write)
+    c = f"{OUT}/Knowledge graph.canvas"
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v1")), PlannedFile(f"{OUT}/A.md", note("A"))])
+    assert actions(r) == {c: "created", f"{OUT}/A.md": "created"}
+    assert max(calls) > 7  # (the short writes were taken)
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
+    assert manifest(tmp_path) == {c: [hashlib.sha256(canvas("v1").encode()).hexdigest()]}
+    monkeypatch.undo()
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v1")), PlannedFile(f"{OUT}/A.md", note("A"))])
+    assert set(actions(r).values()) == {"unchanged"}

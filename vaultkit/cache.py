@@ -637,6 +637,21 @@ FLUSH_NOTES = 1024
 _NOTE_ROW_GUESS = 4096
 
 
+def _rollback(db: sqlite3.Connection) -> None:
+    """End the open transaction, if any, without raising: called while another exception propagates.
+
+    A Ctrl-C that lands just after ``COMMIT`` ran leaves no transaction, and the
+    error of a ``ROLLBACK`` then would replace the ``KeyboardInterrupt``; being an
+    ``sqlite3.Error``, it was caught as a failed write (``sync --watch`` missed
+    that Ctrl-C and kept watching).
+    """
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
 class NoteCache:
     """Parsed notes of one vault, stored between runs.
 
@@ -1003,25 +1018,25 @@ class NoteCache:
         if db is None or self._write_failed or not (gone or pending):
             return
         try:
-            db.execute("BEGIN IMMEDIATE")
-            if gone:
-                db.executemany("DELETE FROM notes WHERE path=?", ((p,) for p in gone))
-            if pending:
-                db.executemany(
-                    "INSERT OR REPLACE INTO notes(path, size, mtime_ns, ctime_ns, inode, sha256, verify, data, long) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (row[:7] + _split_row(row[7] if isinstance(row[7], bytes) else encode_note(row[7]))
-                     for row in pending),
-                )
-            db.execute("COMMIT")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                if gone:
+                    db.executemany("DELETE FROM notes WHERE path=?", ((p,) for p in gone))
+                if pending:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO notes(path, size, mtime_ns, ctime_ns, inode, sha256, verify, data, "
+                        "long) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row[:7] + _split_row(row[7] if isinstance(row[7], bytes) else encode_note(row[7]))
+                         for row in pending),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                _rollback(db)
+                raise
             self.stats["removed"] += len(gone)
             self.stats["written"] += len(pending)
             self._wrote()
         except sqlite3.OperationalError as exc:  # locked by another process, disk full, read-only
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
             if not _is_lock(exc):  # a full disk, a read-only file: no more tries by this store
                 self._write_failed = True
             self._not_written(exc)  # (locked: this batch is dropped, the next ones tried without waiting)
@@ -1155,8 +1170,8 @@ class NoteCache:
         db = self._db
         replaced: set[str] = set()
         try:
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")
                 for kind, _code, _data in rows:
                     found = db.execute("SELECT data FROM memos WHERE kind=?", (kind,)).fetchone()
                     name = _memo_file_name(found[0]) if found is not None else None
@@ -1165,7 +1180,7 @@ class NoteCache:
                 db.executemany("INSERT OR REPLACE INTO memos(kind, code, data) VALUES (?, ?, ?)", rows)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)
                 raise
             self._wrote()
         except sqlite3.Error as exc:

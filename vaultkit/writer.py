@@ -819,10 +819,19 @@ class _Closer:
 
 
 def _unlink_quietly(path: str) -> None:
+    """Remove a temp file of ours, never raising: it runs while another error (or a Ctrl-C) propagates,
+    which an ``OSError`` from here would replace; a temp file left behind is pruned by a later run."""
     try:
         os.unlink(path)
-    except FileNotFoundError:
+    except OSError:
         pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to an open file (``os.write`` may write only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _temp_path(folder: str) -> str:
@@ -1093,10 +1102,7 @@ class _Writer:
         try:
             if file_mode is not None:
                 os.fchmod(fd, file_mode)
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
+            _write_all(fd, data)
         except BaseException:
             os.close(fd)
             _unlink_quietly(tmp)
@@ -1484,16 +1490,13 @@ class _Manifest:
         fd = os.open(tmp, _TEMP_FLAGS, 0o666)
         try:
             try:
-                os.write(fd, data)
+                _write_all(fd, data)  # (one os.write may write less than asked)
                 os.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)  # replaces a symlink itself, never its target
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            _unlink_quietly(tmp)
             raise
         self.saved = {k: list(v) for k, v in self.entries.items()}
 
