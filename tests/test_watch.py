@@ -23,6 +23,7 @@ class Recorder:
         self.cond = threading.Condition()
         self.stop = threading.Event()
         self.error: BaseException | None = None
+        self.ready = threading.Event()  # set by watch's on_start: the observer's watches are in place
         self.kwargs = kwargs
         self.root = root
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -36,22 +37,25 @@ class Recorder:
             hook(paths)
 
     def _run(self) -> None:
-        kwargs = {k: v for k, v in self.kwargs.items() if k != "hook"}
+        kwargs = {k: v for k, v in self.kwargs.items() if k not in ("hook", "on_start")}
+        then = self.kwargs.get("on_start")
+
+        def on_start() -> None:
+            self.ready.set()
+            if then is not None:
+                then()
+
+        kwargs["on_start"] = on_start
         try:
             watch(self.root, self._on_change, debounce=DEBOUNCE, stop=self.stop, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - surfaced by the test
             self.error = exc
 
     def __enter__(self) -> "Recorder":
-        before = {t.ident for t in threading.enumerate()}
         self.thread.start()
-        # Wait for the observer thread to be up before the test starts writing.
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            if len({t.ident for t in threading.enumerate()} - before) >= 2:
-                break
-            time.sleep(0.01)
-        time.sleep(0.1)
+        # The test writes once the observer watches (not after a guess of how long that takes: a loaded
+        # machine is slower to start it).
+        assert self.ready.wait(30), self.error
         return self
 
     def __exit__(self, *exc) -> None:
