@@ -87,10 +87,11 @@ def test_plan_and_write_report_progress(tmp_path: Path) -> None:
     plan = plan_generation(vault, progress=spy)
     apply(root, "_vaultkit", planned_files(plan), progress=spy)
     stages = list(dict.fromkeys(stage for stage, _, _ in seen))
-    assert stages == ["finding mentions", "planning technique notes", "writing notes"]
+    # (no workers here: the technique notes are made as the writer takes them, not while planning)
+    assert stages == ["finding mentions", "writing notes"]
     assert all(0 <= done < total for _, done, total in seen)
     assert [t for s, _, t in seen if s == "finding mentions"][0] == len(vault.user_notes())
-    assert [t for s, _, t in seen if s == "writing notes"][0] == len(plan.files)
+    assert [t for s, _, t in seen if s == "writing notes"][0] == len(plan.paths)
 
 
 def test_generated_notes_left_in_an_earlier_output_folder_are_not_the_users(tmp_path: Path) -> None:

@@ -80,7 +80,8 @@ _PATH_LINKER = Linker((), always_path=True)
 @dataclass
 class Plan:
     """What a sync should write: note texts by vault path (no ownership marker yet) in :attr:`files`, and
-    in :attr:`deferred` the files an earlier run made of the same inputs (made only if the writer needs them).
+    in :attr:`deferred` those made only when the writer takes them: the files an earlier run made of the same
+    inputs (made only if the writer needs them) and the technique notes.
 
     Examples
     --------
@@ -98,7 +99,8 @@ class Plan:
     regions: list[tuple[str, str, str]] = field(default_factory=list)
 
     #: path → (content hash, make): files whose inputs are an earlier run's (see ``plan_generation(known=...)``);
-    #: with no hash (``None``), a text made already and kept as UTF-8 until the writer takes it
+    #: with no hash (``None``), a text made already and kept as UTF-8 until the writer takes it, or a technique
+    #: note made only then
     deferred: dict[str, tuple[str | None, Callable[[], str]]] = field(default_factory=dict)
     #: path → the writer's record (:func:`vaultkit.writer.file_looks`) of a deferred file that planning found
     #: on disk byte for byte as the writer would write it: pass them on in ``apply(known=...)``
@@ -469,10 +471,12 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
                     plan.deferred[path] = (data[0], functools.partial(render, i))
                     plan.verified[path] = tuple(data)
             return
+        # No workers: each note is made when the writer takes it, and dropped once written (at 1,000 notes
+        # the texts held all at once were 60 MB of peak memory, as str holding emoji: 4 bytes a character)
         for i, tech in enumerate(fresh):
-            if i % 64 == 0:
-                advance(i - made_so_far)
-            plan.files[tech_path[tech.key]] = render(i)
+            path = tech_path[tech.key]
+            del plan.files[path]
+            plan.deferred[path] = (None, functools.partial(render, i))
 
     def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
         digest = reuse.digest(path, canvas=canvas)
