@@ -29,8 +29,10 @@ def test_pool_output_equals_in_process_output_in_input_order() -> None:
     assert parallel == serial
 
 
-def test_pool_sends_texts_only_when_asked_and_reads_them_on_use(tmp_path: Path, monkeypatch) -> None:
-    """A sync's pool leaves the UTF-8 texts out (read from the file on use); the notes are the same."""
+@pytest.mark.parametrize("workers", [2, 1])
+def test_pool_sends_texts_only_when_asked_and_reads_them_on_use(tmp_path: Path, monkeypatch, workers: int) -> None:
+    """A sync's pool leaves the UTF-8 texts out (read from the file on use); the notes are the same. So does
+    the parse in this process (one worker), which held every text for the whole run before."""
     import shutil
 
     from vaultkit import cache
@@ -52,7 +54,7 @@ def test_pool_sends_texts_only_when_asked_and_reads_them_on_use(tmp_path: Path, 
         if row is not None:
             encoded[note.path] = row
 
-    lazy = parse_files(items, workers=2, lazy_text=True, sink=sink)
+    lazy = parse_files(items, workers=workers, lazy_text=True, sink=sink)
     assert opened == []
     assert sorted(sunk) == sorted(rel for rel, _path in items)  # (each note once)
     assert len(encoded) == len(items)  # every row as the cache stores it (a text that is not UTF-8 in it)
