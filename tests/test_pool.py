@@ -67,6 +67,50 @@ def test_pool_sends_texts_only_when_asked_and_reads_them_on_use(tmp_path: Path, 
     assert len(opened) == len(items) - 1
 
 
+def test_a_syncs_notes_parsed_here_are_those_a_worker_sends(tmp_path: Path, monkeypatch) -> None:
+    """With one worker (this process), a sync's parse leaves texts and long property values unread as the
+    workers' notes come: equal notes, nothing read again until asked for (``cache.leave_unread``)."""
+    import shutil
+
+    from vaultkit import cache
+    from vaultkit.model import _FM_SLOT, LazyProperties, Note, _text_loader
+
+    def unread(note: Note) -> object:
+        return _FM_SLOT.__get__(note, Note)  # (the properties as held, not read)
+
+    root = tmp_path / "eugene"
+    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    (root / "bom crlf.md").write_bytes(b"\xef\xbb\xbf---\r\ntitle: T\r\nlong: " + b"y" * 300 + b"\r\n---\r\nSee [[x]]\r\n")
+    (root / "latin.md").write_bytes("caf\u00e9 [[y]]\n".encode("latin-1"))
+    (root / "empty.md").write_bytes(b"")
+    (root / "pickled.md").write_bytes(b"---\nwhen: !!timestamp 2020-01-01\nlong: " + b"z" * 300 + b"\n---\nText\n")
+    items = _items(root)
+    opened: list[object] = []
+    for kind in (cache._FileText, cache.FileProperties):
+        real = kind.load
+        monkeypatch.setattr(kind, "load", lambda self, real=real: opened.append(self.path) or real(self))
+    rows: dict[str, dict[str, bytes | None]] = {"here": {}, "workers": {}}
+    notes = {}
+    for name, workers in (("here", 1), ("workers", 2)):
+        notes[name] = parse_files(items, workers=workers, lazy_text=True, lazy_properties=True,
+                                  sink=lambda note, row, name=name: rows[name].__setitem__(note.path, row))
+    assert opened == []
+    here, there = ({n.path: n for n in notes[k]} for k in ("here", "workers"))
+    assert rows["here"].keys() == rows["workers"].keys() == here.keys()
+    for path, row in rows["here"].items():  # the cache stores the same rows (marshal's bytes may differ)
+        assert row is not None and cache.decode_note(row) == cache.decode_note(rows["workers"][path]), path
+    for path, note in here.items():
+        other = there[path]
+        assert (_text_loader(note) is None) == (_text_loader(other) is None), path
+        assert type(unread(note)) is type(unread(other)), path
+    assert sum(type(unread(n)) is LazyProperties for n in here.values()) > 100
+    assert _text_loader(here["latin.md"]) is None and _text_loader(here["empty.md"]) is None
+    assert rows["here"]["pickled.md"][:1] == b"P" and _text_loader(here["pickled.md"]) is None  # (kept, as pickled)
+    assert type(unread(here["pickled.md"])) is dict
+    assert [n.path for n in notes["here"]] == [rel for rel, _ in items]
+    assert notes["here"] == notes["workers"] == parse_files(items, workers=1)  # (comparing reads them all)
+
+
 def test_pool_works_while_other_threads_run() -> None:
     import threading
 

@@ -392,6 +392,22 @@ def decode_note(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> No
     return _decode_row(blob, file)[0]
 
 
+def leave_unread(note: Note, row: bytes, file: "str | os.PathLike[str]", *, properties: bool = True) -> None:
+    """Make a freshly parsed ``note`` hold what the process pool hands out when a worker sent ``row``
+    (:func:`encode_note` of it), without decoding ``row``: its UTF-8 text, and with ``properties`` its long
+    property values (as ``_decode_row(row, file)``), are read from ``file`` when asked for, not kept. A row
+    written with :mod:`pickle` (a value marshal cannot write) keeps them, as its decoding does."""
+    if row[:1] == _PICKLE:
+        return
+    if note.encoding == "utf-8" and _packed_text(note):  # (encode_note leaves such a text out)
+        _set_text_loader(note, _FileText(file))
+    fm = note.frontmatter if properties else None
+    long = _long_properties(fm) if fm else ()
+    if long:
+        head = {k: v for k, v in fm.items() if k not in long}
+        note.frontmatter = LazyProperties(head, long, FileProperties(file, note.path, head))
+
+
 def _decode_row(blob: bytes, file: "str | os.PathLike[str] | None" = None) -> tuple[Note, bool]:
     """:func:`decode_note`, and whether the note's text, left out, is its file's bytes as they are."""
     tag, payload = blob[:1], blob[1:]

@@ -417,16 +417,14 @@ def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] |
     its text and long property values left unread: at 1,000 notes, 30 MB of text and 20 MB of YAML values
     no longer held for the whole run)."""
     if lazy_text:
-        from .cache import _decode_row, _FileText, encode_note
+        from .cache import encode_note, leave_unread
     out = []
     for i, (rel, path) in enumerate(items, 1):
         note = _read(rel, path, partial_under)
         row = None
         if lazy_text and not note.partial:
             row = encode_note(note)  # (the cache stores this row as it is)
-            note = _decode_row(row, path if lazy_properties else None)[0]
-            if _packed_text(note) is None:
-                _set_text_loader(note, _FileText(path))
+            leave_unread(note, row, path, properties=lazy_properties)
         out.append(note)
         if sink is not None:
             sink(note, row)
