@@ -24,7 +24,6 @@ import marshal
 import operator
 import re
 import sys
-import weakref
 from collections.abc import Set as AbstractSet, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -891,27 +890,18 @@ def mention_rows_of(targets: dict[str, list[tuple[str, str]]], own: dict[str, di
 
 
 # Merging rows and finding mentions are done once per vault object: the generator's build_techniques()
-# and the graph's (build_techniques(mentions=False), then vault_mentions()) share the work. Each cache
-# is keyed by id(vault) (a Vault is not hashable), holds a fingerprint of what the result is read
-# from, is dropped when the vault is collected, and hands out new objects each time (callers fill and
-# change them).
-_MERGE_CACHE: dict[int, tuple[tuple, list[tuple]]] = {}
-_MENTION_CACHE: dict[int, tuple[tuple, dict[str, tuple], dict[str, list[tuple]]]] = {}
-# what the last scan of a vault looked for: (hash of the names, targets, own) as mention_targets gives them
-_TARGETS_CACHE: dict[int, tuple[str, dict, dict]] = {}
-# what mention_changes reports
-_CHANGES_CACHE: dict[int, "set[str] | None"] = {}
+# and the graph's (build_techniques(mentions=False), then vault_mentions()) share the work. The results
+# live in the vault's own ``derived`` dict, and go with it: no callback runs when it is collected (a
+# Ctrl-C that lands in a Python callback run then is lost: sync --watch kept watching). Each holds a
+# fingerprint of what it is read from and hands out new objects each time (callers fill and change them):
+#   "merge": (fingerprint, merged rows); "mentions": (fingerprint, memo entries, scanned rows);
+#   "targets": (hash of the names, targets, own) as mention_targets gives them, of the last scan;
+#   "changes": what mention_changes reports.
 
 
 def vault_mention_targets(vault: "Vault") -> tuple[str, dict, dict] | None:
     """``(names hash, targets, own)`` of the last mention scan of ``vault`` (see :func:`mention_targets`), if any."""
-    return _TARGETS_CACHE.get(id(vault))
-
-
-def _cache_for(cache: dict[int, Any], vault: "Vault") -> Any:
-    if id(vault) not in cache:
-        weakref.finalize(vault, cache.pop, id(vault), None)
-    return cache.get(id(vault))
+    return vault.derived.get("targets")
 
 
 def _vault_techniques(vault: "Vault") -> list[Technique]:
@@ -919,10 +909,10 @@ def _vault_techniques(vault: "Vault") -> list[Technique]:
     rows = vault.techniques
     # the rows themselves (kept alive by the cache, so ids are not reused) and what merging reads of them
     fingerprint = tuple((id(r), r.note, r.table, r.row, r.line, r.name, r.tier.low, r.tier.high) for r in rows)
-    hit = _cache_for(_MERGE_CACHE, vault)
+    hit = vault.derived.get("merge")
     if hit is None or hit[0] != fingerprint:
         merged = _merge_with_memo(vault, rows)
-        hit = _MERGE_CACHE[id(vault)] = (fingerprint, [(t.key, t.name, tuple(t.aliases), tuple(t.rows), t.tier)
+        hit = vault.derived["merge"] = (fingerprint, [(t.key, t.name, tuple(t.aliases), tuple(t.rows), t.tier)
                                                         for t in merged])
     return [Technique(key=k, name=n, aliases=list(a), rows=list(rs), tier=tier) for k, n, a, rs, tier in hit[1]]
 
@@ -1010,12 +1000,12 @@ def vault_packed_mentions(vault: "Vault", techniques: list[Technique],
                    tuple((t.key, t.name, tuple(t.aliases), tuple((r.note, r.line, r.tier.low, r.tier.high)
                                                                   for r in t.rows))
                          for t in techniques))
-    hit = _cache_for(_MENTION_CACHE, vault)
+    hit = vault.derived.get("mentions")
     if hit is None or hit[0] != fingerprint:
         scanned = _mentions_with_memo(vault, techniques, notes, progress)
         # the packed rows per note that the memo keeps anyway (bytes, never changed), and the rows found
         # now (tuples, never changed), serve a second call
-        hit = _MENTION_CACHE[id(vault)] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1], scanned)
+        hit = vault.derived["mentions"] = (fingerprint, vault.memo_updates[MENTIONS_MEMO][1], scanned)
     scanned = hit[2]
     return [(path, scanned.get(path) or entry[2]) for path, entry in hit[1].items() if entry[2]]
 
@@ -1042,8 +1032,7 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
     """
     targets, own = mention_targets(techniques)
     names = hashlib.sha256(repr(list(targets.items())).encode()).hexdigest()
-    _cache_for(_TARGETS_CACHE, vault)  # (dropped with the vault)
-    _TARGETS_CACHE[id(vault)] = (names, targets, own)
+    vault.derived["targets"] = (names, targets, own)
     own_of = {path: repr(sorted(by_num.items())) for path, by_num in own.items()}
     prev = vault.previous_memo(MENTIONS_MEMO)
     reuse: dict = prev[1] if isinstance(prev, tuple) and len(prev) == 2 and prev[0] == names else {}
@@ -1104,15 +1093,14 @@ def _mentions_with_memo(vault: "Vault", techniques: list[Technique], notes: list
             _sha, _own, packed, digest = reuse[path]
         memo[path] = (n.sha256, own_of.get(path, ""), packed, digest)
     vault.memo_updates[MENTIONS_MEMO] = (names, memo)
-    _cache_for(_CHANGES_CACHE, vault)
-    _CHANGES_CACHE[id(vault)] = changed
+    vault.derived["changes"] = changed
     return scanned
 
 
 def mention_changes(vault: "Vault") -> set[str] | None:
     """Keys of the techniques whose mentions the last scan of ``vault`` found changed since the run whose memo
     it reused; ``None`` when that is not known (no memo, other names looked for, a note added or removed)."""
-    return _CHANGES_CACHE.get(id(vault))
+    return vault.derived.get("changes")
 
 
 def _mentions_pooled(vault: "Vault", targets: dict, own: dict, notes: list["Note"],

@@ -72,6 +72,9 @@ class Vault:
     memo_updates : dict of str to object
         Results derived from many notes that a later run may reuse, by kind
         (filled by e.g. :func:`vaultkit.techniques.vault_mentions`).
+    derived : dict of str to object
+        Results other modules derive from this vault and keep for as long as
+        it lives (merged technique rows, mentions found), by kind.
     """
 
     root: Path
@@ -88,6 +91,8 @@ class Vault:
     _graph: "nx.MultiDiGraph | None" = None
     _feedback: "list[FeedbackLoop] | None" = None
     _user_notes: "tuple[int, list[Note]] | None" = None
+    #: results other modules derive from this vault and keep while it lives (see vaultkit.techniques)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
