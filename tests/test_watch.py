@@ -273,3 +273,32 @@ def test_polling_fallback_sees_changes(tmp_path: Path) -> None:
 def test_missing_root_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(NotADirectoryError):
         watch(tmp_path / "nope", lambda paths: None)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_lost_in_a_callback_run_while_freeing_an_object_still_stops(tmp_path: Path) -> None:
+    """A Ctrl-C that lands in a Python callback run while an object is freed (here a weakref.finalize, as a
+    vault's caches had) raises its KeyboardInterrupt there, where Python prints and drops it: sync --watch
+    kept watching (helper's report). The handler's flag still stops the loop."""
+    import signal
+    import weakref
+
+    class Thing:
+        pass
+
+    def on_start() -> None:
+        thing = Thing()
+        weakref.finalize(thing, signal.raise_signal, signal.SIGINT)
+        del thing  # the callback runs now, and the KeyboardInterrupt it raises is dropped
+
+    before = signal.getsignal(signal.SIGINT)
+    stop = threading.Event()
+    safety = threading.Timer(10, stop.set)  # (without the flag the loop would run until this)
+    safety.start()
+    started = time.monotonic()
+    try:
+        watch(tmp_path, lambda paths: None, stop=stop, on_start=on_start)
+    finally:
+        safety.cancel()
+    assert time.monotonic() - started < 5 and not stop.is_set()
+    assert signal.getsignal(signal.SIGINT) is before  # (put back)

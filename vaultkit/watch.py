@@ -20,6 +20,10 @@ Stopping
 --------
 Ctrl-C (``KeyboardInterrupt``) in the calling thread, or setting the
 ``stop`` event, stops the observer, joins its thread and returns normally.
+Called in the main thread, it also notes each Ctrl-C in a flag it checks
+between batches, so that one whose ``KeyboardInterrupt`` was lost (raised in
+a callback run while an object was freed, which Python prints and drops)
+still stops it.
 
 Examples
 --------
@@ -32,6 +36,7 @@ True
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import unicodedata
@@ -199,6 +204,27 @@ def _start_observer(root: str, handler, polling: bool):  # noqa: ANN001, ANN202
     return observer
 
 
+def _flag_interrupts(flag: threading.Event) -> Callable[..., object] | None:
+    """Have Ctrl-C (SIGINT) also set ``flag``; returns the handler to put back (``None``: none set).
+
+    The ``KeyboardInterrupt`` it raises is lost when it lands in a callback Python runs while freeing an
+    object (a weakref callback, ``__del__``: printed as "Exception ignored", not raised); the flag is not.
+    Only the main thread receives signals, and only a Python handler is wrapped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # ignored, or the system's default: leave it so
+        return None
+
+    def handler(signum: int, frame: object) -> object:
+        flag.set()
+        return previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    return previous
+
+
 def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *,
           debounce: float = DEFAULT_DEBOUNCE, ignore: Callable[[str], bool] | None = None,
           max_wait: float = DEFAULT_MAX_WAIT, stop: threading.Event | None = None,
@@ -246,18 +272,24 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     if not os.path.isdir(root_str):
         raise NotADirectoryError(root_str)
     batch = _Batch()
-    stop = stop if stop is not None else threading.Event()
+    asked = stop if stop is not None else threading.Event()
+    interrupted = threading.Event()
+
+    def stopped() -> bool:
+        return asked.is_set() or interrupted.is_set()
+
     tick = min(0.1, debounce / 2) if debounce > 0 else 0.05
     observer = None
+    handler_before = _flag_interrupts(interrupted)
     try:
         observer = _start_observer(root_str, _handler(root_str, batch), polling)
         if on_start is not None:
             on_start()
-        while not stop.is_set():
+        while not stopped():
             if not batch.wake.wait(tick * 2):
                 continue
             # Debounce: wait until quiet for `debounce` s, or `max_wait` s after the first change.
-            while not stop.is_set():
+            while not stopped():
                 with batch.lock:
                     pending = bool(batch.paths)
                     quiet = time.monotonic() - batch.last
@@ -268,7 +300,7 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
                 if quiet >= debounce or age >= max_wait:
                     break
                 time.sleep(min(tick, max(0.0, debounce - quiet)) or tick)
-            if stop.is_set():
+            if stopped():
                 break
             paths = batch.take()
             try:
@@ -286,6 +318,8 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     except KeyboardInterrupt:
         pass
     finally:
+        if handler_before is not None:
+            signal.signal(signal.SIGINT, handler_before)
         if observer is not None:
             observer.stop()
             try:
