@@ -414,7 +414,7 @@ def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] |
                 partial_under: str | None = None, sink: Callable[[Note, bytes | None], None] | None = None,
                 lazy_text: bool = False, lazy_properties: bool = False) -> list[Note]:
     """:func:`parse_files` in this process: each note as a worker would send it back (with ``lazy_text``,
-    its text and long property values left unread: at 1,000 notes, 30 MB of text and 20 MB of YAML values
+    its text and long property values left unread: at 1,000 notes, 30 MB of text and 24 MB of YAML values
     no longer held for the whole run)."""
     if lazy_text:
         from .cache import encode_note, leave_unread
