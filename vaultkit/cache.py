@@ -274,6 +274,12 @@ def note_facts(note: Note) -> str:
     return h.hexdigest()[:32]
 
 
+def _text_left_out(note: Note, packed: str | bytes | None) -> bool:
+    """Whether a cache row leaves the note's text (``packed``, as stored) out, to be read from its file again:
+    a UTF-8 note's text that is not empty (:func:`encode_note`, :func:`leave_unread`)."""
+    return note.encoding == "utf-8" and bool(packed)
+
+
 def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
     """Serialise a parsed note for the cache.
 
@@ -305,7 +311,7 @@ def encode_note(note: Note, *, keep_text: bool = False) -> bytes:
     True
     """
     values = _note_values(note)
-    if not keep_text and note.encoding == "utf-8" and values[_I_TEXT]:
+    if not keep_text and _text_left_out(note, values[_I_TEXT]):
         packed = values[_I_TEXT]
         # re-read from the file by NoteCache.get: as it is when the text is kept as the file's very bytes
         # (no BOM, no CR: as long) -- no need to decode it again --, else decoded and checked
@@ -399,7 +405,7 @@ def leave_unread(note: Note, row: bytes, file: "str | os.PathLike[str]", *, prop
     written with :mod:`pickle` (a value marshal cannot write) keeps them, as its decoding does."""
     if row[:1] == _PICKLE:
         return
-    if note.encoding == "utf-8" and _packed_text(note):  # (encode_note leaves such a text out)
+    if _text_left_out(note, _packed_text(note)):
         _set_text_loader(note, _FileText(file))
     fm = note.frontmatter if properties else None
     long = _long_properties(fm) if fm else ()
