@@ -34,8 +34,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            if _ENTRY_POINT_RUNNING:  # (not in a test's CliRunner: the test process goes on)
-                _ignore_further_interrupts()
+            ignore_further_interrupts()
             click.echo("\nvaultkit: interrupted; run the command again to finish",
                        err=True)
             sys.exit(130)
@@ -45,10 +44,12 @@ class _Group(click.Group):
 _ENTRY_POINT_RUNNING = False
 
 
-def _ignore_further_interrupts() -> None:
+def ignore_further_interrupts() -> None:
     """Once interrupted, the command only winds down: another Ctrl-C then would just print a traceback
-    (or end the process by the signal instead of the status 130)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    (or end the process by the signal instead of its exit status). Only in the ``vaultkit`` process
+    itself (not in a test's CliRunner, whose process goes on)."""
+    if _ENTRY_POINT_RUNNING:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="vaultkit", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - (outside a command: while click reads the arguments)
-        _ignore_further_interrupts()
+        ignore_further_interrupts()
         sys.exit(130)
     finally:
         _ENTRY_POINT_RUNNING = False

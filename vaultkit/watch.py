@@ -19,18 +19,20 @@ What is not reported
 Stopping
 --------
 Ctrl-C (``KeyboardInterrupt``) in the calling thread, or setting the
-``stop`` event, stops the observer, joins its thread and returns normally.
-Called in the main thread, it also notes each Ctrl-C in a flag it checks
-between batches, so that one whose ``KeyboardInterrupt`` was lost (raised in
-a callback run while an object was freed, which Python prints and drops)
-still stops it.
+``stop`` event, stops the observer, joins its thread and returns normally
+(``True`` after a Ctrl-C). Called in the main thread, it also notes each
+Ctrl-C in a flag it checks between batches, so that one whose
+``KeyboardInterrupt`` was lost (raised in a callback run while an object was
+freed, which Python prints and drops) still stops it; and once it winds down
+after a Ctrl-C, a second one changes nothing (it would otherwise cut the
+observer's shutdown short, or escape after :func:`watch` returned).
 
 Examples
 --------
 >>> import threading, tempfile
 >>> stop = threading.Event(); stop.set()        # stop at once: nothing to report
->>> watch(tempfile.mkdtemp(), print, stop=stop) is None
-True
+>>> watch(tempfile.mkdtemp(), print, stop=stop)   # (True: stopped by a Ctrl-C)
+False
 """
 
 from __future__ import annotations
@@ -204,12 +206,14 @@ def _start_observer(root: str, handler, polling: bool):  # noqa: ANN001, ANN202
     return observer
 
 
-def _flag_interrupts(flag: threading.Event) -> Callable[..., object] | None:
-    """Have Ctrl-C (SIGINT) also set ``flag``; returns the handler to put back (``None``: none set).
+def _flag_interrupts(flag: threading.Event, winding_down: threading.Event) -> Callable[..., object] | None:
+    """Have Ctrl-C (SIGINT) also set ``flag``, and do nothing more once ``winding_down`` is set; returns the
+    handler to put back (``None``: none set).
 
     The ``KeyboardInterrupt`` it raises is lost when it lands in a callback Python runs while freeing an
     object (a weakref callback, ``__del__``: printed as "Exception ignored", not raised); the flag is not.
-    Only the main thread receives signals, and only a Python handler is wrapped.
+    Until the loop winds down, a second Ctrl-C still raises: it may stop a long ``on_change`` whose first
+    interrupt was lost so. Only the main thread receives signals, and only a Python handler is wrapped.
     """
     if threading.current_thread() is not threading.main_thread():
         return None
@@ -219,6 +223,8 @@ def _flag_interrupts(flag: threading.Event) -> Callable[..., object] | None:
 
     def handler(signum: int, frame: object) -> object:
         flag.set()
+        if winding_down.is_set():
+            return None
         return previous(signum, frame)
 
     signal.signal(signal.SIGINT, handler)
@@ -229,7 +235,7 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
           debounce: float = DEFAULT_DEBOUNCE, ignore: Callable[[str], bool] | None = None,
           max_wait: float = DEFAULT_MAX_WAIT, stop: threading.Event | None = None,
           on_error: Callable[[BaseException], None] | None = None, polling: bool = False,
-          on_start: Callable[[], None] | None = None) -> None:
+          on_start: Callable[[], None] | None = None) -> bool:
     """Call ``on_change`` with each debounced batch of changed vault paths until stopped.
 
     Parameters
@@ -265,8 +271,9 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
 
     Returns
     -------
-    None
-        On Ctrl-C or when ``stop`` is set.
+    bool
+        ``True`` when it stopped on a Ctrl-C (in ``on_change`` too), ``False``
+        when ``stop`` was set.
     """
     root_str = os.path.realpath(os.fspath(root))
     if not os.path.isdir(root_str):
@@ -274,13 +281,14 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     batch = _Batch()
     asked = stop if stop is not None else threading.Event()
     interrupted = threading.Event()
+    winding_down = threading.Event()
 
     def stopped() -> bool:
         return asked.is_set() or interrupted.is_set()
 
     tick = min(0.1, debounce / 2) if debounce > 0 else 0.05
     observer = None
-    handler_before = _flag_interrupts(interrupted)
+    handler_before = _flag_interrupts(interrupted, winding_down)
     try:
         observer = _start_observer(root_str, _handler(root_str, batch), polling)
         if on_start is not None:
@@ -316,13 +324,17 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
                     raise
                 on_error(exc)
     except KeyboardInterrupt:
-        pass
+        interrupted.set()
     finally:
-        if handler_before is not None:
-            signal.signal(signal.SIGINT, handler_before)
-        if observer is not None:
-            observer.stop()
-            try:
-                observer.join(timeout=5)
-            except KeyboardInterrupt:  # pragma: no cover - a second Ctrl-C while stopping
-                pass
+        winding_down.set()
+        try:
+            if observer is not None:
+                observer.stop()
+                try:
+                    observer.join(timeout=5)
+                except KeyboardInterrupt:  # pragma: no cover - (no handler of ours: not in the main thread)
+                    interrupted.set()
+        finally:
+            if handler_before is not None:
+                signal.signal(signal.SIGINT, handler_before)
+    return interrupted.is_set()

@@ -93,7 +93,8 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     a generated note you edited is kept and reported (--force overwrites it).
     A second run with nothing changed writes nothing. Exit status: 0 done,
     1 a file was left alone (edited by you, taken, refused) or --check found
-    changes, 2 a write failed or a usage/configuration error.
+    changes, 2 a write failed or a usage/configuration error; with --watch,
+    0 after Ctrl-C, 130 when the Ctrl-C cut a sync short (run sync again).
 
     \b
     vaultkit sync vault
@@ -107,8 +108,7 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     started = _inputs_stamp(vault) if watch else None
     status = _sync_once(vault, mode, force, no_cache, quiet)
     if watch:
-        _watch(vault, force, no_cache, quiet, started)
-        return
+        sys.exit(_watch(vault, force, no_cache, quiet, started))
     sys.exit(status)
 
 
@@ -228,9 +228,11 @@ def _inputs_stamp(vault: Path) -> str | None:
         return None
 
 
-def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str | None) -> None:
+def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str | None) -> int:
     """Sync again after every debounced batch of changes until Ctrl-C (``started``: the
-    :func:`_inputs_stamp` taken before the first sync)."""
+    :func:`_inputs_stamp` taken before the first sync); returns the exit status: 0, or 130 when the Ctrl-C
+    cut a sync short."""
+    from ..cli import ignore_further_interrupts
     from ..config import load_config
     from ..errors import VaultkitError
     from ..watch import watch
@@ -243,13 +245,18 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
     def ignore(rel: str) -> bool:  # our own output folder (everything sync writes there is ours)
         return rel == output or rel.startswith(output + "/")
 
+    syncing = False  # (still true after watch() returned: a Ctrl-C cut that sync short)
+
     def on_change(paths: set[str]) -> None:
+        nonlocal syncing
         shown = ", ".join(sorted(paths)[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         click.echo(f"changed: {shown}", err=True)
+        syncing = True
         try:
             _sync_once(vault, "write", force, no_cache, quiet)
         except click.ClickException as exc:  # keep watching after a failed sync
             click.echo(f"error: {exc.format_message()}", err=True)
+        syncing = False
 
     def on_error(exc: BaseException) -> None:
         click.echo(f"error: {exc}", err=True)
@@ -260,8 +267,18 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
             on_change({"(files changed while the watcher started)"})
 
     click.echo(f"watching {vault} for changes (Ctrl-C to stop)", err=True)
-    watch(vault, on_change, ignore=ignore, on_error=on_error, on_start=on_start)
+    try:
+        interrupted = watch(vault, on_change, ignore=ignore, on_error=on_error, on_start=on_start)
+    except KeyboardInterrupt:  # (a second Ctrl-C just as watch() put the handler back)
+        interrupted = True
+    if interrupted:
+        ignore_further_interrupts()  # (only winding down now: as after an interrupted sync)
+    if syncing:
+        click.echo(f"stopped watching; the sync in progress was interrupted: run `vaultkit sync {vault}` "
+                   "to finish it", err=True)
+        return 130
     click.echo("stopped watching", err=True)
+    return 0
 
 
 def register(group: click.Group) -> None:
