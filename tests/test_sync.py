@@ -609,6 +609,41 @@ def test_sync_watch_ended_while_a_sync_runs_exits_130_and_says_to_finish_it(
     assert "the sync in progress was interrupted: run `vaultkit sync" in result.stderr, result.stderr
 
 
+def test_sync_watch_stopped_after_a_sync_that_failed_exits_0(fresh_sample: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sync that failed (reported, and the watch goes on) was not cut short by the Ctrl-C that comes later."""
+    import _thread
+    import threading
+
+    from vaultkit.commands import sync as sync_command
+
+    real = sync_command._sync_once
+    calls: list[int] = []
+
+    def second_one_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            threading.Timer(0.5, _thread.interrupt_main).start()
+            raise RuntimeError("disk on fire")  # (an internal error: shown, and the watch goes on)
+        return real(*args, **kwargs)
+
+    def on_start(*args, **kwargs) -> None:  # the observer runs: a note changes
+        (fresh_sample / "New.md").write_text("# New\n", encoding="utf-8")
+
+    monkeypatch.setattr(sync_command, "_sync_once", second_one_fails)
+    real_watch = __import__("vaultkit.watch", fromlist=["watch"]).watch
+    monkeypatch.setattr("vaultkit.watch.watch", lambda *a, **k: real_watch(*a, **{**k, "on_start": on_start}))
+    safety = threading.Timer(60, _thread.interrupt_main)  # (should the change never be seen)
+    safety.start()
+    try:
+        result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "--watch", "-q"])
+    finally:
+        safety.cancel()
+    assert len(calls) == 2
+    assert result.exit_code == 0, result.output
+    assert "error: disk on fire" in result.stderr and "stopped watching\n" in result.stderr, result.stderr
+
+
 def test_ctrl_c_during_a_sync_exits_130_with_a_word_on_stderr_and_writes_nothing(
         fresh_sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C mid-run: the shell's status 130 and a short word on stderr, not click's "Aborted!" and 1."""

@@ -245,18 +245,19 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
     def ignore(rel: str) -> bool:  # our own output folder (everything sync writes there is ours)
         return rel == output or rel.startswith(output + "/")
 
-    syncing = False  # (still true after watch() returned: a Ctrl-C cut that sync short)
+    cut_short = False  # a Ctrl-C stopped a sync midway
 
     def on_change(paths: set[str]) -> None:
-        nonlocal syncing
+        nonlocal cut_short
         shown = ", ".join(sorted(paths)[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         click.echo(f"changed: {shown}", err=True)
-        syncing = True
         try:
             _sync_once(vault, "write", force, no_cache, quiet)
         except click.ClickException as exc:  # keep watching after a failed sync
             click.echo(f"error: {exc.format_message()}", err=True)
-        syncing = False
+        except KeyboardInterrupt:
+            cut_short = True
+            raise
 
     def on_error(exc: BaseException) -> None:
         click.echo(f"error: {exc}", err=True)
@@ -273,7 +274,7 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
         interrupted = True
     if interrupted:
         ignore_further_interrupts()  # (only winding down now: as after an interrupted sync)
-    if syncing:
+    if cut_short:
         click.echo(f"stopped watching; the sync in progress was interrupted: run `vaultkit sync {vault}` "
                    "to finish it", err=True)
         return 130
