@@ -758,3 +758,24 @@ def test_once_interrupted_the_command_line_ignores_further_ctrl_c(fresh_sample: 
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_ctrl_c_while_python_loads_the_command_line_ends_it_with_130_and_no_traceback() -> None:
+    """The first ~55 ms of a run load click and the commands, before any handler of vaultkit's runs: a Ctrl-C
+    then printed a traceback (helper's report, stop 26). Here the import of ``vaultkit.cli`` is what raises."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Interrupting:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'vaultkit.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupting())\n"
+        "from vaultkit.__main__ import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "sync", "."], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr and "vaultkit: interrupted" in done.stderr, done.stderr
