@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from vaultkit.cli import cli
-from vaultkit.export import canvas, validate_canvas
+from vaultkit.export import canvas, canvas_bytes, validate_canvas
 from vaultkit.vault import Vault
 
 from .conftest import EUGENE, SAMPLE_VAULT, need
@@ -116,6 +116,15 @@ def test_canvas_validates_and_is_consistent(vault_and_canvas) -> None:
     assert files and all(n["file"] in v.notes and not v.is_generated(v.notes[n["file"]]) for n in files)
     # JSON round trip keeps integers
     assert json.loads(json.dumps(doc, ensure_ascii=False)) == doc
+
+
+def test_canvas_bytes_are_those_of_json_dumps(vault_and_canvas) -> None:
+    """What sync writes (made a node at a time, as UTF-8) is the compact ``json.dumps`` of the canvas."""
+    _v, doc = vault_and_canvas
+    made = canvas_bytes(doc)
+    assert made == (json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8")
+    assert any(ord(ch) > 0xFFFF for ch in made.decode("utf-8"))  # (emoji: the reason for making bytes)
+    assert canvas_bytes({"nodes": [], "edges": []}) == b'{"nodes": [], "edges": []}\n'
 
 
 def test_canvas_layout_tiers_as_groups_with_their_techniques_inside(vault_and_canvas) -> None:

@@ -652,6 +652,51 @@ def test_canvas_is_written_as_is_and_owned_through_the_manifest(tmp_path):
     assert manifest(tmp_path) == {}
 
 
+@pytest.mark.parametrize("made", ["bytes", "bytes when the writer takes it"])
+def test_canvas_given_as_utf8_bytes_is_written_as_a_str_would_be(tmp_path, made):
+    """The planner hands the canvas over as UTF-8 bytes (no str of it all: emoji make that 4 bytes a
+    character): created, unchanged, updated, diffed and owned exactly as when given as a str."""
+    import json
+
+    c = f"{OUT}/Knowledge graph.canvas"
+
+    def canvas(version: str) -> str:  # (emoji as they are, not escaped)
+        return json.dumps({"nodes": [{"id": "a", "type": "text", "text": version, "x": 0, "y": 0}], "edges": []},
+                          ensure_ascii=False) + "\n"
+
+    def planned(version: str, raw: bytes | None = None) -> PlannedFile:
+        data = raw if raw is not None else canvas(version).encode("utf-8")
+        return PlannedFile(c, data) if made == "bytes" else PlannedFile(c, None, None, lambda: data)
+
+    other = tmp_path / "as str"
+    for root, files in ((tmp_path, [planned("🟢 v1")]), (other, [PlannedFile(c, canvas("🟢 v1"))])):
+        r = apply(root, OUT, files)
+        assert actions(r) == {c: "created"}
+    assert {k: v[0] for k, v in snapshot(tmp_path / OUT).items()} == {k: v[0] for k, v in snapshot(other / OUT).items()}
+    before = snapshot(tmp_path)
+    assert actions(apply(tmp_path, OUT, [planned("🟢 v1")])) == {c: "unchanged"} and snapshot(tmp_path) == before
+    diff = apply(tmp_path, OUT, [planned("🔴 v2")], mode=WriteMode.DIFF)
+    assert actions(diff) == {c: "updated"} and "+" in diff.outcomes[0].diff and "🔴 v2" in diff.outcomes[0].diff
+    assert snapshot(tmp_path) == before
+    assert actions(apply(tmp_path, OUT, [planned("🔴 v2")])) == {c: "updated"}
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("🔴 v2")
+    assert manifest(tmp_path) == {c: [hashlib.sha256(canvas("🔴 v2").encode()).hexdigest()]}
+    # a BOM and CRLF newlines are taken off, as from a str
+    crlf = b"\xef\xbb\xbf" + canvas("v3").replace("\n", "\r\n").encode("utf-8")
+    assert actions(apply(tmp_path, OUT, [planned("", crlf)])) == {c: "updated"}
+    assert (tmp_path / c).read_bytes() == canvas("v3").encode("utf-8")
+    # the user's edit is kept, as ever
+    (tmp_path / c).write_text(canvas("v3").replace('"x": 0', '"x": 120'), encoding="utf-8")
+    assert actions(apply(tmp_path, OUT, [planned("v4")])) == {c: "skipped-edited"}
+
+
+def test_a_note_given_as_bytes_is_decoded_and_one_not_utf8_refused(tmp_path):
+    a, b = f"{OUT}/A.md", f"{OUT}/B.md"
+    r = apply(tmp_path, OUT, [PlannedFile(a, note("A").encode("utf-8")), PlannedFile(b, b"\xff\xfe# B\n")])
+    assert actions(r) == {a: "created", b: "refused-text"}
+    assert actions(apply(tmp_path, OUT, [PlannedFile(a, note("A"))], prune=False)) == {a: "unchanged"}
+
+
 def test_users_canvas_is_taken_and_never_pruned(tmp_path):
     c = f"{OUT}/Mine.canvas"
     (tmp_path / OUT).mkdir()

@@ -43,6 +43,7 @@ __all__ = [
     "canvas",
     "canvas_from_graph",
     "canvas_from_ladder",
+    "canvas_bytes",
     "Ladder",
     "LadderTechnique",
     "validate_canvas",
@@ -366,6 +367,45 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     nodes of the canvas.
     """
     return canvas_from_ladder(Ladder.from_graph(g))
+
+
+def canvas_bytes(doc: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
+    """``json.dumps(doc, ensure_ascii=False) + "\\n"`` as UTF-8, made one node and edge at a time.
+
+    The same bytes, without ever holding the whole canvas as one ``str``: a
+    canvas's text cards carry emoji (🟢, 💰…), which make a ``str`` take 4
+    bytes a character (12 MB for a 1,000-note vault's canvas, 3.6 MB as UTF-8).
+
+    Parameters
+    ----------
+    doc : mapping
+        A JSON Canvas dict (:func:`canvas_from_ladder`): each value a list of
+        JSON-serialisable objects.
+
+    Returns
+    -------
+    bytes
+        Compact JSON (``", "`` and ``": "`` separators, as ``json.dumps``), a final newline.
+
+    Raises
+    ------
+    UnicodeEncodeError
+        For a string holding a lone surrogate (which UTF-8 cannot hold).
+
+    Examples
+    --------
+    >>> doc = {"nodes": [{"id": "a", "text": "🟢 LoRA"}, {"id": "b"}], "edges": []}
+    >>> canvas_bytes(doc) == (json.dumps(doc, ensure_ascii=False) + "\\n").encode("utf-8")
+    True
+    """
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    parts = [b"{"]
+    for i, (key, items) in enumerate(doc.items()):
+        parts.append(f'{", " if i else ""}{dumps(key)}: ['.encode("utf-8"))
+        parts.append(b", ".join([dumps(item).encode("utf-8") for item in items]))
+        parts.append(b"]")
+    parts.append(b"}\n")
+    return b"".join(parts)
 
 
 def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:

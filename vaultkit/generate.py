@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 from collections import Counter, defaultdict
@@ -27,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
-from .export import CANVAS_MENTIONS_PER_TECHNIQUE, Ladder, canvas_from_ladder, mermaid_from_ladder, reach_order
+from .export import (CANVAS_MENTIONS_PER_TECHNIQUE, Ladder, canvas_bytes, canvas_from_ladder, mermaid_from_ladder,
+                     reach_order)
 from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
@@ -81,7 +81,8 @@ _PATH_LINKER = Linker((), always_path=True)
 class Plan:
     """What a sync should write: note texts by vault path (no ownership marker yet) in :attr:`files`, and
     in :attr:`deferred` those made only when the writer takes them: the files an earlier run made of the same
-    inputs (made only if the writer needs them) and the technique notes.
+    inputs (made only if the writer needs them) and the technique notes. A file that is not a note (the
+    canvas) may be given as UTF-8 ``bytes`` with ``\\n`` newlines instead of a ``str``.
 
     Examples
     --------
@@ -91,7 +92,7 @@ class Plan:
     (['_vaultkit/A.md', '_vaultkit/B.md'], '# B\\n')
     """
 
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
     techniques: int = 0
     tiers: int = 0
     notices: list[str] = field(default_factory=list)
@@ -101,19 +102,19 @@ class Plan:
     #: path → (content hash, make): files whose inputs are an earlier run's (see ``plan_generation(known=...)``);
     #: with no hash (``None``), a text made already and kept as UTF-8 until the writer takes it, or a technique
     #: note made only then
-    deferred: dict[str, tuple[str | None, Callable[[], str]]] = field(default_factory=dict)
+    deferred: dict[str, tuple[str | None, Callable[[], str | bytes]]] = field(default_factory=dict)
     #: path → the writer's record (:func:`vaultkit.writer.file_looks`) of a deferred file that planning found
     #: on disk byte for byte as the writer would write it: pass them on in ``apply(known=...)``
     verified: dict[str, tuple[str, int, int, int, int]] = field(default_factory=dict)
     _order: list[str] = field(default_factory=list, repr=False)
 
-    def add(self, path: str, text: str) -> None:
+    def add(self, path: str, text: str | bytes) -> None:
         if path in self.files or path in self.deferred:  # pragma: no cover - names are made unique before
             raise ValueError(f"two generated files for {path}")
         self.files[path] = text
         self._order.append(path)
 
-    def defer(self, path: str, digest: str | None, make: Callable[[], str]) -> None:
+    def defer(self, path: str, digest: str | None, make: Callable[[], str | bytes]) -> None:
         """Plan ``path`` without its text: ``make()`` gives it, ``digest`` is its content hash in an earlier run
         (``None``: none; the writer makes it in any case)."""
         if path in self.files or path in self.deferred:  # pragma: no cover
@@ -478,7 +479,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
             del plan.files[path]
             plan.deferred[path] = (None, functools.partial(render, i))
 
-    def add(path: str, make: "Callable[[], str]", *, canvas: bool = False) -> None:
+    def add(path: str, make: "Callable[[], str | bytes]", *, canvas: bool = False) -> None:
         digest = reuse.digest(path, canvas=canvas)
         if digest is None:
             plan.add(path, make())
@@ -532,9 +533,9 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
                     return drawn
             return ladder()
 
-        # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s)
-        add(canvas_path, lambda: json.dumps(canvas_from_ladder(canvas_ladder()), ensure_ascii=False) + "\n",
-            canvas=True)
+        # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s); as
+        # UTF-8, never one str (emoji make that 4 bytes a character: 12 MB at 1,000 notes)
+        add(canvas_path, lambda: canvas_bytes(canvas_from_ladder(canvas_ladder())), canvas=True)
         reuse.finish(ladder_made[0] if ladder_made else None, mermaid)
         fill_technique_notes()
     finally:

@@ -156,7 +156,9 @@ class PlannedFile:
 
     ``path`` is vault-relative POSIX inside the output folder; ``text`` the
     full note (UTF-8, ``\\n`` newlines) without the ownership marker, which the
-    writer adds (see :func:`render_with_marker`).
+    writer adds (see :func:`render_with_marker`). A file that is not a note
+    (a ``.canvas``) may come as UTF-8 ``bytes`` (as ``text`` or from
+    ``render``): written as they are, decoded only for a diff or an update.
 
     A text that is costly to make and probably on disk already can be
     deferred: ``text=None`` with ``digest``, the content hash an earlier run
@@ -167,9 +169,9 @@ class PlannedFile:
     """
 
     path: str
-    text: str | None
+    text: str | bytes | None
     digest: str | None = None
-    render: "Callable[[], str] | None" = None
+    render: "Callable[[], str | bytes] | None" = None
 
 
 def planned_files(plan: "Plan") -> list[PlannedFile]:
@@ -311,6 +313,19 @@ def _normalize(text: str) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _normalize_bytes(data: bytes) -> bytes:
+    """:func:`_normalize` for UTF-8 bytes (a carriage return is one byte in UTF-8, never part of another character).
+
+    >>> _normalize_bytes(b"\\xef\\xbb\\xbf{}\\r\\n")
+    b'{}\\n'
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data
 
 
 def _newline_of(raw: str) -> str:
@@ -1934,14 +1949,18 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         planned = pf.render()  # (not kept in pf: the writer holds one made text at a time)
     else:
         planned = pf.text
+    text: str | None
     if note:
         try:
-            text, digest = _render(planned)
-        except ValueError as exc:
+            text, digest = _render(planned.decode("utf-8") if planned.__class__ is bytes else planned)
+        except ValueError as exc:  # (UnicodeDecodeError too)
             return FileOutcome(rel, "refused-text", str(exc))
     else:  # .canvas, .json…: no marker inside; ownership is in the manifest
-        text = _normalize(planned)
-        encoded = text.encode("utf-8")  # (a 10,000-note canvas: 24 MB; encoded once)
+        if planned.__class__ is bytes:  # UTF-8 as made (a canvas: no str of it is made unless needed)
+            text, encoded = None, _normalize_bytes(planned)
+        else:
+            text = _normalize(planned)
+            encoded = text.encode("utf-8")  # (a 10,000-note canvas: 24 MB; encoded once)
         digest = hashlib.sha256(encoded).hexdigest()
         w.digests[rel] = digest
     try:
@@ -1961,7 +1980,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
                                                      "in case would make links ambiguous (and clash on Windows/macOS)")
         outcome = FileOutcome(rel, "created", "")
         if w.mode is WriteMode.DIFF:
-            outcome.diff = _diff(rel, None, text)
+            outcome.diff = _diff(rel, None, text if text is not None else encoded.decode("utf-8"))
         if w.writing:
             try:
                 dev = w.ensure_dir(parent)
@@ -1970,8 +1989,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
                 if not note:
                     w.manifest.add(rel, digest, save=False)
                 w.written[rel] = digest
-                _stage_in(w, parent, out_real, target, text.encode("utf-8"), None, None, outcome,
-                          "a file appeared at this path while writing", dev)
+                _stage_in(w, parent, out_real, target, text.encode("utf-8") if note else encoded, None, None,
+                          outcome, "a file appeared at this path while writing", dev)
                 names[_key(parts[-1])] = parts[-1]
             except _LeftOutput:
                 return FileOutcome(rel, "refused-path", f"{rel!r} leads outside the output folder (symlink)")
@@ -1997,6 +2016,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         # it): vaultkit's, unedited, up to date, as the checks below conclude after decoding the file and
         # hashing it again (a sync finds most files so)
         return _unchanged(w, rel, looks)
+    if text is None:  # (made as bytes: the update below needs the text)
+        text = encoded.decode("utf-8")
     del encoded  # (not kept while the file is decoded: the canvas of 10,000 notes is 96 MB as a str)
     dec = _decode(data)
     if dec is None:
