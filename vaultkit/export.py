@@ -24,7 +24,7 @@ import heapq
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence, Set as AbstractSet
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "canvas_from_graph",
     "canvas_from_ladder",
     "canvas_bytes",
+    "canvas_parts",
     "Ladder",
     "LadderTechnique",
     "validate_canvas",
@@ -369,18 +370,19 @@ def canvas_from_graph(g: "nx.MultiDiGraph") -> dict[str, Any]:
     return canvas_from_ladder(Ladder.from_graph(g))
 
 
-def canvas_bytes(doc: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
+def canvas_bytes(doc: Mapping[str, Iterable[Mapping[str, Any]]]) -> bytes:
     """``json.dumps(doc, ensure_ascii=False) + "\\n"`` as UTF-8, made one node and edge at a time.
 
     The same bytes, without ever holding the whole canvas as one ``str``: a
     canvas's text cards carry emoji (🟢, 💰…), which make a ``str`` take 4
-    bytes a character (12 MB for a 1,000-note vault's canvas, 3.6 MB as UTF-8).
+    bytes a character (12 MB for a 1,000-note vault's canvas, 3.1 MB as UTF-8).
+    Given :func:`canvas_parts`, not even the canvas dict is held.
 
     Parameters
     ----------
     doc : mapping
-        A JSON Canvas dict (:func:`canvas_from_ladder`): each value a list of
-        JSON-serialisable objects.
+        A JSON Canvas dict (:func:`canvas_from_ladder`), or one whose values
+        are iterators (:func:`canvas_parts`), taken in order.
 
     Returns
     -------
@@ -399,17 +401,46 @@ def canvas_bytes(doc: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
     True
     """
     dumps = json.JSONEncoder(ensure_ascii=False).encode
-    parts = [b"{"]
+    out = io.BytesIO()  # (getvalue() hands over its buffer: no second copy)
+    out.write(b"{")
     for i, (key, items) in enumerate(doc.items()):
-        parts.append(f'{", " if i else ""}{dumps(key)}: ['.encode("utf-8"))
-        parts.append(b", ".join([dumps(item).encode("utf-8") for item in items]))
-        parts.append(b"]")
-    parts.append(b"}\n")
-    return b"".join(parts)
+        out.write(f'{", " if i else ""}{dumps(key)}: ['.encode("utf-8"))
+        for j, item in enumerate(items):
+            if j:
+                out.write(b", ")
+            out.write(dumps(item).encode("utf-8"))
+        out.write(b"]")
+    out.write(b"}\n")
+    return out.getvalue()
 
 
 def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
     """The JSON Canvas 1.0 dict of a :class:`Ladder` (see :func:`canvas_from_graph`)."""
+    return {key: list(items) for key, items in canvas_parts(ladder).items()}
+
+
+def canvas_parts(ladder: Ladder) -> dict[str, Iterator[dict[str, Any]]]:
+    """:func:`canvas_from_ladder` with iterators for lists, each node and edge made as it is asked for.
+
+    Take them in order, every node before any edge (as :func:`canvas_bytes`
+    does): the edges are placed by where the nodes went.
+
+    Examples
+    --------
+    >>> parts = canvas_parts(Ladder({}, []))
+    >>> list(parts), list(parts["nodes"]), list(parts["edges"])
+    (['nodes', 'edges'], [], [])
+    """
+    node_of: dict[str, str] = {}
+    side_of: dict[str, str] = {}
+    ranks_by_note: dict[str, dict[str, bool]] = {}  # note -> technique id -> ranks (else only mentions)
+    return {"nodes": _canvas_nodes(ladder, node_of, side_of, ranks_by_note),
+            "edges": _canvas_edges(node_of, side_of, ranks_by_note)}
+
+
+def _canvas_nodes(ladder: Ladder, node_of: dict[str, str], side_of: dict[str, str],
+                  ranks_by_note: dict[str, dict[str, bool]]) -> Iterator[dict[str, Any]]:
+    """The canvas's nodes; fills ``node_of``, ``side_of`` and ``ranks_by_note`` for :func:`_canvas_edges`."""
     tiers = ladder.tiers
     by_group: dict[str, list[LadderTechnique]] = {}
     for t in ladder.techniques:
@@ -423,9 +454,6 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
         a = tiers[tid]
         return (0, a["number"], "") if "number" in a else (1, 0, str(a.get("label", tid)).casefold())
 
-    nodes: list[dict[str, Any]] = []
-    edges: list[dict[str, Any]] = []
-    node_of: dict[str, str] = {}
     y = 0
     width = GROUP_COLS * (CARD_W + CARD_GAP) - CARD_GAP + 2 * GROUP_PAD
     for tid in sorted(by_group, key=group_order):
@@ -437,8 +465,8 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
         a = tiers[tid]
         color = _TIER_COLORS[max(0, min(int(a["number"]), len(_TIER_COLORS)) - 1)] if "number" in a else "6"
         gid = _cid("group", tid)
-        nodes.append({"id": gid, "type": "group", "x": 0, "y": y, "width": width, "height": height,
-                      "label": str(a.get("label", tid)), "color": color})
+        yield {"id": gid, "type": "group", "x": 0, "y": y, "width": width, "height": height,
+               "label": str(a.get("label", tid)), "color": color}
         node_of[tid] = gid
         cy = y + GROUP_HEAD
         idx = 0
@@ -448,13 +476,11 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
                 idx += 1
                 cid = _cid("technique", t.id)
                 node_of[t.id] = cid
-                nodes.append({"id": cid, "type": "text", "text": text,
-                              "x": GROUP_PAD + c * (CARD_W + CARD_GAP), "y": cy,
-                              "width": CARD_W, "height": _card_height(text)})
+                yield {"id": cid, "type": "text", "text": text, "x": GROUP_PAD + c * (CARD_W + CARD_GAP), "y": cy,
+                       "width": CARD_W, "height": _card_height(text)}
             cy += row_heights[r] + CARD_GAP
         y += height + GROUP_GAP
     # notes around the ladder, most connected first, alternating left and right
-    ranks_by_note: dict[str, dict[str, bool]] = {}  # note -> technique id -> ranks (else only mentions)
     for members in by_group.values():
         for t in members:
             for u in t.top_mentions(CANVAS_MENTIONS_PER_TECHNIQUE):
@@ -463,16 +489,19 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
                 ranks_by_note.setdefault(u, {})[t.id] = True
     ordered = sorted(ranks_by_note, key=lambda n: (-len(ranks_by_note[n]), n))
     side_y = {"left": 0, "right": 0}
-    side_of: dict[str, str] = {}
     for i, n in enumerate(ordered):
         side = "left" if i % 2 == 0 else "right"
         x = -SIDE_GAP - NOTE_W if side == "left" else width + SIDE_GAP
         nid = _cid("note", n)
         node_of[n] = nid
         side_of[n] = side
-        nodes.append({"id": nid, "type": "file", "file": n, "x": x, "y": side_y[side],
-                      "width": NOTE_W, "height": NOTE_H})
+        yield {"id": nid, "type": "file", "file": n, "x": x, "y": side_y[side], "width": NOTE_W, "height": NOTE_H}
         side_y[side] += NOTE_H + NOTE_GAP
+
+
+def _canvas_edges(node_of: dict[str, str], side_of: dict[str, str],
+                  ranks_by_note: dict[str, dict[str, bool]]) -> Iterator[dict[str, Any]]:
+    """The canvas's edges, once :func:`_canvas_nodes` has run to its end."""
     sha1 = hashlib.sha1
     for u in sorted(ranks_by_note):
         left = side_of[u] == "left"
@@ -485,8 +514,7 @@ def canvas_from_ladder(ladder: Ladder) -> dict[str, Any]:
                     "label": "ranks" if techs[t] else "mentions"}
             if techs[t]:
                 edge["color"] = "4"
-            edges.append(edge)
-    return {"nodes": nodes, "edges": edges}
+            yield edge
 
 
 def canvas(vault: "Vault", techniques: "list[Technique] | None" = None) -> dict[str, Any]:

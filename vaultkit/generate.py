@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
-from .export import (CANVAS_MENTIONS_PER_TECHNIQUE, Ladder, canvas_bytes, canvas_from_ladder, mermaid_from_ladder,
-                     reach_order)
+from .export import CANVAS_MENTIONS_PER_TECHNIQUE, Ladder, canvas_bytes, canvas_parts, mermaid_from_ladder, reach_order
 from .frontmatter import CoreLoader
 from .feedback import TitleIndex
 from .names import Linker, NameAllocator, clean_display, name_key, safe_name
@@ -534,8 +533,9 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
             return ladder()
 
         # compact JSON: json's C encoder runs only without indent (a 5,000-node canvas: 3 s -> 0.2 s); as
-        # UTF-8, never one str (emoji make that 4 bytes a character: 12 MB at 1,000 notes)
-        add(canvas_path, lambda: canvas_bytes(canvas_from_ladder(canvas_ladder())), canvas=True)
+        # UTF-8, a node at a time: never one str (emoji make that 4 bytes a character: 12 MB at 1,000 notes)
+        # nor the whole canvas dict (9 MB)
+        add(canvas_path, lambda: canvas_bytes(canvas_parts(canvas_ladder())), canvas=True)
         reuse.finish(ladder_made[0] if ladder_made else None, mermaid)
         fill_technique_notes()
     finally:
