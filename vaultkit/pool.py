@@ -181,43 +181,77 @@ def _leave_interrupts_to_parent() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back until the block ends, then raise it, for work that must not stop half-way.
+
+    Workers being started: a Ctrl-C that stops this process while it sends a new worker its start-up data
+    (``forkserver``, ``spawn``) leaves the worker to print a traceback ("pickle data was truncated"). The
+    Python handler is swapped for one that only notes the signal, so a signal that another thread receives
+    (the watch mode's observer) is held too, which a signal mask of this thread would not do. Only in the
+    main thread with a Python handler in place; elsewhere the block just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):
+        yield
+        return
+    held: list[Any] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            previous(signal.SIGINT, held[0])  # (raises KeyboardInterrupt, or does what the handler does)
+
+
 def _stop(executor: ProcessPoolExecutor) -> None:
     """Stop a pool now: its workers killed, work not yet started dropped, without waiting for either.
 
     For a run that ends early (Ctrl-C, an error): what the workers were doing is not wanted.
     """
     # (a second Ctrl-C must not stop this half-way: the workers ignore it, so one left alive could keep
-    # the process from exiting; it is taken once they are gone)
+    # the process from exiting; it is taken once they are gone. The mask keeps this thread from receiving
+    # it; _interrupts_held, the handler from running when another thread, the watch mode's observer, does.)
     masked = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if masked else None
     try:
-        kill = getattr(executor, "kill_workers", None)  # (Python 3.14)
-        if kill is not None:
-            kill()
-        else:
-            for process in list((getattr(executor, "_processes", None) or {}).values()):
-                try:
-                    process.kill()
-                except (OSError, ValueError, AttributeError):  # gone already
-                    pass
-        # A worker killed while it sent a result leaves half a message in the results pipe, and the pool's
-        # thread waiting for the rest for ever (and with it this process's exit). This process never writes
-        # to that pipe: closing its end lets the thread read the end of the pipe once the workers are gone.
-        writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
-        if writer is not None:
-            try:
-                writer.close()
-            except OSError:
-                pass
-        manager = getattr(executor, "_executor_manager_thread", None)
-        executor.shutdown(wait=False, cancel_futures=True)
-        # Let that thread finish taking the pool down now (it does in milliseconds once the workers are
-        # gone), not while the interpreter exits, where it races with the exit's own wake-up of it.
-        if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
-            _join_quietly(manager)
+        with _interrupts_held():
+            _kill_and_drop(executor)
     finally:
         if before is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def _kill_and_drop(executor: ProcessPoolExecutor) -> None:
+    """:func:`_stop`'s work, with Ctrl-C held back."""
+    kill = getattr(executor, "kill_workers", None)  # (Python 3.14)
+    if kill is not None:
+        kill()
+    else:
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            try:
+                process.kill()
+            except (OSError, ValueError, AttributeError):  # gone already
+                pass
+    # A worker killed while it sent a result leaves half a message in the results pipe, and the pool's
+    # thread waiting for the rest for ever (and with it this process's exit). This process never writes
+    # to that pipe: closing its end lets the thread read the end of the pipe once the workers are gone.
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        try:
+            writer.close()
+        except OSError:
+            pass
+    manager = getattr(executor, "_executor_manager_thread", None)
+    executor.shutdown(wait=False, cancel_futures=True)
+    # Let that thread finish taking the pool down now (it does in milliseconds once the workers are
+    # gone), not while the interpreter exits, where it races with the exit's own wake-up of it.
+    if isinstance(manager, threading.Thread) and manager is not threading.current_thread():
+        _join_quietly(manager)
 
 
 def _join_quietly(manager: threading.Thread) -> None:
@@ -396,7 +430,9 @@ def parse_files(items: Sequence[tuple[str, Path]], *, workers: int | None = None
 
     try:
         with _pool(count, _worker_init) as ex:
-            waiting.extend((chunk, ex.submit(_parse_chunk, chunk, partial_under, not lazy_text)) for chunk in chunks)
+            with _interrupts_held():  # (submitting starts the workers)
+                waiting.extend((chunk, ex.submit(_parse_chunk, chunk, partial_under, not lazy_text))
+                               for chunk in chunks)
             # This process reads the notes kept here a batch at a time and between batches takes what the
             # workers finished, so that their rows are stored and let go of as they come.
             for start in range(0, len(here), _HERE_BATCH):
@@ -599,7 +635,9 @@ def mentions_in_pool(items: Sequence[tuple[str, Path, str, list[tuple[int, int]]
     rows: list[tuple[list[tuple], bytes, str] | None] = []
     try:
         with _pool(count, _mention_init, (targets, own)) as ex:
-            for blob in ex.map(_mention_chunk, chunks):
+            with _interrupts_held():  # (submitting starts the workers)
+                results = ex.map(_mention_chunk, chunks)
+            for blob in results:
                 part = marshal.loads(blob)
                 rows.extend(part)
                 if progress is not None:
@@ -723,7 +761,8 @@ def start_forked(job: Callable[[int], Any], count: int, *, workers: int | None =
         starts = range(0, count, chunk)
         try:
             # submits every task now, which forks the workers
-            parts = executor.map(_forked_range, starts, [min(count, lo + chunk) for lo in starts])
+            with _interrupts_held():
+                parts = executor.map(_forked_range, starts, [min(count, lo + chunk) for lo in starts])
         except BaseException:
             _stop(executor)
             raise
