@@ -535,3 +535,66 @@ def test_a_ctrl_c_while_a_worker_starts_leaves_it_no_half_sent_start_up_data(tmp
                           text=True, timeout=60)
     assert done.stdout == "interrupted\n", (done.stdout, done.stderr[-2000:])
     assert "Traceback" not in done.stderr and "truncated" not in done.stderr, done.stderr[-2000:]
+
+
+_TERMINATED_PARSE = r'''
+import sys
+from pathlib import Path
+from vaultkit.cli import main
+sys.argv = ["vaultkit", "sync", "-q", "--no-cache", sys.argv[1]]
+print("starting", flush=True)
+main()
+'''
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc for the workers")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_sync_sent_sigterm_kills_its_workers_and_exits_128_plus_the_signal(tmp_path: Path, signame: str) -> None:
+    """``kill PID`` (or ``timeout``) sends SIGTERM to vaultkit alone: it used to die at once and leave its pool's
+    workers waiting for ever (helper's report, stop 27). It now unwinds as on Ctrl-C: workers killed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for i in range(400):
+        (tmp_path / f"n{i:03d}.md").write_text(f"---\ntitle: N{i}\n---\n# N{i}\n\n" + "[[a]] #t word " * 400,
+                                               encoding="utf-8")
+    env = dict(os.environ, VAULTKIT_WORKERS="2")
+    proc = subprocess.Popen([sys.executable, "-c", _TERMINATED_PARSE, str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    workers: set[int] = set()
+    try:
+        assert proc.stdout.readline() == "starting\n"
+        deadline = time.monotonic() + 30
+        while len(workers) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            workers |= _children(proc.pid)
+            time.sleep(0.01)
+        assert workers, "no worker started"
+        os.kill(proc.pid, getattr(signal, signame))
+        proc.communicate(timeout=20)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # (a hung run and its workers)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 128 + getattr(signal, signame), proc.returncode
+    deadline = time.monotonic() + 5
+    while any(os.path.exists(f"/proc/{pid}") for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
+            and open(f"/proc/{pid}/stat", encoding="utf-8").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert left == [], left

@@ -179,6 +179,10 @@ def _leave_interrupts_to_parent() -> None:
     (a second Ctrl-C soon after the first hung the sync).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):  # (what the command line's handler would do in a forked worker: end it)
+        signum = getattr(signal, name, None)
+        if signum is not None and callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_DFL)
 
 
 @contextlib.contextmanager
