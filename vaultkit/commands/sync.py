@@ -258,6 +258,11 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
         except KeyboardInterrupt:
             cut_short = True
             raise
+        except Exception as exc:
+            if _from_an_interrupt(exc):  # (Python wraps what __set_name__ raises, a Ctrl-C too, in RuntimeError)
+                cut_short = True
+                raise KeyboardInterrupt from exc
+            raise
 
     def on_error(exc: BaseException) -> None:
         click.echo(f"error: {exc}", err=True)
@@ -280,6 +285,18 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
         return 130
     click.echo("stopped watching", err=True)
     return 0
+
+
+def _from_an_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a ``KeyboardInterrupt`` propagated (its cause or context, at any depth)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def register(group: click.Group) -> None:
