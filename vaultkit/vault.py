@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import Config, load_config
-from .discover import discover
+from .discover import discover, disk_path
 from .errors import VaultNotFoundError
 from .frontmatter import MARKER_KEY, is_marker
 from .model import Diagnostic, Note
@@ -224,7 +224,8 @@ class Vault:
         regions_filled = sorted(p for p in updated if not self.is_generated(self.notes[p]))
         updated -= set(regions_filled)  # (what is left: generated notes made again)
         if regions_filled:
-            parsed, _notice = load_notes(self.root, {p: self.root / p for p in regions_filled}, cache=False)
+            # (by the name as spelled on disk: an NFD name, from macOS, is not the NFC vault path)
+            parsed, _notice = load_notes(self.root, {p: disk_path(self.root, p) for p in regions_filled}, cache=False)
             for path, note in parsed.items():
                 note.diagnostics.extend(read_tier_tables(note)[1])
                 self.notes[path] = note
@@ -249,7 +250,7 @@ class Vault:
                  if link.heading is not None or link.block is not None]
         index = (NameIndex(self.files) if created or removed else self.index) if parts else None
         read = {index.resolve(link.target, note.path) for note, link in parts} if index is not None else set()
-        read = {path: self.root / path for path in sorted(updated) + created if path in read}
+        read = {path: disk_path(self.root, path) for path in sorted(updated) + created if path in read}
         if read:
             self.notes.update(load_notes(self.root, read, cache=False)[0])
         for note in again:
