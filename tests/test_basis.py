@@ -29,11 +29,11 @@ def _sync(root: Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _settle(root: Path) -> None:
-    """Sync until a sync writes nothing (that one records the basis)."""
+def _settle(root: Path, expect: int = 0) -> None:
+    """Sync until a sync writes nothing (that one records the basis); each exits with ``expect``."""
     for _ in range(3):
         code, out = _sync(root)
-        assert code == 0, out
+        assert code == expect, out
         if "created 0, updated 0, removed 0" in out or "(no " in out:
             return
     pytest.fail(f"sync does not settle: {out}")
@@ -182,17 +182,22 @@ def test_dangling_symlinks_and_loops_count_as_files(eugene_synced: Path) -> None
     _append(prose, "\nPlain prose.\n")
     code, out = _sync(root)
     assert EARLY not in out and "(no " not in out, out
+    # (notes that cannot be read: named by every sync, the early stops too, which exit 1 as well)
+    assert code == 1 and "warning: Gone.md: cannot read file: No such file or directory" in out
     _assert_up_to_date(root)
-    _settle(root)
+    _settle(root, expect=1)
     (root / "Loop.md").symlink_to(root / "Loop.md")
     code, out = _sync(root)
     assert EARLY not in out and "(no " not in out, out
+    assert code == 1 and "warning: Loop.md: cannot read file: Too many levels of symbolic links" in out
     _assert_up_to_date(root)
-    _settle(root)
+    _settle(root, expect=1)
     (root / "Gone.md").unlink()
+    (root / "Loop.md").unlink()
     _append(prose, "\nMore prose.\n")
     code, out = _sync(root)
     assert EARLY not in out and "(no " not in out, out
+    assert code == 0 and "warning" not in out
     _assert_up_to_date(root)
 
 

@@ -394,6 +394,7 @@ def test_regions_in_a_note_with_an_nfd_name(fresh_sample: Path) -> None:
                                      encoding="utf-8")
     result = invoke("sync", str(fresh_sample))
     assert result.exit_code == 0, result.output
+    assert "warning" not in result.output  # (the note was read again after the write by its NFD name)
     text = (fresh_sample / name).read_text(encoding="utf-8")
     assert text.startswith("Mine.\n") and "[[_vaultkit/Tiers/Tier 1|Tier 1]]" in text
     assert sorted(p.name for p in fresh_sample.glob("Caf*")) == [name]

@@ -103,9 +103,11 @@ CACHE_FILE = "cache.sqlite"
 RACY_WINDOW_NS = 2_000_000_000
 
 #: Meta keys a sync that found every generated note as planned stores: the :attr:`VaultStamp.key`
-#: of the vault then, and the summary line it printed (see :func:`synced_as_is`).
+#: of the vault then, the summary line it printed (see :func:`synced_as_is`), and its warnings about files
+#: it could not read (one a line; empty when none), which a sync stopped early by the stamp prints again.
 SYNC_STAMP_KEY = "sync.stamp"
 SYNC_SUMMARY_KEY = "sync.summary"
+SYNC_WARNINGS_KEY = "sync.warnings"
 
 _NOTES_TABLE = """
 CREATE TABLE IF NOT EXISTS notes (

@@ -82,8 +82,8 @@ def disk_path(root: Path, rel: str) -> Path:
     return current
 
 
-def discover(root: Path, exclude: list[str] | None = None, *,
-             bad_names: list[str] | None = None) -> tuple[list[str], dict[str, Path]]:
+def discover(root: Path, exclude: list[str] | None = None, *, bad_names: list[str] | None = None,
+             unreadable: list[tuple[str, str]] | None = None) -> tuple[list[str], dict[str, Path]]:
     """List the vault's files.
 
     Parameters
@@ -96,12 +96,27 @@ def discover(root: Path, exclude: list[str] | None = None, *,
         Receives the vault path (undecodable bytes shown as ``\\xNN``) of
         every file or folder whose name is not valid UTF-8: such files are
         left out (no link can name them, and no text can hold their path).
+    unreadable : list of (str, str), optional
+        Receives ``(vault path + "/", reason)`` of every folder that cannot
+        be listed (``Permission denied``…), ``root`` itself as ``""``: the
+        files in it are left out.
 
     Returns
     -------
     (files, notes)
         ``files``: every file's vault path (notes and attachments), sorted;
         ``notes``: vault path → absolute path of each ``.md`` file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "Ideas").mkdir()
+    >>> _ = (root / "Ideas" / "Spark.md").write_text("x")
+    >>> _ = (root / "photo.png").write_bytes(b"")
+    >>> files, notes = discover(root)
+    >>> files, sorted(notes)
+    (['Ideas/Spark.md', 'photo.png'], ['Ideas/Spark.md'])
     """
     exclude = exclude or []
     files: list[str] = []
@@ -111,7 +126,9 @@ def discover(root: Path, exclude: list[str] | None = None, *,
         folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
-        except OSError:
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((prefix, exc.strerror or str(exc)))
             continue
         for entry in entries:
             name = entry.name

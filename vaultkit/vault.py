@@ -41,6 +41,9 @@ _LINK_CODES = frozenset({"VK101", "VK102", "VK103", "VK104"})
 #: Frontmatter key that marks a note as generated (and owned) by vaultkit.
 GENERATOR_KEY = MARKER_KEY
 
+#: How the ``VK004`` diagnostic of a file or folder that could not be read begins (see :meth:`Vault.unread`).
+CANNOT_READ = "cannot read"
+
 
 def _carries_marker(note: Note) -> bool:
     """Whether ``note`` is UTF-8 and its ``vaultkit`` property is vaultkit's marker (what the writer takes for
@@ -141,7 +144,10 @@ class Vault:
         if config is None:
             config = load_config(root)
         bad_names: list[str] = []
-        files, note_paths = discover(root, config.exclude, bad_names=bad_names)
+        unreadable: list[tuple[str, str]] = []
+        files, note_paths = discover(root, config.exclude, bad_names=bad_names, unreadable=unreadable)
+        if unreadable and unreadable[0][0] == "":
+            raise VaultNotFoundError(f"cannot read the vault folder {root}: {unreadable[0][1]}")
         from .pool import load_notes  # cache hits, then one (pooled when large) parse of the misses
 
         partial_under = None if parse_generated else config.output.strip("/") + "/"
@@ -168,6 +174,9 @@ class Vault:
         for shown in bad_names:
             vault.diagnostics.append(Diagnostic("VK004", "file name is not valid UTF-8: left out (rename it)",
                                                 shown, 0, 0, "error"))
+        for folder, reason in unreadable:
+            vault.diagnostics.append(Diagnostic(
+                "VK004", f"{CANNOT_READ} folder: {reason} (the files in it are left out)", folder, 0, 0, "error"))
         # tier tables: read by the parser (in the pool's workers, or an earlier run's, from the cache)
         for note in vault.user_notes():
             rows = None
@@ -361,6 +370,32 @@ class Vault:
             self._feedback = read_feedback(self, texts=_NoteTexts(self.user_notes()))
         return self._feedback
 
+    def unread(self) -> list[Diagnostic]:
+        """The files and folders this load could not read (``VK004``), sorted by path.
+
+        What they hold is missing from everything made of this vault (links,
+        tags, tier tables, generated notes), unlike a note that is read but
+        broken. A folder's path ends in ``/``.
+
+        Returns
+        -------
+        list of Diagnostic
+            ``path`` is the vault path, ``message`` names the reason
+            (``cannot read file: Permission denied (left out)``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp())
+        >>> _ = (root / "A.md").write_text("[[B]]")
+        >>> Vault.load(root).unread()  # every file was read
+        []
+        """
+        out = [d for d in self.diagnostics if d.code == "VK004" and d.message.startswith(CANNOT_READ)]
+        out += [d for note in self.notes.values() for d in note.diagnostics
+                if d.code == "VK004" and d.message.startswith(CANNOT_READ)]
+        return sorted(out, key=Diagnostic.sort_key)
+
     def all_diagnostics(self) -> list[Diagnostic]:
         """Every diagnostic of every note plus vault-wide ones, sorted by path, line, column, code."""
         out = list(self.diagnostics)
@@ -429,6 +464,7 @@ def _read_note(rel: str, abspath: Path, *, partial_if: str | None = None) -> Not
         data, st = read_regular(abspath)
     except OSError as exc:
         note = Note(path=rel)
-        note.diagnostics.append(Diagnostic("VK004", f"cannot read file: {exc.strerror or exc}", rel, 0, 0, "error"))
+        note.diagnostics.append(Diagnostic("VK004", f"{CANNOT_READ} file: {exc.strerror or exc} (left out)",
+                                           rel, 0, 0, "error"))
         return note
     return parse_note(rel, data, mtime_ns=st.st_mtime_ns, partial_if=partial_if)

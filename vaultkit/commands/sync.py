@@ -114,7 +114,7 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
 
 def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool) -> int:
     """One sync with its output; returns the exit status."""
-    from ..cache import SYNC_STAMP_KEY, SYNC_SUMMARY_KEY, NoteCache, vault_stamp
+    from ..cache import SYNC_STAMP_KEY, SYNC_SUMMARY_KEY, SYNC_WARNINGS_KEY, NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
 
@@ -134,8 +134,11 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         try:
             summary = store.get_meta(SYNC_SUMMARY_KEY)
             if before.key is not None and summary and store.get_meta(SYNC_STAMP_KEY) == before.key:
+                warnings = (store.get_meta(SYNC_WARNINGS_KEY) or "").splitlines()
+                for line in warnings:  # (files it could not read then, still as they were)
+                    click.echo(line, err=True)
                 click.echo(f"{summary} (no file changed since the last sync)")
-                return 0
+                return 1 if warnings else 0
             from ..basis import BASIS_MEMO, check_basis
 
             hit = check_basis(vault, config, before, store.get_memo(BASIS_MEMO))
@@ -146,6 +149,7 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
                 if before.key is not None:
                     store.set_meta(SYNC_STAMP_KEY, before.key)
                     store.set_meta(SYNC_SUMMARY_KEY, hit.summary)
+                    store.set_meta(SYNC_WARNINGS_KEY, "")  # (a basis is made only when every note was read)
                 for notice in hit.notices:
                     if not quiet:
                         click.echo(f"note: {notice}", err=True)
@@ -165,6 +169,9 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
     for notice in plan.notices:
         if not quiet:
             click.echo(f"note: {notice}", err=True)
+    warnings = [f"warning: {diag.path}: {diag.message}" for diag in v.unread()]  # (shown with --quiet too)
+    for line in warnings:
+        click.echo(line, err=True)
     for outcome in report.outcomes:
         if mode == "diff" and outcome.diff:
             click.echo(outcome.diff, nl=False)
@@ -179,6 +186,9 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         click.echo(line, err=problem)
     line = summary_line(v, plan, report)
     click.echo(line, err=mode == "diff")
+    status = exit_status(report, check=mode == "check")
+    if warnings:
+        status = max(status, 1)  # (what the sync made lacks what it could not read)
     if before is not None and not report.changed and all(o.action == "unchanged" for o in report.outcomes):
         # Every generated note was already as planned (a write can make links resolve, and so change
         # the summary): remember what the plan was made from (vaultkit.basis), and the stamp when
@@ -187,7 +197,7 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
 
         after = vault_stamp(vault, output=output)
         if not _as_verified(after.output_files, report.looked):
-            return exit_status(report, check=mode == "check")  # one changed after the writer looked at it
+            return status  # one changed after the writer looked at it
         basis = make_basis(v, before, after.outputs, line.split("; files:")[0], plan.notices,
                            previous=v.previous_memo(BASIS_MEMO))
         store = NoteCache.open(vault)
@@ -197,9 +207,10 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
             if before.inputs is not None and after.inputs == before.inputs and after.key is not None:
                 store.set_meta(SYNC_STAMP_KEY, after.key)
                 store.set_meta(SYNC_SUMMARY_KEY, line.split("; files:")[0])
+                store.set_meta(SYNC_WARNINGS_KEY, "\n".join(warnings))  # (mended permissions change ctimes: the stamp)
         finally:
             store.close()
-    return exit_status(report, check=mode == "check")
+    return status
 
 
 def _as_verified(output_files: dict, looked: dict) -> bool:
