@@ -176,6 +176,16 @@ def test_moves_report_both_paths(tmp_path: Path) -> None:
         assert rec.wait_for({"a.md", "b.md"})
 
 
+def test_permission_changes_are_reported(tmp_path: Path) -> None:
+    # (a note or folder made readable again: the next sync must read it; chmod changes no content)
+    (tmp_path / "Sub").mkdir()
+    (tmp_path / "Sub" / "a.md").write_text("x", encoding="utf-8")
+    with Recorder(tmp_path) as rec:
+        os.chmod(tmp_path / "Sub" / "a.md", 0o600)
+        os.chmod(tmp_path / "Sub", 0o700)
+        assert rec.wait_for({"Sub/a.md", "Sub"})
+
+
 def test_changes_made_during_on_change_come_in_the_next_batch(tmp_path: Path) -> None:
     calls = []
 

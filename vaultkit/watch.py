@@ -171,8 +171,9 @@ def _handler(root: str, batch: _Batch):
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:  # noqa: ANN001
             kind = event.event_type
-            if kind not in ("created", "modified", "deleted", "moved", "closed"):
-                return  # opened, closed_no_write, attribute changes
+            if kind not in ("created", "modified", "deleted", "moved", "closed", "attrib"):
+                return  # opened, closed_no_write
+            # ("attrib": a chmod or chown that lets vaultkit read a note or folder it could not read)
             if kind == "modified" and event.is_directory:
                 return
             if kind == "closed" and event.is_directory:
@@ -244,7 +245,8 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
         Vault folder, watched recursively.
     on_change : callable
         Called in this thread with a non-empty set of vault paths (POSIX, NFC;
-        files and folders, created, changed, deleted or moved from/to). Changes
+        files and folders, created, changed, deleted, moved from/to, or whose
+        permissions or times changed). Changes
         made while it runs are collected for the next call.
     debounce : float
         Seconds without any new change before a batch is delivered.
