@@ -139,8 +139,9 @@ def not_utf8(ctx: LintContext) -> Iterator[Diagnostic]:
     --------------
     Every note is decoded as UTF-8, as Obsidian does. Bytes that are not valid
     UTF-8 are reported with the line of the first bad byte and the encoding the
-    file most likely uses (for example ``cp1251``). A file that cannot be read
-    is reported too.
+    file most likely uses (for example ``cp1251``). A file or folder that cannot
+    be read (permissions, a dangling symbolic link) is reported too: what it holds
+    is left out, and ``vaultkit sync`` names it in a warning and exits 1.
 
     Why it matters
     --------------
