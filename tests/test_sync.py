@@ -557,6 +557,53 @@ def test_sync_watch_resyncs_on_change_and_stops_cleanly_on_ctrl_c(fresh_sample: 
     assert "Traceback" not in err and "stopped watching" in err and "interrupted" not in err
 
 
+def test_sync_watch_answers_changes_in_the_output_folder_but_not_its_own_writes(fresh_sample: Path) -> None:
+    """A generated note deleted (or its folder) is made again; one edited by hand is reported and kept; what
+    the re-syncs write sets off no further sync (before, the whole output folder was ignored)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "vaultkit", "sync", str(fresh_sample), "--watch", "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    tech = fresh_sample / OUT / "Techniques" / "LoRA QLoRA (adapter tuning).md"
+    tiers = fresh_sample / OUT / "Tiers"
+
+    def wait_until(test, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not test() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert test(), f"{what}: {''.join(lines)}"
+
+    def changed() -> list[str]:
+        return [line for line in lines if line.startswith("changed:") and "while the watcher started" not in line]
+
+    try:
+        wait_until(lambda: any("watching" in line for line in lines) and tech.exists(), "no first sync")
+        time.sleep(1.0)  # (the observer runs, and any catch-up sync of on_start is over)
+        tech.unlink()
+        wait_until(tech.exists, "the deleted note was not made again")
+        shutil.rmtree(tiers)
+        wait_until(lambda: (tiers / "Tier 3.md").exists(), "the deleted folder was not made again")
+        time.sleep(1.5)  # (the debounce is 0.3 s: a sync set off by those writes would have begun)
+        assert len(changed()) == 2, changed()
+        tech.write_text(tech.read_text(encoding="utf-8") + "\nMy own words.\n", encoding="utf-8")
+        wait_until(lambda: any(line.startswith("skipped-edited: ") and tech.name in line for line in lines),
+                   "the hand edit was not reported")
+        assert tech.read_text(encoding="utf-8").endswith("My own words.\n")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        reader.join(timeout=5)
+    assert proc.returncode == 0, "".join(lines)
+
+
 @pytest.mark.parametrize("gap", [0.005, 0.02])
 def test_sync_watch_pressed_twice_in_quick_succession_still_stops_cleanly(fresh_sample: Path, gap: float) -> None:
     """Two Ctrl-C's at once while it watches: "stopped watching" and status 0, never a traceback, the

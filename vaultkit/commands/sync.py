@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import collector_paused, fail, load_vault, vault_argument
 
+if TYPE_CHECKING:
+    from ..watch import OwnWrites
 
 
 def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False, cache: bool = True,
@@ -92,8 +96,9 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     the regions you opened in your notes with %% vaultkit:begin NAME %%;
     a generated note you edited is kept and reported (--force overwrites it).
     A second run with nothing changed writes nothing. Exit status: 0 done,
-    1 a file was left alone (edited by you, taken, refused) or --check found
-    changes, 2 a write failed or a usage/configuration error; with --watch,
+    1 a file was left alone (edited by you, taken, refused), a note or
+    folder could not be read, or --check found changes, 2 a write failed or
+    a usage/configuration error; with --watch,
     0 after Ctrl-C, 130 when the Ctrl-C cut a sync short (run sync again).
 
     \b
@@ -112,8 +117,10 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
     sys.exit(status)
 
 
-def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool) -> int:
-    """One sync with its output; returns the exit status."""
+def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
+               own: "OwnWrites | None" = None) -> int:
+    """One sync with its output; returns the exit status. ``own``: told each file the sync wrote or removed
+    (watch mode: to tell its own writes from the user's)."""
     from ..cache import SYNC_STAMP_KEY, SYNC_SUMMARY_KEY, SYNC_WARNINGS_KEY, NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
@@ -166,6 +173,10 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool)
         raise fail(exc) from None
     except OSError as exc:  # e.g. a read-only vault: the output folder cannot be made
         raise fail(f"cannot write into {vault}: {exc.strerror or exc} ({exc.filename or vault})") from None
+    if own is not None:
+        for outcome in report.outcomes:
+            if outcome.action in ("created", "updated", "removed"):
+                own.record(outcome.path)
     for notice in plan.notices:
         if not quiet:
             click.echo(f"note: {notice}", err=True)
@@ -246,15 +257,21 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
     from ..cli import ignore_further_interrupts
     from ..config import load_config
     from ..errors import VaultkitError
-    from ..watch import watch
+    from ..watch import OwnWrites, watch
 
     try:
         output = load_config(vault).output.strip("/")
     except VaultkitError as exc:
         raise fail(exc) from None
 
-    def ignore(rel: str) -> bool:  # our own output folder (everything sync writes there is ours)
-        return rel == output or rel.startswith(output + "/")
+    own = OwnWrites(vault)
+
+    def ignore(rel: str) -> bool:
+        # what the last sync wrote or removed, as it left it; and folders of the output folder that are
+        # there (made by a sync; a folder deleted, or a generated note deleted or edited, is a change)
+        if own(rel):
+            return True
+        return (rel == output or rel.startswith(output + "/")) and os.path.isdir(os.path.join(vault, rel))
 
     cut_short = False  # a Ctrl-C stopped a sync midway
 
@@ -263,7 +280,7 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
         shown = ", ".join(sorted(paths)[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         click.echo(f"changed: {shown}", err=True)
         try:
-            _sync_once(vault, "write", force, no_cache, quiet)
+            _sync_once(vault, "write", force, no_cache, quiet, own)
         except click.ClickException as exc:  # keep watching after a failed sync
             click.echo(f"error: {exc.format_message()}", err=True)
         except KeyboardInterrupt:
