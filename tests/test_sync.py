@@ -604,6 +604,27 @@ def test_sync_watch_answers_changes_in_the_output_folder_but_not_its_own_writes(
     assert proc.returncode == 0, "".join(lines)
 
 
+def test_watch_mode_prints_lints_findings_in_the_changed_notes(fresh_sample: Path) -> None:
+    """What a watch-mode sync prints after an edit: lint's findings in the changed user notes, vault paths."""
+    from vaultkit.commands.sync import findings_in, run_sync
+
+    (fresh_sample / "Broken.md").write_text("See [[Nowhere]], [[Elsewhere]] and [[Neither]].\n", encoding="utf-8")
+    (fresh_sample / "Fine.md").write_text("No links.\n", encoding="utf-8")
+    v, _plan, _report = run_sync(fresh_sample, quiet=True)
+    changed = {"Broken.md", "Fine.md", f"{OUT}/Vault index.md", "gone.md", "(files changed while the watcher started)"}
+    assert findings_in(v, changed) == [
+        "Broken.md:1:5: VK101 [warning] unresolved link 'Nowhere': no file answers it",
+        "Broken.md:1:18: VK101 [warning] unresolved link 'Elsewhere': no file answers it",
+        "Broken.md:1:36: VK101 [warning] unresolved link 'Neither': no file answers it",
+    ]
+    assert findings_in(v, changed, limit=1)[1:] == ["… and 2 more in 2 changed notes (see `vaultkit lint`)"]
+    assert findings_in(v, {"Fine.md"}) == []
+    (fresh_sample / "broken.json").write_text("{not json", encoding="utf-8")
+    (fresh_sample / "vaultkit.toml").write_text('[schemas]\n"**" = "broken.json"\n', encoding="utf-8")
+    v, _plan, _report = run_sync(fresh_sample, quiet=True)
+    assert findings_in(v, {"Broken.md"}) == []  # (lint's configuration error: lint reports it, not the watcher)
+
+
 @pytest.mark.parametrize("gap", [0.005, 0.02])
 def test_sync_watch_pressed_twice_in_quick_succession_still_stops_cleanly(fresh_sample: Path, gap: float) -> None:
     """Two Ctrl-C's at once while it watches: "stopped watching" and status 0, never a traceback, the

@@ -27,7 +27,7 @@ from .model import Diagnostic
 from .rules import REGISTRY
 
 __all__ = ["FORMATS", "render", "render_chunks", "render_text", "render_json", "render_github", "render_sarif", "summary_line",
-           "exit_code", "SARIF_SCHEMA_URI"]
+           "exit_code", "text_line", "SARIF_SCHEMA_URI"]
 
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -74,6 +74,15 @@ def _location(d: Diagnostic, display: Display) -> str:
     return loc
 
 
+def text_line(d: Diagnostic, display: Display = _same) -> str:
+    """One finding as the text format prints it: ``path:line:col: CODE [severity] message``.
+
+    >>> text_line(Diagnostic("VK101", "unresolved link 'C'", "A.md", 5, 15, "warning"))
+    "A.md:5:15: VK101 [warning] unresolved link 'C'"
+    """
+    return f"{_location(d, display)}: {d.code} [{d.severity}] {d.message}"
+
+
 def render_text(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int = 0,
                 display: Display = _same) -> str:
     """``path:line:col: CODE [severity] message`` lines, then the summary line."""
@@ -98,7 +107,7 @@ def _in_chunks(lines: Iterable[str]) -> Iterator[str]:
 
 def _text_chunks(diagnostics: Sequence[Diagnostic], checked: int, suppressed: int, display: Display
                  ) -> Iterator[str]:
-    lines = (f"{_location(d, display)}: {d.code} [{d.severity}] {d.message}" for d in diagnostics)
+    lines = (text_line(d, display) for d in diagnostics)
     return _in_chunks(itertools.chain(lines, [summary_line(diagnostics, checked, suppressed)]))
 
 

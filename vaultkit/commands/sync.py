@@ -118,9 +118,10 @@ def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: 
 
 
 def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
-               own: "OwnWrites | None" = None) -> int:
-    """One sync with its output; returns the exit status. ``own``: told each file the sync wrote or removed
-    (watch mode: to tell its own writes from the user's)."""
+               own: "OwnWrites | None" = None, changed: "set[str] | None" = None) -> int:
+    """One sync with its output; returns the exit status. Watch mode: ``own`` is told each file the sync
+    wrote or removed (to tell its own writes from the user's); lint's findings in the notes among
+    ``changed`` are printed (what an edit brought)."""
     from ..cache import SYNC_STAMP_KEY, SYNC_SUMMARY_KEY, SYNC_WARNINGS_KEY, NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
@@ -195,6 +196,9 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
         verb = outcome.action if mode == "write" else f"would be {outcome.action}" if not problem else outcome.action
         line = f"{verb}: {outcome.path}" + (f" ({outcome.message})" if outcome.message else "")
         click.echo(line, err=problem)
+    if changed:
+        for found in findings_in(v, changed):
+            click.echo(found, err=True)
     line = summary_line(v, plan, report)
     click.echo(line, err=mode == "diff")
     status = exit_status(report, check=mode == "check")
@@ -222,6 +226,34 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
         finally:
             store.close()
     return status
+
+
+#: Findings of the changed notes a watch-mode sync prints at most (then a count).
+WATCH_FINDINGS = 20
+
+
+def findings_in(vault, paths: "set[str]", limit: int = WATCH_FINDINGS) -> list[str]:
+    """What ``vaultkit lint`` finds in the user notes among ``paths``, as its text format prints them but with
+    vault paths; at most ``limit`` lines, then one that counts the rest. Empty when the configuration is
+    invalid (lint reports that).
+
+    ``vault`` was just synced: generated notes count as fresh (their findings are not asked for).
+    """
+    from ..errors import VaultkitError
+    from ..lint import LintOptions, lint
+    from ..report import text_line
+
+    notes = sorted(p for p in paths if p in vault.notes and not vault.is_generated(vault.notes[p]))
+    if not notes:
+        return []
+    try:
+        found = lint(vault, LintOptions(paths=notes), generated_fresh=True).diagnostics
+    except VaultkitError:
+        return []
+    lines = [text_line(d) for d in found[:limit]]
+    if len(found) > limit:
+        lines.append(f"… and {len(found) - limit} more in {_count(len(notes), 'changed note')} (see `vaultkit lint`)")
+    return lines
 
 
 def _as_verified(output_files: dict, looked: dict) -> bool:
@@ -280,7 +312,7 @@ def _watch(vault: Path, force: bool, no_cache: bool, quiet: bool, started: str |
         shown = ", ".join(sorted(paths)[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         click.echo(f"changed: {shown}", err=True)
         try:
-            _sync_once(vault, "write", force, no_cache, quiet, own)
+            _sync_once(vault, "write", force, no_cache, quiet, own, paths)
         except click.ClickException as exc:  # keep watching after a failed sync
             click.echo(f"error: {exc.format_message()}", err=True)
         except KeyboardInterrupt:
