@@ -604,6 +604,17 @@ def test_sync_watch_answers_changes_in_the_output_folder_but_not_its_own_writes(
     assert proc.returncode == 0, "".join(lines)
 
 
+def test_writes_failing_alike_in_one_folder_are_counted_after_five(fresh_sample: Path) -> None:
+    assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
+    shutil.rmtree(fresh_sample / OUT / "Techniques")
+    (fresh_sample / OUT / "Techniques").write_text("a file where the folder was\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
+    assert result.exit_code == 2
+    errors = result.stderr.splitlines()
+    assert len(errors) == 6 and all(line.startswith(f"error: {OUT}/Techniques/") for line in errors[:5])
+    assert errors[5] == f"error: … and 10 more files in {OUT}/Techniques/ (cannot inspect: [Errno 20] Not a directory)"
+
+
 def test_watch_mode_prints_lints_findings_in_the_changed_notes(fresh_sample: Path) -> None:
     """What a watch-mode sync prints after an edit: lint's findings in the changed user notes, vault paths."""
     from vaultkit.commands.sync import findings_in, run_sync

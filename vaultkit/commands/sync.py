@@ -184,6 +184,7 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
     warnings = [f"warning: {diag.path}: {diag.message}" for diag in v.unread()]  # (shown with --quiet too)
     for line in warnings:
         click.echo(line, err=True)
+    alike: dict[tuple[str, str], int] = {}  # (folder, reason) of failed writes -> how many
     for outcome in report.outcomes:
         if mode == "diff" and outcome.diff:
             click.echo(outcome.diff, nl=False)
@@ -193,9 +194,17 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
         problem = outcome.action not in ("created", "updated", "removed")
         if quiet and not problem:
             continue
+        if outcome.action == "error":  # (a folder that cannot be written: one reason, thousands of files)
+            key = (outcome.path.rpartition("/")[0], _reason(outcome.message, vault / outcome.path))
+            alike[key] = alike.get(key, 0) + 1
+            if alike[key] > ALIKE_ERRORS:
+                continue
         verb = outcome.action if mode == "write" else f"would be {outcome.action}" if not problem else outcome.action
         line = f"{verb}: {outcome.path}" + (f" ({outcome.message})" if outcome.message else "")
         click.echo(line, err=problem)
+    for (folder, reason), count in alike.items():
+        if count > ALIKE_ERRORS:
+            click.echo(f"error: … and {count - ALIKE_ERRORS} more files in {folder or '.'}/ ({reason})", err=True)
     if changed:
         for found in findings_in(v, changed):
             click.echo(found, err=True)
@@ -226,6 +235,20 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
         finally:
             store.close()
     return status
+
+
+#: Failed writes in one folder for one reason that sync lists one by one (then a count).
+ALIKE_ERRORS = 5
+
+
+def _reason(message: str, path: Path) -> str:
+    """A failed write's message without the file's own path (what files failing alike share).
+
+    >>> _reason("cannot inspect: [Errno 13] Permission denied: '/v/out/A.md'", Path("/v/out/A.md"))
+    'cannot inspect: [Errno 13] Permission denied'
+    """
+    where = os.fspath(path)
+    return message.replace(f": {where!r}", "").replace(where, "…")
 
 
 #: Findings of the changed notes a watch-mode sync prints at most (then a count).
