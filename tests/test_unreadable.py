@@ -20,6 +20,8 @@ from vaultkit.discover import discover
 from vaultkit.errors import VaultNotFoundError
 from vaultkit.vault import Vault
 
+from .conftest import SAMPLE_VAULT
+
 OLD = 1_600_000_000_000_000_000  # 2020-09-13
 
 
@@ -123,3 +125,21 @@ def test_real_permissions(vault: Path) -> None:  # pragma: no cover (CI runs as 
     finally:
         (vault / "Sub").chmod(0o755)
         (vault / "B.md").chmod(0o644)
+
+
+def test_a_generated_note_that_cannot_be_read_keeps_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not taken for a note of the user's (the plan then wrote "<name> 2.md" and linked every note to it)."""
+    import shutil
+
+    monkeypatch.setenv("VAULTKIT_WORKERS", "1")
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    assert CliRunner().invoke(cli, ["sync", "-q", str(root)], catch_exceptions=False).exit_code == 0
+    before = sorted(p.name for p in (root / "_vaultkit" / "Techniques").iterdir())
+    _deny(monkeypatch, root, files=("_vaultkit/Techniques/LoRA QLoRA (adapter tuning).md",))
+    result = CliRunner().invoke(cli, ["sync", "-q", "--no-cache", str(root)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # (the writer, not patched here, still reads it: unchanged)
+    assert result.stderr.splitlines() == [
+        "warning: _vaultkit/Techniques/LoRA QLoRA (adapter tuning).md: cannot read file: Permission denied (left out)"]
+    assert result.stdout.startswith("1 note, ") and "created 0, updated 0, removed 0" in result.stdout
+    assert sorted(p.name for p in (root / "_vaultkit" / "Techniques").iterdir()) == before

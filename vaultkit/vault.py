@@ -45,6 +45,11 @@ GENERATOR_KEY = MARKER_KEY
 CANNOT_READ = "cannot read"
 
 
+def _unread(note: Note) -> bool:
+    """Whether ``note``'s file could not be read (see :meth:`Vault.unread`)."""
+    return any(d.code == "VK004" and d.message.startswith(CANNOT_READ) for d in note.diagnostics)
+
+
 def _carries_marker(note: Note) -> bool:
     """Whether ``note`` is UTF-8 and its ``vaultkit`` property is vaultkit's marker (what the writer takes for
     vaultkit's, :func:`vaultkit.writer.ownership`), wherever the note lies."""
@@ -333,7 +338,10 @@ class Vault:
         """Whether ``note`` is one vaultkit generated: it sits in the output folder, is UTF-8 and carries the
         marker (:func:`vaultkit.frontmatter.is_marker`) — what the writer takes for vaultkit's
         (:func:`vaultkit.writer.ownership`), edited or not."""
-        return note.path.startswith(self.config.output.rstrip("/") + "/") and _carries_marker(note)
+        # A note there that cannot be read counts too: whose it is is unknown, so it keeps its name (a note of
+        # the user's would make the plan write "<name> 2" and link to that) and it is not one of the user's
+        # notes; the writer, which reads each file before it writes it, leaves it alone and says so.
+        return note.path.startswith(self.config.output.rstrip("/") + "/") and (_carries_marker(note) or _unread(note))
 
     def is_stray_generated(self, note: Note) -> bool:
         """Whether ``note`` is one vaultkit generated that lies outside the output folder (an earlier
@@ -371,11 +379,12 @@ class Vault:
         return self._feedback
 
     def unread(self) -> list[Diagnostic]:
-        """The files and folders this load could not read (``VK004``), sorted by path.
+        """The files and folders this load could not read or left out (``VK004``), sorted by path.
 
         What they hold is missing from everything made of this vault (links,
         tags, tier tables, generated notes), unlike a note that is read but
-        broken. A folder's path ends in ``/``.
+        broken. A folder's path ends in ``/``. Files and folders whose name is
+        not valid UTF-8 are left out too.
 
         Returns
         -------
@@ -391,7 +400,7 @@ class Vault:
         >>> Vault.load(root).unread()  # every file was read
         []
         """
-        out = [d for d in self.diagnostics if d.code == "VK004" and d.message.startswith(CANNOT_READ)]
+        out = [d for d in self.diagnostics if d.code == "VK004"]  # (folders, and names not valid UTF-8)
         out += [d for note in self.notes.values() for d in note.diagnostics
                 if d.code == "VK004" and d.message.startswith(CANNOT_READ)]
         return sorted(out, key=Diagnostic.sort_key)
