@@ -107,6 +107,10 @@ def test_file_names_that_are_not_utf8_are_left_out_with_a_diagnostic(tmp_path) -
         assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.output)
         assert "Traceback" not in result.output
     assert "file name is not valid UTF-8" in runner.invoke(cli, ["lint", str(root), "--select", "VK004"]).output
+    result = runner.invoke(cli, ["sync", str(root), "-q"])  # (left out: named, as files it cannot read are)
+    assert result.exit_code == 1 and result.stderr.splitlines() == [
+        "warning: Caf\\xe9.md: file name is not valid UTF-8: left out (rename it)",
+        "warning: D\\xe9r/: file name is not valid UTF-8: left out (rename it)"]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")

@@ -82,6 +82,9 @@ class Shortcut:
         The basis with those notes' new sizes, times and hashes (store it again).
     parsed : list of Note
         The changed notes as parsed now (for the cache).
+    warnings : list of str
+        That sync's warnings about what it left out (names not valid UTF-8),
+        as it printed them.
     """
 
     summary: str
@@ -89,6 +92,7 @@ class Shortcut:
     changed: list[str]
     basis: dict
     parsed: list["Note"]
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 def settings_key(config: "Config") -> str:
@@ -110,7 +114,7 @@ def _vault_path(walked: str) -> str:
 
 
 def make_basis(vault: "Vault", before: VaultStamp, outputs: str, summary: str, notices: list[str],
-               previous: Any = None) -> dict | None:
+               previous: Any = None, warnings: list[str] = ()) -> dict | None:
     """Record what a sync that just brought every generated note up to date planned from.
 
     Parameters
@@ -123,7 +127,8 @@ def make_basis(vault: "Vault", before: VaultStamp, outputs: str, summary: str, n
     outputs : str
         :attr:`VaultStamp.outputs` taken after the writer finished.
     summary : str
-        The run's summary up to its file counts; ``notices`` the plan's notices.
+        The run's summary up to its file counts; ``notices`` the plan's notices; ``warnings``
+        the run's lines about what it left out.
     previous : dict, optional
         The basis of an earlier run (its mention digests are reused for unchanged notes).
 
@@ -160,7 +165,7 @@ def make_basis(vault: "Vault", before: VaultStamp, outputs: str, summary: str, n
         notes[note.path] = (*st, note.sha256, note.facts, digest)
     return {"format": _FORMAT, "settings": settings_key(vault.config), "files": _files_key(before.files),
             "outputs": outputs, "walked": before.walked_ns, "names": names, "targets": targets, "own": own,
-            "notes": notes, "summary": summary, "notices": list(notices)}
+            "notes": notes, "summary": summary, "notices": list(notices), "warnings": list(warnings)}
 
 
 def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStamp, basis: Any) -> Shortcut | None:
@@ -224,4 +229,4 @@ def check_basis(root: str | os.PathLike[str], config: "Config", stamp: VaultStam
         parsed.append(note)
         edited.append(rel)
     return Shortcut(basis["summary"], list(basis["notices"]), edited,
-                    dict(basis, notes=updated, walked=stamp.walked_ns), parsed)
+                    dict(basis, notes=updated, walked=stamp.walked_ns), parsed, list(basis.get("warnings", ())))

@@ -157,15 +157,17 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
                 if before.key is not None:
                     store.set_meta(SYNC_STAMP_KEY, before.key)
                     store.set_meta(SYNC_SUMMARY_KEY, hit.summary)
-                    store.set_meta(SYNC_WARNINGS_KEY, "")  # (a basis is made only when every note was read)
+                    store.set_meta(SYNC_WARNINGS_KEY, "\n".join(hit.warnings))
                 for notice in hit.notices:
                     if not quiet:
                         click.echo(f"note: {notice}", err=True)
+                for line in hit.warnings:  # (names left out; a basis is made only when every note was read)
+                    click.echo(line, err=True)
                 changed = len(hit.changed)
                 click.echo(f"{hit.summary} ({changed} note{'s' if changed != 1 else ''} changed since the last sync, "
                            "none in what sync reads: nothing to write)" if changed else
                            f"{hit.summary} (no note changed since the last sync)")
-                return 0
+                return 1 if hit.warnings else 0
         finally:
             store.close()
     try:
@@ -223,7 +225,7 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
         if not _as_verified(after.output_files, report.looked):
             return status  # one changed after the writer looked at it
         basis = make_basis(v, before, after.outputs, line.split("; files:")[0], plan.notices,
-                           previous=v.previous_memo(BASIS_MEMO))
+                           previous=v.previous_memo(BASIS_MEMO), warnings=warnings)
         store = NoteCache.open(vault)
         try:
             if basis is not None:
