@@ -604,6 +604,16 @@ def test_sync_watch_answers_changes_in_the_output_folder_but_not_its_own_writes(
     assert proc.returncode == 0, "".join(lines)
 
 
+def test_an_output_folder_that_links_to_another_folder_of_the_vault_is_refused(fresh_sample: Path) -> None:
+    """Before, each sync wrote the notes by one name and removed them by the other, for ever (helper's bug 4)."""
+    (fresh_sample / "Mine").mkdir()
+    (fresh_sample / OUT).symlink_to("Mine")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
+    assert result.exit_code == 2
+    assert "output folder '_vaultkit' is a symbolic link to" in result.stderr and "Traceback" not in result.output
+    assert list((fresh_sample / "Mine").iterdir()) == []
+
+
 def test_writes_failing_alike_in_one_folder_are_counted_after_five(fresh_sample: Path) -> None:
     assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
     shutil.rmtree(fresh_sample / OUT / "Techniques")

@@ -1566,7 +1566,7 @@ def apply(
     ------
     UnsafePathError
         When ``output`` is not a plain folder inside the vault (absolute,
-        ``..``, hidden, the vault root itself, or a symlink leading out).
+        ``..``, hidden, the vault root itself, or a symlink, or in a linked folder).
     WriterBusyError
         In ``WRITE`` mode, when another vaultkit process holds the lock.
     """
@@ -1581,6 +1581,11 @@ def apply(
         raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, outside the vault {root_real}")
     if _hidden_inside(out_real, root_real):
         raise UnsafePathError(f"output folder {output!r} resolves to {out_real}, inside a hidden folder")
+    if out_real != os.path.join(root_real, *out_parts):
+        # (a symlink to another folder of the vault: every note there would be seen twice, by two names,
+        # and each sync would take the other's notes for the user's)
+        raise UnsafePathError(f"output folder {output!r} is a symbolic link to {out_real} (or lies in a linked "
+                              "folder): vaultkit writes only into a folder of its own; make it a plain folder")
     w = _Writer(mode, root)
     w.known = dict(known or {})
     report = WriteReport(mode=mode, verified=w.verified, looked=w.looked)
