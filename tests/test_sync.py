@@ -386,6 +386,31 @@ def test_sync_fills_regions_the_user_opened_and_keeps_every_other_byte(fresh_sam
     assert note.links and all(link.resolved for link in note.links)
 
 
+def test_a_generated_note_or_region_edited_into_what_sync_writes_now_is_taken_back(fresh_sample: Path) -> None:
+    """Obsidian, renaming a note, rewrites the links to it in every note, generated ones too: when that makes a
+    generated note (or region) what this sync writes anyway, nothing of the user's is in it. Before, it was
+    'edited' for ever (helper's bug 3). Simulated here by a marker that records other content."""
+    import re
+
+    home = fresh_sample / "Home.md"
+    home.write_text("Mine.\n%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n", encoding="utf-8")
+    assert invoke("sync", str(fresh_sample)).exit_code == 0
+    tier = fresh_sample / OUT / "Tiers" / "Tier 3.md"
+    text = tier.read_text(encoding="utf-8")
+    tier.write_text(re.sub(r'hash: "sha256:[0-9a-f]{64}"', 'hash: "sha256:' + "0" * 64 + '"', text), encoding="utf-8")
+    region = home.read_text(encoding="utf-8")
+    home.write_text(re.sub(r"(?<=vaultkit:hash )[0-9a-f]+", lambda m: "0" * len(m.group(0)), region),
+                    encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 0, result.output
+    assert f"updated: {OUT}/Tiers/Tier 3.md (edited into what vaultkit writes now: its marker renewed)" in result.output
+    assert tier.read_text(encoding="utf-8") == text and home.read_text(encoding="utf-8") == region
+    # a real edit is still kept
+    tier.write_text(text.replace("# Tier 3", "# Tier 3 (my notes)"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample)])
+    assert result.exit_code == 1 and f"skipped-edited: {OUT}/Tiers/Tier 3.md" in result.output
+
+
 def test_regions_in_a_note_with_an_nfd_name(fresh_sample: Path) -> None:
     import unicodedata
 

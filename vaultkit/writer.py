@@ -622,13 +622,15 @@ def fill_regions(raw: str, regions: dict[str, str], force: bool = False) -> tupl
             user_edit = _region_hash(current) != hm.group(1)
         else:
             user_edit = inner_norm.strip() != ""
-        if user_edit and not force:
-            edited.append(name)
-            continue
         new = _normalize(regions[name])
         if new and not new.endswith("\n"):
             new += "\n"
-        if hm is not None and not user_edit and current == new:
+        if user_edit and (current if hm is not None else inner_norm) == new:
+            user_edit = False  # edited into what this run writes (links Obsidian updated on a rename): nothing lost
+        if user_edit and not force:
+            edited.append(name)
+            continue
+        if hm is not None and _region_hash(current) == hm.group(1) and current == new:
             block_raw = "".join(inner)  # same text: keep its bytes (line endings included)
         else:
             block = f"%% vaultkit:hash {_region_hash(new)} %%\n" + new
@@ -2036,6 +2038,9 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
         return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone"
                            if note else f"a file vaultkit did not generate (not in {MANIFEST_NAME}) "
                                         "holds this path; left alone")
+    adopted = owner == "edited" and current_hash == digest
+    if adopted:  # edited into what this run writes (links Obsidian updated on a rename): nothing to keep
+        owner = "clean"
     if owner == "edited" and not force:
         return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept, --force overwrites it")
     nl = _newline_of(raw)
@@ -2043,7 +2048,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     new_data = _encode(new_raw, bom)
     if new_data == data:
         return _unchanged(w, rel, looks)
-    outcome = FileOutcome(rel, "updated", "overwrote hand edits because of --force" if owner == "edited" else "")
+    outcome = FileOutcome(rel, "updated", "overwrote hand edits because of --force" if owner == "edited" else
+                          "edited into what vaultkit writes now: its marker renewed" if adopted else "")
     if w.mode is WriteMode.DIFF:
         outcome.diff = _diff(rel, raw, new_raw)
     if w.writing:
