@@ -186,6 +186,24 @@ def test_permission_changes_are_reported(tmp_path: Path) -> None:
         assert rec.wait_for({"Sub/a.md", "Sub"})
 
 
+def test_a_folder_whose_permissions_change_is_watched_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """inotify cannot watch a folder while it is unreadable: a chmod on a folder starts a new observer (root, as
+    in CI, reads every folder: here the new observer is counted, and changes go on being seen)."""
+    import vaultkit.watch as watch_mod
+
+    started = []
+    real = watch_mod._start_observer
+    monkeypatch.setattr(watch_mod, "_start_observer", lambda *a: started.append(a) or real(*a))
+    (tmp_path / "Sub").mkdir()
+    with Recorder(tmp_path) as rec:
+        os.chmod(tmp_path / "Sub", 0o700)
+        assert rec.wait_for({"Sub"})
+        time.sleep(DEBOUNCE)
+        (tmp_path / "Sub" / "new.md").write_text("x", encoding="utf-8")
+        assert rec.wait_for({"Sub/new.md"})
+    assert len(started) == 2
+
+
 def test_changes_made_during_on_change_come_in_the_next_batch(tmp_path: Path) -> None:
     calls = []
 

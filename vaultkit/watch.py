@@ -11,10 +11,14 @@ What is not reported
 --------------------
 * paths with a dot component (``.obsidian/workspace.json``, ``.git/``,
   ``.vaultkit/cache.sqlite``, ``.trash/``), which are not vault files;
-* paths for which the caller's ``ignore`` predicate is true: the output folder
-  and the files the tool itself has just written (see :class:`OwnWrites`);
-* metadata-only events (open, close without write, attribute changes) and
-  folder "modified" events, which only echo changes to their children.
+* paths for which the caller's ``ignore`` predicate is true, such as the files
+  the tool itself has just written (see :class:`OwnWrites`);
+* open and close-without-write events, and folder "modified" events, which
+  only echo changes to their children.
+
+Attribute changes (chmod, chown, touch) are reported: they can make a file or
+folder readable. One on a folder also starts the observer again, since inotify
+could not watch a folder while it was unreadable.
 
 Stopping
 --------
@@ -130,6 +134,9 @@ class _Batch:
         self.last = 0.0
         self.lock = threading.Lock()
         self.wake = threading.Event()
+        #: A folder's permissions changed: the observer may not be watching it (it could not when the folder
+        #: was unreadable), so it is started again over the whole tree.
+        self.rewatch = threading.Event()
 
     def add(self, rel: str) -> None:
         now = time.monotonic()
@@ -178,6 +185,8 @@ def _handler(root: str, batch: _Batch):
                 return
             if kind == "closed" and event.is_directory:
                 return
+            if kind == "attrib" and event.is_directory:
+                batch.rewatch.set()  # (before the path is offered: the loop sees the flag with the batch)
             offer(event.src_path)
             if kind == "moved":
                 offer(event.dest_path)
@@ -292,7 +301,8 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
     observer = None
     handler_before = _flag_interrupts(interrupted, winding_down)
     try:
-        observer = _start_observer(root_str, _handler(root_str, batch), polling)
+        handler = _handler(root_str, batch)
+        observer = _start_observer(root_str, handler, polling)
         if on_start is not None:
             on_start()
         while not stopped():
@@ -312,6 +322,15 @@ def watch(root: str | os.PathLike[str], on_change: Callable[[set[str]], None], *
                 time.sleep(min(tick, max(0.0, debounce - quiet)) or tick)
             if stopped():
                 break
+            if batch.rewatch.is_set():
+                # inotify watches only the folders it could list when the observer started (or a folder was
+                # made): a folder made readable since is watched only by a new observer, started before the
+                # old one stops so that no change falls between them
+                batch.rewatch.clear()
+                fresh = _start_observer(root_str, handler, polling)
+                observer.stop()
+                observer.join(timeout=5)
+                observer = fresh
             paths = batch.take()
             try:
                 # Filter now, not when the event arrived: the caller records its own
