@@ -113,6 +113,20 @@ def test_lint_reports_an_unreadable_folder(vault: Path, monkeypatch: pytest.Monk
     assert f"{vault / 'Sub'}/: VK004 [error] cannot read folder: Permission denied" in result.output
 
 
+def test_lint_of_some_paths_reports_an_unreadable_folder_among_them(vault: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    (vault / "vaultkit.toml").write_text("", encoding="utf-8")
+    _deny(monkeypatch, vault, files=("B.md",), folders=("Sub",))
+    monkeypatch.chdir(vault)
+    result = CliRunner().invoke(cli, ["lint", "Sub", "B.md"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "B.md: VK004 [error] cannot read file: Permission denied (left out)",
+        "Sub/: VK004 [error] cannot read folder: Permission denied (the files in it are left out)"]
+    result = CliRunner().invoke(cli, ["lint", "A.md"], catch_exceptions=False)
+    assert "Sub/" not in result.output and "B.md:" not in result.output  # (only what was asked for)
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
                     reason="root reads every file whatever its permissions")
 def test_real_permissions(vault: Path) -> None:  # pragma: no cover (CI runs as root)
@@ -122,6 +136,8 @@ def test_real_permissions(vault: Path) -> None:  # pragma: no cover (CI runs as 
         result = CliRunner().invoke(cli, ["sync", "-q", str(vault)], catch_exceptions=False)
         assert result.exit_code == 1 and "warning: B.md: cannot read file" in result.stderr
         assert "warning: Sub/: cannot read folder" in result.stderr
+        result = CliRunner().invoke(cli, ["lint", str(vault / "A.md"), str(vault / "B.md"), str(vault / "Sub")])
+        assert result.exit_code == 1 and "B.md: VK004" in result.output and "Sub/: VK004" in result.output
     finally:
         (vault / "Sub").chmod(0o755)
         (vault / "B.md").chmod(0o644)

@@ -213,7 +213,7 @@ def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | No
         for d in _run(REGISTRY[code].check, ctx):
             if d.code != code:
                 continue
-            if not ctx.whole_vault and d.path not in wanted:
+            if not ctx.whole_vault and d.path not in wanted and not _in_paths(d.path, options.paths or []):
                 continue
             d = replace(d, severity=severities.get(d.code, d.severity))
             if severity_rank(d.severity) > limit:

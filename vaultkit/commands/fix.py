@@ -38,7 +38,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
 
 
 @click.command("fix")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, readable=False, path_type=Path))
 @click.option("--diff", "mode", flag_value="diff", help="Print the changes as unified diffs; write nothing.")
 @click.option("--dry-run", "mode", flag_value="dry-run", help="List the fixes that would be made; write nothing.")
 @click.option("--check", "mode", flag_value="check", help="Write nothing; exit 1 if any note would change.")

@@ -24,7 +24,10 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 def _is_vault_marker(folder: Path) -> bool:
-    return (folder / ".obsidian").is_dir() or (folder / "vaultkit.toml").is_file()
+    try:
+        return (folder / ".obsidian").is_dir() or (folder / "vaultkit.toml").is_file()
+    except OSError:  # (a folder that cannot be searched: lint reports it, VK004, from the vault above)
+        return False
 
 
 def _vault_of(resolved: Path) -> Path | None:
@@ -121,7 +124,7 @@ def _lint_with_cache(vault, options, cache: bool):
 
 
 @click.command("lint")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, readable=False, path_type=Path))
 @click.option("--vault", "vault_opt", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Vault folder (default: found from PATHS, else the current folder).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,

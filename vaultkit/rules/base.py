@@ -147,11 +147,11 @@ class LintContext:
         return self._texts[note.path]
 
     def emitted(self, code: str) -> Iterator[Diagnostic]:
-        """Diagnostics with ``code`` that parsing, resolving or the tier reader left on the notes."""
-        if self.whole_vault:
-            for diag in self.vault.diagnostics:
-                if diag.code == code:
-                    yield diag
+        """Diagnostics with ``code`` that parsing, resolving or the tier reader left on the notes, and the
+        vault's own (folders it could not read…: a lint of some paths keeps those in them)."""
+        for diag in self.vault.diagnostics:
+            if diag.code == code:
+                yield diag
         for note in self.notes:
             for diag in note.diagnostics:
                 if diag.code == code:
