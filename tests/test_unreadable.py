@@ -113,6 +113,16 @@ def test_lint_reports_an_unreadable_folder(vault: Path, monkeypatch: pytest.Monk
     assert f"{vault / 'Sub'}/: VK004 [error] cannot read folder: Permission denied" in result.output
 
 
+@pytest.mark.parametrize("command", [["graph", "--stats"], ["show"]])
+def test_graph_and_show_name_what_they_left_out(vault: Path, monkeypatch: pytest.MonkeyPatch,
+                                               command: list[str]) -> None:
+    _deny(monkeypatch, vault, folders=("Sub",))
+    result = CliRunner().invoke(cli, [*command, str(vault)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "warning: Sub/: cannot read folder: Permission denied (the files in it are left out)"]
+
+
 def test_lint_of_some_paths_reports_an_unreadable_folder_among_them(vault: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     (vault / "vaultkit.toml").write_text("", encoding="utf-8")

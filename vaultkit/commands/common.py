@@ -54,13 +54,15 @@ def collector_paused(*, freeze: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True):
+def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True,
+               warn_unread: bool = False):
     """``Vault.load`` with :class:`VaultkitError` turned into a click error.
 
     Shows a progress bar on stderr while notes are parsed (only on a terminal,
     only for runs longer than a moment, never with ``quiet``), and the
     cache's notice (a rebuilt cache) as a warning on stderr. ``parse_generated``:
-    see :meth:`vaultkit.vault.Vault.load`.
+    see :meth:`vaultkit.vault.Vault.load`. ``warn_unread``: also a warning for
+    each file or folder left out (:meth:`vaultkit.vault.Vault.unread`), quiet or not.
     """
     from ..progress import Progress
     from ..vault import Vault
@@ -72,6 +74,9 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
             vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated)
         if vault.cache_notice and not quiet:
             click.echo(f"warning: {vault.cache_notice}", err=True)
+        if warn_unread:
+            for diag in vault.unread():
+                click.echo(f"warning: {diag.path}: {diag.message}", err=True)
         return vault
     except VaultkitError as exc:
         raise fail(exc) from None

@@ -62,7 +62,7 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
     """
     from ..export import export_text, write_graph
 
-    v = load_vault(vault)
+    v = load_vault(vault, warn_unread=True)
     if stats:
         from ..graph import stats as graph_stats
 

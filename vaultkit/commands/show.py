@@ -24,7 +24,7 @@ def show_cmd(vault: Path, notes: tuple[str, ...], fmt: str) -> None:
     vaultkit show vault --format json
     vaultkit show vault "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md"
     """
-    v = load_vault(vault)
+    v = load_vault(vault, warn_unread=True)
     selected = list(v.notes.values())
     if notes:
         wanted = []
