@@ -96,3 +96,17 @@ def test_rows_of_one_table_never_merge_and_tier_mentions_need_an_own_table(tmp_p
     assert "Other.md" not in by_key["lora"].mentions
     other = by_key["loraqlora"].mentions["Other.md"]
     assert (other.line, other.text, other.via) == (4, "qlora", "alias")
+
+
+def test_names_longer_than_the_limit_are_not_looked_for_in_the_text(tmp_path: Path) -> None:
+    """A paragraph in a tier table's name cell is not a name anyone mentions; building the search for one grew
+    with the square of its length (helper's report: a 1 MB cell, over 5 minutes)."""
+    from vaultkit.techniques import MENTION_NAME_MAX, mention_targets
+
+    long_name = ("LoRA " * 100)[:MENTION_NAME_MAX + 1].strip() + "x"
+    longest = ("Tuning " * 40)[:MENTION_NAME_MAX].strip()[:-1] + "q"
+    (tmp_path / "T.md").write_text("| Tier | Technique | Effectiveness |\n|---|---|---|\n"
+                                   f"| 1 | {long_name} | 🟢 |\n| 2 | {longest} | 🟢 |\n", encoding="utf-8")
+    targets, _own = mention_targets(build_techniques(Vault.load(tmp_path), mentions=False))
+    assert len(long_name) > MENTION_NAME_MAX >= len(longest)
+    assert longest.lower() in targets and long_name.lower() not in targets

@@ -534,12 +534,21 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return emit(root)
 
 
+#: Names longer than this (characters) are not looked for in the notes' text: nobody writes a paragraph as a
+#: name, and building the search for one took time growing with the square of its length (a 100 KB table
+#: cell: 19 s; 1 MB: over 5 minutes).
+MENTION_NAME_MAX = 200
+
+
 def _names_of(techniques: list[Technique]) -> dict[str, list[tuple[Technique, str]]]:
-    """The names to look for (lower-cased, spaces collapsed), each with the techniques it names and how."""
+    """The names to look for (lower-cased, spaces collapsed), each with the techniques it names and how;
+    names of 3 to :data:`MENTION_NAME_MAX` characters, and acronyms."""
     by_name: dict[str, list[tuple[Technique, str]]] = {}
     for t in techniques:
         for written in t.match_names():
             n = _EDGE_RE.sub("", written)
+            if len(n) > MENTION_NAME_MAX:
+                continue
             if len(n) >= 3 or _is_acronym(n):
                 lst = by_name.setdefault(" ".join(n.lower().split()), [])
                 if all(x is not t for x, _ in lst):
