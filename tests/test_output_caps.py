@@ -109,5 +109,13 @@ def test_generated_notes_left_in_an_earlier_output_folder_are_not_the_users(tmp_
     assert len(vault.techniques) == techniques
     assert not [n for n in vault.user_notes() if n.path.startswith("_vaultkit/")]
     assert any("outside the output folder 'Generated'" in n for n in plan.notices)
+    # the old notes take no name (before: 'Vault index 2.md'..., "taken by '_vaultkit/Vault index.md' (yours)",
+    # and every note renamed back once the old folder was deleted, as the notice advises)
+    assert not [n for n in plan.notices if "is taken by" in n]
+    made = sorted(p.relative_to(root / "Generated").as_posix() for p in (root / "Generated").rglob("*.md"))
+    assert made == sorted(p.relative_to(root / "_vaultkit").as_posix() for p in (root / "_vaultkit").rglob("*.md"))
     _, _, again = run_sync(root, cache=False)
     assert not again.changed
+    shutil.rmtree(root / "_vaultkit")
+    _, _, after = run_sync(root, cache=False)
+    assert not after.changed

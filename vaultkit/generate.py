@@ -371,10 +371,14 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     canvas_path = f"{out}/{CANVAS_NAME}"
     generated.add(canvas_path)
     kept = [f for f in vault.files if f not in generated]
-    names = NameAllocator(kept)
+    # (notes generated into an earlier output folder take no name: they are vaultkit's, to be deleted, and
+    # the notes written in their place would otherwise go by "<name> 2" until then, and back after)
+    stray_paths = {n.path for n in stray}
+    names = NameAllocator([f for f in kept if f not in stray_paths] if stray_paths else kept)
     by_name: dict[str, str] = {}
     for f in kept:
-        by_name.setdefault(name_key(f.rsplit("/", 1)[-1]), f)
+        if f not in stray_paths:
+            by_name.setdefault(name_key(f.rsplit("/", 1)[-1]), f)
 
     clashes: list[str] = []  # a name of the user's that a generated note would have had
 
