@@ -159,6 +159,16 @@ def test_own_writes_are_ignored_but_later_user_edits_are_not(tmp_path: Path) -> 
         assert rec.wait_for({"Gen.md"})
 
 
+def test_a_chmod_after_an_own_write_is_not_taken_for_it(tmp_path: Path) -> None:
+    (tmp_path / "gen.md").write_text("x", encoding="utf-8")
+    own = OwnWrites(tmp_path)
+    own.record("gen.md")
+    assert own("gen.md")
+    time.sleep(0.01)  # (a new ctime)
+    os.chmod(tmp_path / "gen.md", 0o600)
+    assert not own("gen.md")
+
+
 def test_own_deletes_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "old.md").write_text("x", encoding="utf-8")
     own = OwnWrites(tmp_path)

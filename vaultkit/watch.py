@@ -70,9 +70,9 @@ def is_hidden(rel: str) -> bool:
 class OwnWrites:
     """Remember files the tool wrote, to ignore the events those writes cause.
 
-    A path counts as "own" while the file still has the size and mtime it had
-    right after the tool wrote it, so a user edit made afterwards is still
-    seen. Entries are forgotten after ``ttl`` seconds.
+    A path counts as "own" while the file still has the size, mtime and ctime
+    it had right after the tool wrote it, so a user edit made afterwards is
+    still seen, a chmod too. Entries are forgotten after ``ttl`` seconds.
 
     Parameters
     ----------
@@ -96,25 +96,25 @@ class OwnWrites:
     def __init__(self, root: str | os.PathLike[str], ttl: float = 60.0) -> None:
         self.root = Path(root)
         self.ttl = ttl
-        self._seen: dict[str, tuple[int, int, float] | None] = {}
+        self._seen: dict[str, tuple[int, int, int, float] | None] = {}
         self._lock = threading.Lock()
 
     def record(self, rel: str) -> None:
         """Note that the tool has just written (or deleted) vault path ``rel``."""
         try:
             st = os.stat(self.root / rel)
-            sig: tuple[int, int, float] | None = (st.st_size, st.st_mtime_ns, time.monotonic())
+            sig: tuple[int, int, int, float] | None = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, time.monotonic())
         except OSError:
             sig = None  # deleted by us
         with self._lock:
-            self._seen[rel] = sig if sig is not None else (-1, -1, time.monotonic())
+            self._seen[rel] = sig if sig is not None else (-1, -1, -1, time.monotonic())
 
     def __call__(self, rel: str) -> bool:
         with self._lock:
             sig = self._seen.get(rel)
             if sig is None:
                 return False
-            size, mtime, when = sig
+            size, mtime, ctime, when = sig
             if time.monotonic() - when > self.ttl:
                 del self._seen[rel]
                 return False
@@ -122,7 +122,7 @@ class OwnWrites:
             st = os.stat(self.root / rel)
         except OSError:
             return size == -1
-        return st.st_size == size and st.st_mtime_ns == mtime
+        return st.st_size == size and st.st_mtime_ns == mtime and st.st_ctime_ns == ctime
 
 
 class _Batch:
