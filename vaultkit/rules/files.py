@@ -131,7 +131,7 @@ def duplicate_key(ctx: LintContext) -> Iterator[Diagnostic]:
     yield from ctx.emitted("VK003")
 
 
-@rule("VK004")
+@rule("VK004", fix="sometimes")
 def not_utf8(ctx: LintContext) -> Iterator[Diagnostic]:
     """The file is not valid UTF-8 (or cannot be read at all).
 
@@ -159,8 +159,11 @@ def not_utf8(ctx: LintContext) -> Iterator[Diagnostic]:
 
     Fix
     ---
-    No automatic fix yet. Convert the file, for example with
-    ``iconv -f cp1251 -t utf-8``, after checking the guessed encoding.
+    Sometimes, and only when asked: ``vaultkit fix --convert-encoding``
+    converts a note to UTF-8 from the encoding it guessed (check the guess
+    with ``--dry-run`` first), or convert it yourself, for example with
+    ``iconv -f cp1251 -t utf-8``. A file or folder that cannot be read needs
+    its permissions mended.
     """
     yield from ctx.emitted("VK004")
 
