@@ -271,3 +271,11 @@ def test_random_word_soup_is_never_changed_and_never_repaired_wrongly():
                 assert new in (orig, bad), (text, codec, bad, new)
                 repaired_runs += new == orig
     assert repaired_runs > 4000
+
+
+def test_the_line_of_the_first_bad_byte_is_the_same_in_the_message_and_the_position() -> None:
+    from vaultkit.parse import parse_note
+
+    note = parse_note("old mac.md", b"first\rsecond\r\nthird \xe9t\xe9\n")  # (a lone \r ends a line, as in Obsidian)
+    [diag] = [d for d in note.diagnostics if d.code == "VK004"]
+    assert diag.line == 3 and "byte 0xE9 on line 3;" in diag.message

@@ -60,7 +60,7 @@ def decode_note(data: bytes) -> tuple[str, str, bool, str | None]:
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8", "replace")
         encoding = _guess_encoding(data)
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = _first_bad_line(data)  # (lines as the diagnostic's position counts them: a lone \r ends one)
         problem = f"not valid UTF-8 (byte 0x{data[exc.start]:02X} on line {line}; looks like {encoding})"
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
