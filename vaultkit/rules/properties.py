@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import json
 import re
 from collections.abc import Iterator
@@ -246,11 +248,20 @@ def string_list_property(ctx: LintContext) -> Iterator[Diagnostic]:
 
 
 def _iso(value: Any) -> tuple[str, str | None] | None:
+    """``(date, time or None)`` of an ISO date that exists on the calendar, else ``None``.
+
+    >>> _iso("2025-09-07 10:00"), _iso("2024-13-45"), _iso("2023-02-29")
+    (('2025-09-07', '10:00'), None, None)
+    """
     value = jsonable(value)
     if not isinstance(value, str):
         return None
     m = _ISO_DATE.match(value.strip())
     if not m:
+        return None
+    try:
+        datetime.date.fromisoformat(m.group(1))
+    except ValueError:  # (no such day: not a date to compare, left to VK201 and VK207)
         return None
     return m.group(1), m.group(2)
 
@@ -263,8 +274,9 @@ def updated_before_created(ctx: LintContext) -> Iterator[Diagnostic]:
     --------------
     When both ``created`` and ``updated`` are ISO dates (``YYYY-MM-DD``,
     optionally followed by a time), they are compared as text; when either has
-    no time, only the dates are compared. Values that are not ISO dates are
-    left to the schema (VK201) and property-type (VK207) rules.
+    no time, only the dates are compared. Values that are not ISO dates, or
+    name no day on the calendar (``2024-13-45``), are left to the schema
+    (VK201) and property-type (VK207) rules.
 
     Why it matters
     --------------
@@ -319,6 +331,8 @@ def _fits(kind: str, value: Any) -> bool:
     (True, False, False, True)
     >>> _fits("datetime", "2025-09-07 00:12:21"), _fits("multitext", ["a"]), _fits("text", ["a"])
     (True, True, False)
+    >>> _fits("date", "2024-13-45"), _fits("datetime", "2023-02-29 10:00")
+    (False, False)
     """
     if value is None:
         return True
@@ -331,10 +345,10 @@ def _fits(kind: str, value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "checkbox":
         return isinstance(value, bool)
-    if kind == "date":
-        return isinstance(value, str) and bool(_DATE.match(value.strip()))
+    if kind == "date":  # (and a day on the calendar: not 2024-13-45)
+        return isinstance(value, str) and bool(_DATE.match(value.strip())) and _iso(value) is not None
     if kind == "datetime":
-        return isinstance(value, str) and bool(_DATETIME.match(value.strip()))
+        return isinstance(value, str) and _iso(value) is not None
     return True
 
 
