@@ -169,3 +169,23 @@ def test_a_generated_note_that_cannot_be_read_keeps_its_name(tmp_path: Path, mon
         "warning: _vaultkit/Techniques/LoRA QLoRA (adapter tuning).md: cannot read file: Permission denied (left out)"]
     assert result.stdout.startswith("1 note, ") and "created 0, updated 0, removed 0" in result.stdout
     assert sorted(p.name for p in (root / "_vaultkit" / "Techniques").iterdir()) == before
+
+
+def test_no_generated_note_is_removed_while_a_note_cannot_be_read(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The note holding the tier table unreadable for a moment: its technique notes stay (before: removed, and
+    made again once it was readable: churn in git and in Obsidian for a passing problem)."""
+    import shutil
+
+    monkeypatch.setenv("VAULTKIT_WORKERS", "1")
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    assert CliRunner().invoke(cli, ["sync", "-q", str(root)], catch_exceptions=False).exit_code == 0
+    before = sorted(p.relative_to(root).as_posix() for p in (root / "_vaultkit").rglob("*.md"))
+    with monkeypatch.context() as patch:
+        _deny(patch, root, files=("22_AI_Research_mainstream/Production AI Techniques Tiered Table.md",))
+        result = CliRunner().invoke(cli, ["sync", "-q", "--no-cache", str(root)], catch_exceptions=False)
+        assert result.exit_code == 1 and "removed 0" in result.stdout, result.output
+    assert sorted(p.relative_to(root).as_posix() for p in (root / "_vaultkit").rglob("*.md")) == before
+    result = CliRunner().invoke(cli, ["sync", "-q", "--no-cache", str(root)], catch_exceptions=False)
+    assert result.exit_code == 0 and "created 0" in result.stdout and "removed 0" in result.stdout, result.output

@@ -38,8 +38,11 @@ def run_sync(vault_path: Path, *, mode_name: str = "write", force: bool = False,
                 "dry-run": WriteMode.DRY_RUN}[mode_name]
         regions = [PlannedRegion(path, name, text) for path, name, text in plan.regions]
         with Stages(quiet=quiet) as stages:
+            # (while some of the vault cannot be read, no generated note is removed: what it was made of may lie
+            # there, and it would be made again once readable)
             report = apply(vault.root, vault.config.output, planned_files(plan), regions, mode=mode, force=force,
-                           known={**known, **plan.verified} if known else plan.verified, progress=stages)
+                           known={**known, **plan.verified} if known else plan.verified, progress=stages,
+                           prune=not vault.unread())
     vault.memo_updates[WRITER_MEMO] = report.verified
     vault.save_memos()  # what the next run can reuse (technique mentions of unchanged notes, ...)
     if mode is WriteMode.WRITE:  # links to notes just written resolve now (the summary counts them so)
