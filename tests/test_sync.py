@@ -909,3 +909,19 @@ def test_a_ctrl_c_while_python_loads_the_command_line_ends_it_with_130_and_no_tr
     done = subprocess.run([sys.executable, "-c", script, "sync", "."], capture_output=True, text=True, timeout=60)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr and "vaultkit: interrupted" in done.stderr, done.stderr
+
+
+def test_without_a_vault_argument_the_vault_above_is_used_but_never_the_home_folder(
+        fresh_sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (fresh_sample / "vaultkit.toml").write_text("", encoding="utf-8")
+    monkeypatch.chdir(fresh_sample / "22_AI_Research_mainstream")  # (a folder of the vault)
+    result = CliRunner().invoke(cli, ["sync", "-q"])
+    assert result.exit_code == 0 and (fresh_sample / OUT / "Vault index.md").exists(), result.output
+    assert not (fresh_sample / "22_AI_Research_mainstream" / OUT).exists()
+    home = fresh_sample.parent / "home"
+    home.mkdir()
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    monkeypatch.chdir(home)
+    result = CliRunner().invoke(cli, ["sync"])
+    assert result.exit_code == 2 and "is not a vault (no .obsidian/ or vaultkit.toml)" in result.output
+    assert list(home.iterdir()) == []

@@ -12,10 +12,36 @@ import click
 
 from ..errors import VaultkitError
 
-__all__ = ["load_vault", "collector_paused", "vault_argument", "fail", "dump_json"]
+__all__ = ["load_vault", "collector_paused", "vault_argument", "is_vault_folder", "fail", "dump_json"]
+
+def is_vault_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
+    cannot be searched)."""
+    try:
+        return (folder / ".obsidian").is_dir() or (folder / "vaultkit.toml").is_file()
+    except OSError:
+        return False
+
+
+def _vault_here(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """VAULT as given; when left out, the nearest folder at or above the current one that holds ``.obsidian/``
+    or ``vaultkit.toml``, else the current folder, unless that is the home folder or the file system's root
+    (``vaultkit sync`` run there by mistake would read every file below and write ``_vaultkit/`` there).
+    """
+    if value is not None:
+        return value
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if is_vault_folder(folder):
+            return Path(".") if folder == here else folder
+    if here == Path.home() or here == Path(here.anchor):
+        raise click.UsageError(f"{here} is not a vault (no .obsidian/ or vaultkit.toml): name the vault folder "
+                               f"(vaultkit {ctx.info_name} PATH/TO/VAULT)")
+    return Path(".")
+
 
 vault_argument = click.argument(
-    "vault", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+    "vault", required=False, default=None, callback=_vault_here, type=click.Path(file_okay=False, path_type=Path)
 )
 
 

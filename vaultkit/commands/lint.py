@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, load_vault
+from .common import fail, is_vault_folder, load_vault
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -23,18 +23,13 @@ def _split(values: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _is_vault_marker(folder: Path) -> bool:
-    try:
-        return (folder / ".obsidian").is_dir() or (folder / "vaultkit.toml").is_file()
-    except OSError:  # (a folder that cannot be searched: lint reports it, VK004, from the vault above)
-        return False
 
 
 def _vault_of(resolved: Path) -> Path | None:
     """The nearest folder at or above ``resolved`` (an absolute path) with ``.obsidian/`` or ``vaultkit.toml``."""
     start = resolved if resolved.is_dir() else resolved.parent
     for folder in (start, *start.parents):
-        if _is_vault_marker(folder):
+        if is_vault_folder(folder):
             return folder
     return None
 
@@ -184,7 +179,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     elif not given:
         root, shown = Path("."), "."
     elif len(given) == 1 and given[0].is_dir() and not any(
-            _is_vault_marker(f) for f in given[0].resolve().parents):
+            is_vault_folder(f) for f in given[0].resolve().parents):
         root, shown = given[0], given[0].as_posix()
     else:
         root = find_root(given, hint=" (or name the vault with --vault)")

@@ -94,7 +94,7 @@ def exit_status(report, *, check: bool) -> int:
 def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: bool, watch: bool) -> None:
     """Write the index, tier, technique and cost-to-value notes into VAULT/_vaultkit/.
 
-    VAULT defaults to the current folder. vaultkit writes only inside its
+    VAULT defaults to the vault around the current folder. vaultkit writes only inside its
     output folder (set `output` in vaultkit.toml), only notes it owns, and
     the regions you opened in your notes with %% vaultkit:begin NAME %%;
     a generated note you edited is kept and reported (--force overwrites it).
