@@ -925,3 +925,28 @@ def test_without_a_vault_argument_the_vault_above_is_used_but_never_the_home_fol
     result = CliRunner().invoke(cli, ["sync"])
     assert result.exit_code == 2 and "is not a vault (no .obsidian/ or vaultkit.toml)" in result.output
     assert list(home.iterdir()) == []
+
+
+def test_a_read_only_note_is_left_alone(fresh_sample: Path) -> None:
+    """Replacing a file needs no write permission on it (only on its folder): one who took it away wants the
+    note left as it is (helper's report: a region in a 0444 note was filled)."""
+    home = fresh_sample / "Home.md"
+    home.write_text("Mine.\n%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n", encoding="utf-8")
+    home.chmod(0o444)
+    assert invoke("sync", str(fresh_sample), "-q").exit_code == 1
+    assert home.read_text(encoding="utf-8").count("\n") == 3
+    tier = fresh_sample / OUT / "Tiers" / "Tier 3.md"
+    tier.chmod(0o444)
+    seed = fresh_sample / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md"
+    seed.write_text(seed.read_text(encoding="utf-8").replace("|3|LoRA / QLoRA (adapter tuning)|",
+                                                             "|3|LoRA / QLoRA (adapters)|"), encoding="utf-8")
+    before = tier.read_bytes()
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
+    assert result.exit_code == 1
+    assert sorted(line.split(" (")[0] for line in result.stderr.splitlines()) == [
+        "skipped-read-only: Home.md", f"skipped-read-only: {OUT}/Tiers/Tier 3.md"]
+    assert tier.read_bytes() == before
+    home.chmod(0o644)
+    tier.chmod(0o644)
+    assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
+    assert "LoRA QLoRA (adapters)" in tier.read_text(encoding="utf-8") and "Tier 3" in home.read_text(encoding="utf-8")

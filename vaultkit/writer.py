@@ -203,6 +203,10 @@ class PlannedRegion:
     text: str
 
 
+#: Why a file without write permission is left alone.
+READ_ONLY_MESSAGE = "read-only (no write permission); left alone: make it writable to have it updated"
+
+
 @dataclass(slots=True)
 class FileOutcome:
     """What happened (or, outside ``WRITE`` mode, would happen) to one file.
@@ -211,6 +215,8 @@ class FileOutcome:
     ``skipped-edited`` (a generated note or region the user edited),
     ``skipped-taken`` (the path holds a file vaultkit does not own),
     ``skipped-changed-on-disk`` (changed between read and write),
+    ``skipped-read-only`` (a file made read-only: vaultkit could replace it,
+    but one who took away its write permission wants it left as it is),
     ``refused-markers`` (bad region markers), ``refused-path`` (unsafe or
     invalid path), ``refused-encoding`` (not UTF-8), ``refused-duplicate``
     (planned twice), ``refused-text`` (bad planned text) or ``error`` (an
@@ -2044,6 +2050,8 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     if owner == "edited" and not force:
         return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept, --force overwrites it")
     nl = _newline_of(raw)
+    if not st.st_mode & stat.S_IWUSR and _encode(text if nl == "\n" else text.replace("\n", nl), bom) != data:
+        return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     new_raw = text if nl == "\n" else text.replace("\n", nl)
     new_data = _encode(new_raw, bom)
     if new_data == data:
@@ -2164,6 +2172,8 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
             return FileOutcome(rel, "skipped-edited", f"region {', '.join(edited)} edited by hand; kept, "
                                                       "--force overwrites it")
         return FileOutcome(rel, "unchanged", "")
+    if not os.lstat(target).st_mode & stat.S_IWUSR:
+        return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     msg = f"region {', '.join(edited)} edited by hand and kept; --force overwrites it" if edited else ""
     outcome = FileOutcome(rel, "updated", msg)
     if w.mode is WriteMode.DIFF:
