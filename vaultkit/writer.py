@@ -207,6 +207,14 @@ class PlannedRegion:
 READ_ONLY_MESSAGE = "read-only (no write permission); left alone: make it writable to have it updated"
 
 
+def _writable(path: str | os.PathLike[str]) -> bool:
+    """Whether the file's owner may write it (``True`` when it is gone: the write then reports that)."""
+    try:
+        return bool(os.lstat(path).st_mode & stat.S_IWUSR)
+    except OSError:
+        return True
+
+
 @dataclass(slots=True)
 class FileOutcome:
     """What happened (or, outside ``WRITE`` mode, would happen) to one file.
@@ -2172,7 +2180,7 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
             return FileOutcome(rel, "skipped-edited", f"region {', '.join(edited)} edited by hand; kept, "
                                                       "--force overwrites it")
         return FileOutcome(rel, "unchanged", "")
-    if not os.lstat(target).st_mode & stat.S_IWUSR:
+    if not _writable(target):
         return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     msg = f"region {', '.join(edited)} edited by hand and kept; --force overwrites it" if edited else ""
     outcome = FileOutcome(rel, "updated", msg)
