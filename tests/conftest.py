@@ -33,7 +33,16 @@ def eugene_copy(tmp_path: Path) -> Path:
     dest = tmp_path / "eugene"
     # (without a cache some run may have left in the shared folder)
     shutil.copytree(need(EUGENE), dest, ignore=shutil.ignore_patterns(".vaultkit"))
-    return dest
+    return make_writable(dest)
+
+
+def make_writable(root: Path) -> Path:
+    """Give the owner write permission on every file and folder below ``root`` (a copy of the shared
+    material keeps its read-only modes, and sync leaves read-only notes alone, as a user's vault is not)."""
+    for path in (root, *root.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+    return root
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from vaultkit.commands.sync import run_sync
 from vaultkit.techniques import build_techniques
 from vaultkit.vault import Vault
 
-from .conftest import EUGENE, need, random_line_edit, small_synthetic_vault
+from .conftest import EUGENE, make_writable, need, random_line_edit, small_synthetic_vault
 
 EARLY = "none in what sync reads: nothing to write"
 
@@ -58,7 +58,7 @@ def _replace(path: Path, old: str, new: str) -> None:
 @pytest.fixture
 def eugene_synced(tmp_path: Path) -> Path:
     root = tmp_path / "v"
-    shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit"))
+    make_writable(shutil.copytree(need(EUGENE), root, ignore=shutil.ignore_patterns(".vaultkit")))
     _settle(root)
     return root
 
