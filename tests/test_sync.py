@@ -920,11 +920,16 @@ def test_without_a_vault_argument_the_vault_above_is_used_but_never_the_home_fol
     assert not (fresh_sample / "22_AI_Research_mainstream" / OUT).exists()
     home = fresh_sample.parent / "home"
     home.mkdir()
-    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
-    monkeypatch.chdir(home)
-    result = CliRunner().invoke(cli, ["sync"])
-    assert result.exit_code == 2 and "is not a vault (no .obsidian/ or vaultkit.toml)" in result.output
-    assert list(home.iterdir()) == []
+    (home / "legacy.md").write_text("---\ntag: x\n---\n", encoding="utf-8")
+    (fresh_sample.parent / "home-link").symlink_to(home)
+    for home_as in (home, fresh_sample.parent / "home-link"):  # ($HOME may lead through a symlink)
+        monkeypatch.setattr(Path, "home", classmethod(lambda cls: home_as))
+        monkeypatch.chdir(home)
+        for command in (["sync"], ["lint"], ["fix"], ["show"], ["graph", "--stats"]):
+            result = CliRunner().invoke(cli, command)
+            assert result.exit_code == 2 and "is not a vault (no .obsidian/ or vaultkit.toml)" in result.output
+        assert [p.name for p in home.iterdir()] == ["legacy.md"]
+        assert (home / "legacy.md").read_text(encoding="utf-8") == "---\ntag: x\n---\n"
 
 
 def test_a_read_only_note_is_left_alone(fresh_sample: Path) -> None:

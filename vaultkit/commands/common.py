@@ -12,7 +12,8 @@ import click
 
 from ..errors import VaultkitError
 
-__all__ = ["load_vault", "collector_paused", "vault_argument", "is_vault_folder", "fail", "dump_json"]
+__all__ = ["load_vault", "collector_paused", "vault_argument", "vault_above_here", "is_vault_folder", "fail",
+           "dump_json"]
 
 def is_vault_folder(folder: Path) -> bool:
     """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
@@ -23,21 +24,30 @@ def is_vault_folder(folder: Path) -> bool:
         return False
 
 
-def _vault_here(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
-    """VAULT as given; when left out, the nearest folder at or above the current one that holds ``.obsidian/``
-    or ``vaultkit.toml``, else the current folder, unless that is the home folder or the file system's root
-    (``vaultkit sync`` run there by mistake would read every file below and write ``_vaultkit/`` there).
+def vault_above_here(command: str) -> Path:
+    """The vault a command given no path works on: the nearest folder at or above the current one that holds
+    ``.obsidian/`` or ``vaultkit.toml`` (``.`` when it is the current one), else the current folder.
+
+    Raises
+    ------
+    click.UsageError
+        When there is no such folder and the current one is the home folder or the file system's root
+        (a command run there by mistake would read every file below, and ``sync``/``fix`` write there).
     """
-    if value is not None:
-        return value
     here = Path.cwd()
     for folder in (here, *here.parents):
         if is_vault_folder(folder):
             return Path(".") if folder == here else folder
-    if here == Path.home() or here == Path(here.anchor):
+    real = here.resolve()
+    if real in (Path.home().resolve(), Path(real.anchor)):
         raise click.UsageError(f"{here} is not a vault (no .obsidian/ or vaultkit.toml): name the vault folder "
-                               f"(vaultkit {ctx.info_name} PATH/TO/VAULT)")
+                               f"(vaultkit {command} PATH/TO/VAULT)")
     return Path(".")
+
+
+def _vault_here(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """VAULT as given, else :func:`vault_above_here`."""
+    return value if value is not None else vault_above_here(ctx.info_name or "COMMAND")
 
 
 vault_argument = click.argument(

@@ -19,6 +19,10 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     from ..discover import discover
     from .lint import _vault_rel, find_root
 
+    if not paths:
+        from .common import vault_above_here
+
+        vault_above_here("fix")  # (never the home folder or / by mistake)
     targets = list(paths) or [Path(".")]
     root = find_root(targets)
     cfg = load_config(root)

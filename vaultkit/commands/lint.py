@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, is_vault_folder, load_vault
+from .common import fail, is_vault_folder, load_vault, vault_above_here
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -173,6 +173,9 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         severity[code.strip().upper()] = level.strip().lower()
 
     given = list(paths)
+    if not given and vault_opt is None:  # (the vault around here; never the home folder or / by mistake)
+        found = vault_above_here("lint")
+        given = [] if found == Path(".") else [Path(".")]
     if vault_opt is not None:
         root = vault_opt
         shown = vault_opt.as_posix()
