@@ -955,3 +955,17 @@ def test_a_read_only_note_is_left_alone(fresh_sample: Path) -> None:
     tier.chmod(0o644)
     assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
     assert "LoRA QLoRA (adapters)" in tier.read_text(encoding="utf-8") and "Tier 3" in home.read_text(encoding="utf-8")
+
+
+def test_a_note_this_user_may_not_write_is_left_alone(fresh_sample: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mode 644 but another user's: the rename the writer replaces it by would succeed (and make it ours)."""
+    import vaultkit.writer as writer
+
+    home = fresh_sample / "Home.md"
+    home.write_text("Mine.\n%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n", encoding="utf-8")
+    real_access = os.access
+    monkeypatch.setattr(writer.os, "access", lambda path, mode, **kw: (
+        False if os.fspath(path) == os.fspath(home) and mode == os.W_OK else real_access(path, mode, **kw)))
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
+    assert result.exit_code == 1 and "skipped-read-only: Home.md" in result.stderr
+    assert home.read_text(encoding="utf-8").count("\n") == 3

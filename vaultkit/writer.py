@@ -207,12 +207,14 @@ class PlannedRegion:
 READ_ONLY_MESSAGE = "read-only (no write permission); left alone: make it writable to have it updated"
 
 
-def _writable(path: str | os.PathLike[str]) -> bool:
-    """Whether the file's owner may write it (``True`` when it is gone: the write then reports that)."""
+def _writable(path: str | os.PathLike[str], st: os.stat_result | None = None) -> bool:
+    """Whether the file's owner may write it and this process may too (``True`` when it is gone: the write
+    then reports that). Root may write any file, but a mode without the owner's write bit is still honoured."""
     try:
-        return bool(os.lstat(path).st_mode & stat.S_IWUSR)
+        mode = (st if st is not None else os.lstat(path)).st_mode
     except OSError:
         return True
+    return bool(mode & stat.S_IWUSR) and os.access(path, os.W_OK)
 
 
 @dataclass(slots=True)
@@ -2058,7 +2060,7 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     if owner == "edited" and not force:
         return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept, --force overwrites it")
     nl = _newline_of(raw)
-    if not st.st_mode & stat.S_IWUSR and _encode(text if nl == "\n" else text.replace("\n", nl), bom) != data:
+    if not _writable(target, st) and _encode(text if nl == "\n" else text.replace("\n", nl), bom) != data:
         return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     new_raw = text if nl == "\n" else text.replace("\n", nl)
     new_data = _encode(new_raw, bom)

@@ -247,13 +247,18 @@ ALIKE_ERRORS = 5
 
 
 def _reason(message: str, path: Path) -> str:
-    """A failed write's message without the file's own path (what files failing alike share).
+    """A failed write's message without the paths it names (the file's own, a temporary file's): what files
+    failing alike share.
 
     >>> _reason("cannot inspect: [Errno 13] Permission denied: '/v/out/A.md'", Path("/v/out/A.md"))
     'cannot inspect: [Errno 13] Permission denied'
+    >>> _reason("cannot write: [Errno 13] Permission denied: '/v/out/.~vaultkit-9f.tmp'", Path("/v/out/A.md"))
+    'cannot write: [Errno 13] Permission denied'
     """
+    import re
+
     where = os.fspath(path)
-    return message.replace(f": {where!r}", "").replace(where, "…")
+    return re.sub(r": '(?:/|[A-Za-z]:\\)[^']*'", "", message).replace(where, "…")
 
 
 #: Findings of the changed notes a watch-mode sync prints at most (then a count).
