@@ -137,6 +137,28 @@ def test_lint_of_some_paths_reports_an_unreadable_folder_among_them(vault: Path,
     assert "Sub/" not in result.output and "B.md:" not in result.output  # (only what was asked for)
 
 
+def test_lint_of_a_note_in_a_folder_that_cannot_be_read_reports_the_folder(vault: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (vault / "vaultkit.toml").write_text("", encoding="utf-8")
+    _deny(monkeypatch, vault, folders=("Sub",))
+    monkeypatch.chdir(vault)
+    result = CliRunner().invoke(cli, ["lint", "Sub/C.md", "A.md"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "Sub/: VK004 [error] cannot read folder: Permission denied" in result.output
+    result = CliRunner().invoke(cli, ["lint", "Sub/missing.md"], catch_exceptions=False)
+    assert result.exit_code == 2 and "Path 'Sub/missing.md' does not exist." in result.output
+
+
+def test_lint_and_fix_of_a_vault_folder_that_cannot_be_listed_say_so(vault: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _deny(monkeypatch, vault, folders=(".",))
+    monkeypatch.setattr(discover_mod.os, "scandir", lambda path=".": (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied", os.fspath(path))))
+    for command in (["lint", str(vault)], ["fix", "--dry-run", str(vault)]):
+        result = CliRunner().invoke(cli, command, catch_exceptions=False)
+        assert result.exit_code == 2 and "cannot read the vault folder" in result.output, result.output
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
                     reason="root reads every file whatever its permissions")
 def test_real_permissions(vault: Path) -> None:  # pragma: no cover (CI runs as root)

@@ -213,8 +213,9 @@ def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | No
         for d in _run(REGISTRY[code].check, ctx):
             if d.code != code:
                 continue
-            if not ctx.whole_vault and d.path not in wanted and not _in_paths(d.path, options.paths or []):
-                continue
+            if not ctx.whole_vault and d.path not in wanted and not _in_paths(d.path, options.paths or []) and not (
+                    d.path.endswith("/") and any(p.startswith(d.path) for p in options.paths or [])):
+                continue  # (a folder's finding is kept for the paths in it: one that cannot be read)
             d = replace(d, severity=severities.get(d.code, d.severity))
             if severity_rank(d.severity) > limit:
                 continue

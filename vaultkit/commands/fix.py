@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,24 +18,35 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     """The vault root and the vault-relative notes that ``paths`` name (all notes for a folder)."""
     from ..config import load_config
     from ..discover import discover
-    from .lint import _vault_rel, find_root
+    from .lint import _is_dir, _vault_rel, find_root
 
+    for p in paths:  # (click's own check takes a path it may not stat for a missing one)
+        try:
+            os.stat(p)
+        except FileNotFoundError:
+            raise click.BadParameter(f"Path '{p}' does not exist.", param_hint="PATHS") from None
+        except OSError:
+            pass  # in a folder that cannot be searched: reported below as a note that cannot be read
     if not paths:
         from .common import vault_above_here
 
         vault_above_here("fix")  # (never the home folder or / by mistake)
     targets = list(paths) or [Path(".")]
     root = find_root(targets)
+    try:
+        os.scandir(root).close()
+    except OSError as exc:
+        raise fail(f"cannot read the vault folder '{root}': {exc.strerror or exc}") from None
     cfg = load_config(root)
     _files, notes = discover(root, cfg.exclude)
     wanted: list[str] = []
     for p in targets:
         rp = p.resolve()
         rel = "" if rp == root else _vault_rel(rp, root)
-        if rp.is_dir():
+        if _is_dir(rp):
             prefix = rel + "/" if rel else ""
             wanted.extend(n for n in notes if n.startswith(prefix))
-        elif rp.is_file():
+        elif not os.path.exists(rp) or rp.is_file():  # (one that cannot be told: fix reports it unread)
             if not rel.lower().endswith(".md"):
                 raise click.BadParameter(f"{p} is not a Markdown note", param_hint="PATHS")
             wanted.append(rel)
@@ -42,7 +54,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
 
 
 @click.command("fix")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, readable=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=Path))
 @click.option("--diff", "mode", flag_value="diff", help="Print the changes as unified diffs; write nothing.")
 @click.option("--dry-run", "mode", flag_value="dry-run", help="List the fixes that would be made; write nothing.")
 @click.option("--check", "mode", flag_value="check", help="Write nothing; exit 1 if any note would change.")

@@ -25,9 +25,17 @@ def _split(values: tuple[str, ...]) -> list[str]:
 
 
 
+def _is_dir(path: Path) -> bool:
+    """``path.is_dir()``, ``False`` when it cannot be told (a folder above it cannot be searched)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def _vault_of(resolved: Path) -> Path | None:
     """The nearest folder at or above ``resolved`` (an absolute path) with ``.obsidian/`` or ``vaultkit.toml``."""
-    start = resolved if resolved.is_dir() else resolved.parent
+    start = resolved if _is_dir(resolved) else resolved.parent
     for folder in (start, *start.parents):
         if is_vault_folder(folder):
             return folder
@@ -64,9 +72,9 @@ def find_root(paths: list[Path], *, hint: str = "") -> Path:
             raise click.UsageError(f"'{outside}' is not inside the vault '{_shown_root(found[0])}' "
                                    f"that holds the other paths; check one vault at a time{hint}")
         return found[0]
-    if len(resolved) == 1 and resolved[0].is_dir():
+    if len(resolved) == 1 and _is_dir(resolved[0]):
         return resolved[0]
-    return Path(os.path.commonpath([r if r.is_dir() else r.parent for r in resolved]))
+    return Path(os.path.commonpath([r if _is_dir(r) else r.parent for r in resolved]))
 
 
 def _vault_rel(path: Path, root: Path) -> str:
@@ -119,7 +127,7 @@ def _lint_with_cache(vault, options, cache: bool):
 
 
 @click.command("lint")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, readable=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=Path))
 @click.option("--vault", "vault_opt", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Vault folder (default: found from PATHS, else the current folder).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,
@@ -173,6 +181,13 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         severity[code.strip().upper()] = level.strip().lower()
 
     given = list(paths)
+    for p in given:  # (click's own check takes a path it may not stat for a missing one)
+        try:
+            os.stat(p)
+        except FileNotFoundError:
+            raise click.BadParameter(f"Path '{p}' does not exist.", param_hint="PATHS") from None
+        except OSError:
+            pass  # in a folder that cannot be searched: the lint reports that folder (VK004)
     if not given and vault_opt is None:  # (the vault around here; never the home folder or / by mistake)
         found = vault_above_here("lint")
         given = [] if found == Path(".") else [Path(".")]
@@ -181,12 +196,16 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         shown = vault_opt.as_posix()
     elif not given:
         root, shown = Path("."), "."
-    elif len(given) == 1 and given[0].is_dir() and not any(
+    elif len(given) == 1 and _is_dir(given[0]) and not any(
             is_vault_folder(f) for f in given[0].resolve().parents):
         root, shown = given[0], given[0].as_posix()
     else:
         root = find_root(given, hint=" (or name the vault with --vault)")
         shown = _shown_root(root)
+    try:
+        os.scandir(root).close()
+    except OSError as exc:
+        raise fail(f"cannot read the vault folder '{shown}': {exc.strerror or exc}") from None
     root_abs = root.resolve()
     rel_paths: list[str] | None = None
     if given:
@@ -199,7 +218,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
             if root_abs not in ap.parents:
                 raise click.BadParameter(f"'{p}' is not inside the vault '{shown}'", param_hint="PATHS")
             rel = _vault_rel(ap, root_abs)
-            rel_paths.append(rel + "/" if ap.is_dir() else rel)
+            rel_paths.append(rel + "/" if _is_dir(ap) else rel)
 
     options = LintOptions(select=_split(select) or None, ignore=_split(ignore), severity=severity,
                           min_severity=min_severity, paths=rel_paths)
