@@ -969,3 +969,18 @@ def test_a_note_this_user_may_not_write_is_left_alone(fresh_sample: Path, monkey
     result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
     assert result.exit_code == 1 and "skipped-read-only: Home.md" in result.stderr
     assert home.read_text(encoding="utf-8").count("\n") == 3
+
+
+def test_after_an_obsidian_rename_every_generated_note_is_taken_back(fresh_sample: Path) -> None:
+    """Obsidian renames a note and rewrites every link to it, in generated notes too, keeping each link's text:
+    the tier notes showed the file name and so stayed 'edited' (helper's report); they show the title now."""
+    assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
+    old, new = "22_AI_Research_mainstream/Production AI Techniques Tiered Table", "22_AI_Research_mainstream/Prod"
+    (fresh_sample / f"{old}.md").rename(fresh_sample / f"{new}.md")
+    for note in fresh_sample.rglob("*.md"):
+        text = note.read_text(encoding="utf-8")
+        if f"[[{old}" in text:
+            note.write_text(text.replace(f"[[{old}", f"[[{new}"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
+    assert result.exit_code == 0, result.output
+    assert invoke("sync", str(fresh_sample), "--check").exit_code == 0

@@ -513,7 +513,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
             prev_n = tiers[pos - 1] if pos > 0 else None
             next_n = tiers[pos + 1] if pos + 1 < len(tiers) else None
             add(tier_path[n], functools.partial(_tier_note, n, members, tech_path, tier_path, prev_n, next_n,
-                                                index_path))
+                                                index_path, titles))
         add(cost_path, functools.partial(_cost_note, techs, tech_path, index_path))
         # the ladder's part of each technique whose mentions changed: when all are as before, so are
         # the canvas and the Mermaid ladder
@@ -807,7 +807,10 @@ def _technique_note(vault: "Vault", tech: "Technique", path: str, tier_path: dic
 
 
 def _tier_note(n: int, members: list["Technique"], tech_path: dict[str, str], tier_path: dict[int, str],
-               prev_n: int | None, next_n: int | None, index_path: str) -> str:
+               prev_n: int | None, next_n: int | None, index_path: str,
+               titles: "dict[str, str] | None" = None) -> str:
+    # (each ranking note shown by its title, as in the technique notes: a rename in Obsidian, which rewrites the
+    # link but keeps its text, then leaves the note as sync writes it)
     props = {
         "type": "tier",
         "title": f"Tier {n}",
@@ -824,7 +827,8 @@ def _tier_note(n: int, members: list["Technique"], tech_path: dict[str, str], ti
         b = _best_row(t)
         eff = " ".join(m.symbol * m.count for m in b.effectiveness)
         trade = " ".join(m.symbol * m.count for m in b.tradeoffs)
-        sources = ", ".join(dict.fromkeys(note_link(r.note, None, in_table=True) for r in t.rows if r.tier.low == n))
+        sources = ", ".join(dict.fromkeys(note_link(r.note, (titles or {}).get(r.note), in_table=True)
+                                          for r in t.rows if r.tier.low == n))
         lines.append(f"| {note_link(tech_path[t.key], t.name, in_table=True)} | {eff} | {trade} | {b.cost} | "
                      f"{sources} |")
     lines.append("")
