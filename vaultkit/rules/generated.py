@@ -121,6 +121,9 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
         return None
     edited = hash_freshness(ctx, note)
     if edited:
+        if _edited_into_the_plan(ctx, note):
+            return ("generated note was edited into what sync writes now (links Obsidian updated after a rename?): "
+                    "the next 'vaultkit sync' takes it back and renews its marker")
         return edited
     planned = _plan_of(ctx).get(note.path)
     if planned is None:
@@ -147,6 +150,23 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
     if text != rendered and content_hash(text) != content_hash(rendered):
         return "generated note is out of date: the notes it is made from changed; run 'vaultkit sync'"
     return None
+
+
+def _edited_into_plan_text(ctx: LintContext, note: Note) -> "str | None":
+    planned = _plan_of(ctx).get(note.path)
+    if isinstance(planned, tuple):
+        planned = planned[1]()
+    return planned if isinstance(planned, str) else planned.decode("utf-8") if isinstance(planned, bytes) else None
+
+
+def _edited_into_the_plan(ctx: LintContext, note: Note) -> bool:
+    """Whether the edited note is, but for its marker, what sync writes now: the writer takes it back."""
+    from ..writer import content_hash, render_with_marker
+
+    text = ctx.text_of(note)
+    planned = _edited_into_plan_text(ctx, note)
+    return text is not None and planned is not None and content_hash(text) == content_hash(
+        render_with_marker(planned))
 
 
 def _plan_of(ctx: LintContext) -> "dict[str, str | tuple[str, Callable[[], str]]]":
