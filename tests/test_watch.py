@@ -403,3 +403,22 @@ def test_after_a_lost_ctrl_c_the_next_one_still_stops_a_long_change(tmp_path: Pa
 
     assert watch(tmp_path, lambda paths: None, on_start=on_start) is True
     assert raised == ["second"]
+
+
+def test_watchdogs_notice_of_a_stopped_observer_is_not_printed(capsys: pytest.CaptureFixture) -> None:
+    """Starting the observer again (a folder's chmod) stops one with events pending: watchdog logs an error for
+    that, which Python printed on stderr in the middle of watch mode's output (helper's report)."""
+    import logging
+
+    from vaultkit.watch import _quiet_stop_notice
+
+    log = logging.getLogger("watchdog.observers.inotify")
+    log.addFilter(_quiet_stop_notice)
+    try:
+        record = log.makeRecord(log.name, logging.ERROR, __file__, 1,
+                                "InotifyEmitter.queue_events() called when the thread is inactive", (), None)
+        assert not log.filter(record)
+        other = log.makeRecord(log.name, logging.ERROR, __file__, 1, "inotify watch limit reached", (), None)
+        assert log.filter(other)
+    finally:
+        log.removeFilter(_quiet_stop_notice)

@@ -194,7 +194,18 @@ def _handler(root: str, batch: _Batch):
     return Handler()
 
 
+def _quiet_stop_notice(record: "logging.LogRecord") -> bool:
+    """Drop watchdog's "queue_events() called when the thread is inactive": it logs that (as an error) when an
+    observer is stopped while events are pending, as :func:`watch` does when it starts a new one."""
+    return "called when the thread is inactive" not in record.getMessage()
+
+
 def _start_observer(root: str, handler, polling: bool):  # noqa: ANN001, ANN202
+    import logging
+
+    inotify_log = logging.getLogger("watchdog.observers.inotify")
+    if _quiet_stop_notice not in inotify_log.filters:
+        inotify_log.addFilter(_quiet_stop_notice)
     if not polling:
         from watchdog.observers import Observer
 
