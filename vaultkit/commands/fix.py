@@ -18,15 +18,9 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     """The vault root and the vault-relative notes that ``paths`` name (all notes for a folder)."""
     from ..config import load_config
     from ..discover import discover
-    from .lint import _is_dir, _vault_rel, find_root
+    from .lint import _is_dir, _vault_rel, check_paths_exist, find_root
 
-    for p in paths:  # (click's own check takes a path it may not stat for a missing one)
-        try:
-            os.stat(p)
-        except FileNotFoundError:
-            raise click.BadParameter(f"Path '{p}' does not exist.", param_hint="PATHS") from None
-        except OSError:
-            pass  # in a folder that cannot be searched: reported below as a note that cannot be read
+    check_paths_exist(paths)
     if not paths:
         from .common import vault_above_here
 
