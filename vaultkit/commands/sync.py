@@ -166,9 +166,9 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
                         click.echo(f"note: {notice}", err=True)
                 for line in hit.warnings:  # (names left out; a basis is made only when every note was read)
                     click.echo(line, err=True)
-                changed = len(hit.changed)
-                click.echo(f"{hit.summary} ({changed} note{'s' if changed != 1 else ''} changed since the last sync, "
-                           "none in what sync reads: nothing to write)" if changed else
+                edited = len(hit.changed)
+                click.echo(f"{hit.summary} ({edited} note{'s' if edited != 1 else ''} changed since the last sync, "
+                           "none in what sync reads: nothing to write)" if edited else
                            f"{hit.summary} (no note changed since the last sync)")
                 return 1 if hit.warnings else 0
         finally:
