@@ -148,7 +148,7 @@ def _lint_with_cache(vault, options, cache: bool):
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=Path))
 @click.option("--vault", "vault_opt", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Vault folder (default: found from PATHS, else the current folder).")
+              help="Vault folder (default: found from PATHS, else the vault around the current folder; never ~ or /).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,
               help="text for people, json for scripts, github for workflow annotations, sarif for code scanning.")
 @click.option("--select", multiple=True, metavar="CODES",
