@@ -135,6 +135,12 @@ def _severity_table(*tables: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _concerns(path: str, paths: list[str]) -> bool:
+    """Whether a finding at ``path`` belongs to a lint of ``paths``: it lies in one, or it is a folder's (one that
+    cannot be read) and one lies in it."""
+    return _in_paths(path, paths) or path.endswith("/") and any(p.startswith(path) for p in paths)
+
+
 def _in_paths(path: str, paths: list[str]) -> bool:
     for p in paths:
         if p.endswith("/"):
@@ -213,9 +219,8 @@ def lint(vault, options: LintOptions | None = None, *, schemas: SchemaStore | No
         for d in _run(REGISTRY[code].check, ctx):
             if d.code != code:
                 continue
-            if not ctx.whole_vault and d.path not in wanted and not _in_paths(d.path, options.paths or []) and not (
-                    d.path.endswith("/") and any(p.startswith(d.path) for p in options.paths or [])):
-                continue  # (a folder's finding is kept for the paths in it: one that cannot be read)
+            if not ctx.whole_vault and d.path not in wanted and not _concerns(d.path, options.paths or []):
+                continue
             d = replace(d, severity=severities.get(d.code, d.severity))
             if severity_rank(d.severity) > limit:
                 continue

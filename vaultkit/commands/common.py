@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -13,7 +14,7 @@ import click
 from ..errors import VaultkitError
 
 __all__ = ["load_vault", "collector_paused", "vault_argument", "vault_above_here", "is_vault_folder", "fail",
-           "dump_json"]
+           "unread_warnings", "readable_root", "dump_json"]
 
 def is_vault_folder(folder: Path) -> bool:
     """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
@@ -111,11 +112,24 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
         if vault.cache_notice and not quiet:
             click.echo(f"warning: {vault.cache_notice}", err=True)
         if warn_unread:
-            for diag in vault.unread():
-                click.echo(f"warning: {diag.path}: {diag.message}", err=True)
+            for line in unread_warnings(vault):
+                click.echo(line, err=True)
         return vault
     except VaultkitError as exc:
         raise fail(exc) from None
+
+
+def unread_warnings(vault) -> list[str]:
+    """A ``warning: PATH: reason`` line for each file or folder the load left out (:meth:`Vault.unread`)."""
+    return [f"warning: {diag.path}: {diag.message}" for diag in vault.unread()]
+
+
+def readable_root(root: Path, shown: str) -> None:
+    """Raise a click error (exit status 2) when the vault folder ``root`` (named ``shown``) cannot be listed."""
+    try:
+        os.scandir(root).close()
+    except OSError as exc:
+        raise fail(f"cannot read the vault folder '{shown}': {exc.strerror or exc}") from None
 
 
 def dump_json(data: Any) -> str:

@@ -18,6 +18,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     """The vault root and the vault-relative notes that ``paths`` name (all notes for a folder)."""
     from ..config import load_config
     from ..discover import discover
+    from .common import readable_root
     from .lint import _is_dir, _vault_rel, check_paths_exist, find_root
 
     check_paths_exist(paths)
@@ -27,10 +28,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
         vault_above_here("fix")  # (never the home folder or / by mistake)
     targets = list(paths) or [Path(".")]
     root = find_root(targets)
-    try:
-        os.scandir(root).close()
-    except OSError as exc:
-        raise fail(f"cannot read the vault folder '{root}': {exc.strerror or exc}") from None
+    readable_root(root, str(root))
     cfg = load_config(root)
     _files, notes = discover(root, cfg.exclude)
     wanted: list[str] = []

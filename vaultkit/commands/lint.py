@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, is_vault_folder, load_vault, vault_above_here
+from .common import fail, is_vault_folder, load_vault, readable_root, vault_above_here
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -148,7 +148,8 @@ def _lint_with_cache(vault, options, cache: bool):
 @click.command("lint")
 @click.argument("paths", nargs=-1, type=click.Path(readable=False, path_type=Path))
 @click.option("--vault", "vault_opt", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Vault folder (default: found from PATHS, else the vault around the current folder; never ~ or /).")
+              help="Vault folder (default: found from PATHS, else the vault around the current folder; "
+                   "never ~ or /).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="text", show_default=True,
               help="text for people, json for scripts, github for workflow annotations, sarif for code scanning.")
 @click.option("--select", multiple=True, metavar="CODES",
@@ -215,10 +216,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     else:
         root = find_root(given, hint=" (or name the vault with --vault)")
         shown = _shown_root(root)
-    try:
-        os.scandir(root).close()
-    except OSError as exc:
-        raise fail(f"cannot read the vault folder '{shown}': {exc.strerror or exc}") from None
+    readable_root(root, shown)
     root_abs = root.resolve()
     rel_paths: list[str] | None = None
     if given:

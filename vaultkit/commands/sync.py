@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import collector_paused, fail, load_vault, vault_argument
+from .common import collector_paused, fail, load_vault, unread_warnings, vault_argument
 
 if TYPE_CHECKING:
     from ..watch import OwnWrites
@@ -186,7 +186,7 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
     for notice in plan.notices:
         if not quiet:
             click.echo(f"note: {notice}", err=True)
-    warnings = [f"warning: {diag.path}: {diag.message}" for diag in v.unread()]  # (shown with --quiet too)
+    warnings = unread_warnings(v)  # (shown with --quiet too)
     for line in warnings:
         click.echo(line, err=True)
     alike: dict[tuple[str, str], int] = {}  # (folder, reason) of failed writes -> how many

@@ -140,33 +140,30 @@ def plan_freshness(ctx: LintContext, note: Note) -> str | None:
         if _as_the_writer_found_it(ctx, note.path, digest):
             return None
         planned = make()
-    from ..writer import content_hash, render_with_marker
-
     text = ctx.text_of(note)
     if text is None:
         return None
-    rendered = render_with_marker(planned)
-    # as the writer judges it: the marker line (its place, the version that wrote it) is no content
-    if text != rendered and content_hash(text) != content_hash(rendered):
+    if not _as_planned(text, planned):
         return "generated note is out of date: the notes it is made from changed; run 'vaultkit sync'"
     return None
 
 
-def _edited_into_plan_text(ctx: LintContext, note: Note) -> "str | None":
-    planned = _plan_of(ctx).get(note.path)
-    if isinstance(planned, tuple):
-        planned = planned[1]()
-    return planned if isinstance(planned, str) else planned.decode("utf-8") if isinstance(planned, bytes) else None
+def _as_planned(text: str, planned: "str | bytes") -> bool:
+    """Whether the note's ``text`` is ``planned`` as the writer judges it: the marker line (its place, the version
+    that wrote it) is no content."""
+    from ..writer import content_hash, render_with_marker
+
+    rendered = render_with_marker(planned.decode("utf-8") if isinstance(planned, bytes) else planned)
+    return text == rendered or content_hash(text) == content_hash(rendered)
 
 
 def _edited_into_the_plan(ctx: LintContext, note: Note) -> bool:
     """Whether the edited note is, but for its marker, what sync writes now: the writer takes it back."""
-    from ..writer import content_hash, render_with_marker
-
+    planned = _plan_of(ctx).get(note.path)
+    if isinstance(planned, tuple):
+        planned = planned[1]()
     text = ctx.text_of(note)
-    planned = _edited_into_plan_text(ctx, note)
-    return text is not None and planned is not None and content_hash(text) == content_hash(
-        render_with_marker(planned))
+    return text is not None and planned is not None and _as_planned(text, planned)
 
 
 def _plan_of(ctx: LintContext) -> "dict[str, str | tuple[str, Callable[[], str]]]":
