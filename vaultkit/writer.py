@@ -2060,12 +2060,12 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     if owner == "edited" and not force:
         return FileOutcome(rel, "skipped-edited", "edited since vaultkit generated it; kept, --force overwrites it")
     nl = _newline_of(raw)
-    if not _writable(target, st) and _encode(text if nl == "\n" else text.replace("\n", nl), bom) != data:
-        return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     new_raw = text if nl == "\n" else text.replace("\n", nl)
     new_data = _encode(new_raw, bom)
     if new_data == data:
         return _unchanged(w, rel, looks)
+    if not _writable(target, st):
+        return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     outcome = FileOutcome(rel, "updated", "overwrote hand edits because of --force" if owner == "edited" else
                           "edited into what vaultkit writes now: its marker renewed" if adopted else "")
     if w.mode is WriteMode.DIFF:
