@@ -52,3 +52,18 @@ def test_show_reports_invalid_frontmatter_and_goes_on() -> None:
     assert result.exit_code == 0
     assert "Homework 1.md" in result.output and "frontmatter: invalid" in result.output
     assert "VK001" in result.output
+
+
+def test_show_json_of_many_notes_or_none_is_dump_json_of_them_all(tmp_path) -> None:
+    """Made a note at a time, the JSON is byte for byte that of the whole list dumped at once."""
+    from vaultkit.commands.common import dump_json
+    from vaultkit.vault import Vault
+
+    vault = Vault.load(SAMPLE_VAULT)
+    result = CliRunner().invoke(cli, ["show", str(SAMPLE_VAULT), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert len(vault.notes) > 2
+    assert result.output == dump_json({"notes": [n.to_dict() for n in vault.notes.values()]}) + "\n"
+    (tmp_path / "empty").mkdir()
+    empty = CliRunner().invoke(cli, ["show", str(tmp_path / "empty"), "--format", "json"])
+    assert empty.output == dump_json({"notes": []}) + "\n"

@@ -133,3 +133,62 @@ def test_graph_output_refuses_a_symlink_loop_and_a_read_only_file(tmp_path: Path
     missing = tmp_path / "nope" / "out.json"
     result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), "-o", str(missing)])
     assert result.exit_code == 2 and "~vaultkit" not in result.output
+
+
+def test_json_on_stdout_and_in_a_file_is_json_dumps_of_the_node_link_data(tmp_path: Path) -> None:
+    """Written in pieces as it is made, the export is byte for byte the one ``json.dumps`` makes whole."""
+    from vaultkit.export import node_link
+    from vaultkit.vault import Vault
+
+    expected = json.dumps(node_link(Vault.load(SAMPLE_VAULT).graph), ensure_ascii=False, indent=2) + "\n"
+    assert run().output == expected
+    out = tmp_path / "g.json"
+    run("-o", str(out))
+    assert out.read_text(encoding="utf-8") == expected
+
+
+def _parsed_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The vault paths the next loads parse (not taken from the cache)."""
+    import vaultkit.pool
+
+    parsed: list[str] = []
+    original = vaultkit.pool.parse_files
+
+    def counting(items, *args, **kwargs):
+        items = list(items)
+        parsed.extend(rel for rel, _path in items)
+        return original(items, *args, **kwargs)
+
+    monkeypatch.setattr(vaultkit.pool, "parse_files", counting)
+    return parsed
+
+
+def test_graph_and_show_reuse_the_cache_sync_keeps_and_never_make_one(
+        eugene_copy: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    parsed = _parsed_paths(monkeypatch)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(cli, [*args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    invoke("graph", str(eugene_copy), "-o", str(tmp_path / "before.json"))
+    invoke("show", str(eugene_copy), "--format", "json")
+    assert not (eugene_copy / ".vaultkit").exists()  # (a CI checkout stays as it was)
+    notes = sum(1 for _ in eugene_copy.rglob("*.md"))
+    assert len(parsed) == 2 * notes
+
+    invoke("sync", str(eugene_copy), "-q")
+    parsed.clear()
+    cached = invoke("graph", str(eugene_copy))
+    # only the generated notes, which sync reads by their marker alone, are parsed whole
+    assert parsed and all(p.startswith("_vaultkit/") for p in parsed)
+    parsed.clear()
+    fresh = invoke("graph", str(eugene_copy), "--no-cache")
+    assert len(parsed) == sum(1 for _ in eugene_copy.rglob("*.md"))
+    assert cached == fresh
+    parsed.clear()
+    assert invoke("show", str(eugene_copy), "--format", "json") == invoke("show", str(eugene_copy), "--format",
+                                                                          "json", "--no-cache")
+    assert len(parsed) == sum(1 for _ in eugene_copy.rglob("*.md"))  # (--no-cache only)

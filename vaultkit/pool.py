@@ -477,7 +477,8 @@ def _in_process(items: list[tuple[str, Path]], progress: Callable[[int], None] |
 
 def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cache: bool = True,
                workers: int | None = None, progress: Callable[[int], None] | None = None,
-               partial_under: str | None = None) -> tuple[dict[str, Note], str | None]:
+               partial_under: str | None = None, lazy: bool | None = None
+               ) -> tuple[dict[str, Note], str | None]:
     """Every note of a vault: from the cache when unchanged, else parsed (in a pool when large).
 
     This is the parse step of :meth:`vaultkit.Vault.load` with the cache and
@@ -498,9 +499,12 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         Called with counts of notes done (hits and parsed alike).
     partial_under : str, optional
         See :func:`parse_files`; a cached partial note is used only with it,
-        a cached whole note always. Given (a sync's reading), notes also come
-        back with their texts and long property values unread (``lazy_text``,
-        ``lazy_properties`` of :func:`parse_files`).
+        a cached whole note always.
+    lazy : bool, optional
+        Hand the notes back with their texts and long property values unread,
+        read from their files when asked for (``lazy_text``, ``lazy_properties``
+        of :func:`parse_files`). Default: when ``partial_under`` is given (a sync's
+        reading).
 
     Returns
     -------
@@ -516,10 +520,10 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
 
         store = NoteCache.open(root)
     # (a sync, which reads generated notes partly, reads few user notes' texts: those are read when asked for)
+    lazy = partial_under is not None if lazy is None else lazy
     found = store.get_many(((rel, path, partial_under is not None and rel.startswith(partial_under))
                             for rel, path in note_paths.items()),
-                           lazy_text=partial_under is not None,
-                           lazy_properties=partial_under is not None) if store is not None else {}
+                           lazy_text=lazy, lazy_properties=lazy) if store is not None else {}
     for rel, path in note_paths.items():
         note = notes[rel] = found.get(rel)
         if note is None:
@@ -531,8 +535,7 @@ def load_notes(root: str | os.PathLike[str], note_paths: dict[str, Path], *, cac
         store.put(note, note_paths[note.path], encoded=row)
 
     parsed = parse_files(misses, workers=workers, progress=progress, partial_under=partial_under,
-                         lazy_text=partial_under is not None, lazy_properties=partial_under is not None,
-                         sink=keep if store is not None else None)
+                         lazy_text=lazy, lazy_properties=lazy, sink=keep if store is not None else None)
     for (rel, _path), note in zip(misses, parsed):
         notes[rel] = note
     notice = None

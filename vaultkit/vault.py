@@ -105,7 +105,7 @@ class Vault:
     @classmethod
     def load(cls, root: str | os.PathLike[str], config: Config | None = None, *,
              cache: bool = False, progress: "Callable[[int], None] | None" = None,
-             parse_generated: bool = True) -> "Vault":
+             parse_generated: bool = True, lazy: bool | None = None) -> "Vault":
         """Read and parse every note of the vault at ``root``.
 
         Parameters
@@ -126,10 +126,14 @@ class Vault:
             ``sync`` needs of them, at a fraction of the cost. A user link to a
             heading or block of one still gets it read whole. Links, tags and
             diagnostics of generated notes are then missing: lint and the graph
-            load with the default. With ``False`` the user notes also keep their
-            long property values unread until asked for
-            (:class:`~vaultkit.model.LazyProperties`: sync reads the short
-            ones, with :meth:`~vaultkit.model.Note.get_property`).
+            load with the default.
+        lazy : bool, optional
+            Keep no note's text nor long property values in memory: they are
+            read from the note's file when asked for (as long as the file holds
+            the bytes parsed; :class:`~vaultkit.model.LazyProperties`), which
+            holds a fraction of the memory when few texts are read (sync, the
+            graph: 128 MB instead of 474 MB for 5,125 notes, 216 MB). Default:
+            ``not parse_generated``.
 
         Returns
         -------
@@ -156,7 +160,8 @@ class Vault:
         from .pool import load_notes  # cache hits, then one (pooled when large) parse of the misses
 
         partial_under = None if parse_generated else config.output.strip("/") + "/"
-        notes, notice = load_notes(root, note_paths, cache=cache, progress=progress, partial_under=partial_under)
+        notes, notice = load_notes(root, note_paths, cache=cache, progress=progress, partial_under=partial_under,
+                                   lazy=lazy)
         # A generated note read whole because a link names a heading or block of it: cached whole (still
         # unresolved, so encoded at once), so that the next run need not parse it again.
         store = None

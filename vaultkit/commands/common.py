@@ -14,7 +14,7 @@ import click
 from ..errors import VaultkitError
 
 __all__ = ["load_vault", "collector_paused", "vault_argument", "vault_above_here", "is_vault_folder", "fail",
-           "unread_warnings", "readable_root", "dump_json"]
+           "unread_warnings", "readable_root", "dump_json", "existing_cache"]
 
 def is_vault_folder(folder: Path) -> bool:
     """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
@@ -92,13 +92,13 @@ def collector_paused(*, freeze: bool = False) -> Iterator[None]:
 
 
 def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True,
-               warn_unread: bool = False):
+               warn_unread: bool = False, lazy: bool | None = None):
     """``Vault.load`` with :class:`VaultkitError` turned into a click error.
 
     Shows a progress bar on stderr while notes are parsed (only on a terminal,
     only for runs longer than a moment, never with ``quiet``), and the
-    cache's notice (a rebuilt cache) as a warning on stderr. ``parse_generated``:
-    see :meth:`vaultkit.vault.Vault.load`. ``warn_unread``: also a warning for
+    cache's notice (a rebuilt cache) as a warning on stderr. ``parse_generated``,
+    ``lazy``: see :meth:`vaultkit.vault.Vault.load`. ``warn_unread``: also a warning for
     each file or folder left out (:meth:`vaultkit.vault.Vault.unread`), quiet or not.
     """
     from ..progress import Progress
@@ -108,7 +108,8 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
         gc.unfreeze()  # the vault of a previous run (--watch) can be collected again
         # the vault lives until the command ends: frozen, out of the cyclic collector's way
         with collector_paused(freeze=True), Progress(0, "reading notes", quiet=quiet) as bar:
-            vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated)
+            vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated,
+                               lazy=lazy)
         if vault.cache_notice and not quiet:
             click.echo(f"warning: {vault.cache_notice}", err=True)
         if warn_unread:
@@ -117,6 +118,16 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
         return vault
     except VaultkitError as exc:
         raise fail(exc) from None
+
+
+def existing_cache(root: Path, no_cache: bool) -> bool:
+    """Whether a command that reads the vault (``lint``, ``graph``, ``show``) uses its parse cache: when ``sync``
+    made one (``.vaultkit/cache.sqlite``) and ``--no-cache`` was not given. Those commands never create it, so a
+    CI checkout stays as it was."""
+    try:
+        return not no_cache and (root / ".vaultkit" / "cache.sqlite").is_file()
+    except OSError:
+        return False
 
 
 def unread_warnings(vault) -> list[str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .common import dump_json, fail, load_vault, vault_argument
+from .common import dump_json, existing_cache, fail, load_vault, vault_argument
 
 
 def _stats_text(s: dict[str, Any], top: int) -> list[str]:
@@ -51,7 +52,10 @@ def _stats_text(s: dict[str, Any], top: int) -> list[str]:
                                             "most-wanted missing notes and techniques by reach.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="Length of ranked lists (--stats) and number of techniques in the Mermaid diagram.")
-def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, top: int) -> None:
+@click.option("--no-cache", is_flag=True,
+              help="Parse every note again instead of reusing .vaultkit/cache.sqlite (kept by sync; graph never "
+                   "creates it).")
+def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, top: int, no_cache: bool) -> None:
     """Export the knowledge graph of VAULT: notes, techniques, tiers, tags and wanted notes.
 
     \b
@@ -62,7 +66,8 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
     """
     from ..export import export_text, write_graph
 
-    v = load_vault(vault, warn_unread=True)
+    # (the parse cache sync keeps, when there is one; texts and long properties are read only when asked for)
+    v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True)
     if stats:
         from ..graph import stats as graph_stats
 
@@ -71,7 +76,12 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
         _emit(text, output)
         return
     fmt = fmt or "json"
-    if output is not None and fmt in ("json", "graphml", "gexf"):
+    if fmt in ("json", "graphml", "gexf"):
+        if output is None:  # (JSON in pieces as it is made, as to a file)
+            sys.stdout.flush()
+            write_graph(v.graph, fmt, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            return
         try:
             write_graph(v.graph, fmt, output)
         except OSError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import fail, is_vault_folder, load_vault, readable_root, vault_above_here
+from .common import existing_cache, fail, is_vault_folder, load_vault, readable_root, vault_above_here
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -235,7 +235,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
                           min_severity=min_severity, paths=rel_paths)
     try:
         # Reuse the parse cache that `sync` keeps, but never create one: linting leaves the vault as it is.
-        cache = not no_cache and (root / ".vaultkit" / "cache.sqlite").is_file()
+        cache = existing_cache(root, no_cache)
         vault = load_vault(root, cache=cache, quiet=True)
         result = _lint_with_cache(vault, options, cache)
         if apply_fix:
