@@ -192,3 +192,20 @@ def test_graph_and_show_reuse_the_cache_sync_keeps_and_never_make_one(
     assert invoke("show", str(eugene_copy), "--format", "json") == invoke("show", str(eugene_copy), "--format",
                                                                           "json", "--no-cache")
     assert len(parsed) == sum(1 for _ in eugene_copy.rglob("*.md"))  # (--no-cache only)
+
+
+def test_a_cache_of_another_version_is_rebuilt_without_a_word(tmp_path: Path) -> None:
+    """The cache is sync's: `graph` and `show`, which only reuse it, say nothing of rebuilding one written by
+    another vaultkit, so their output stays the export alone."""
+    import shutil
+    import sqlite3
+
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    assert CliRunner().invoke(cli, ["sync", "-q", str(root)]).exit_code == 0
+    for args in (["graph", str(root)], ["show", str(root), "--format", "json"]):
+        with sqlite3.connect(root / ".vaultkit" / "cache.sqlite") as db:
+            db.execute("UPDATE meta SET value = 'another/version' WHERE key = 'version'")
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        json.loads(result.output)  # (stdout and stderr as a user sees them: the JSON alone)

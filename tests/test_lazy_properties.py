@@ -107,3 +107,22 @@ def test_a_sync_reads_no_long_property_and_the_cache_keeps_them_apart(eugene_cop
     fresh = runner.invoke(cli, ["lint", "--format", "json", "--no-cache", str(eugene_copy)])
     assert cached.output == fresh.output and '"VK' in cached.output
     assert not log.exists()
+
+
+def test_the_frontmatter_read_alone_is_the_whole_parse_s(tmp_path: Path) -> None:
+    """``FileProperties`` reads a file's frontmatter only (``parse_note(frontmatter_only=True)``): what it
+    gives is what the whole parse gives, for every note of the user's sample vault and of the shared cases
+    (broken, empty, non-mapping and marked frontmatter among them)."""
+    from .conftest import CASES
+
+    seen = 0
+    for root in (need(EUGENE), need(CASES)):
+        for path, rel in _notes(root):
+            data = path.read_bytes()
+            whole = parse_note(rel, data)
+            alone = parse_note(rel, data, frontmatter_only=True)
+            assert (alone.frontmatter, alone.frontmatter_error) == (whole.frontmatter, whole.frontmatter_error), rel
+            assert alone.links == [] and alone.headings == []
+            assert FileProperties(path, rel, {}).load() == whole.frontmatter
+            seen += 1
+    assert seen > 250

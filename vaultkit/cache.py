@@ -569,9 +569,9 @@ class FileProperties:
     """A note's whole properties, read again from its file when first asked for (see
     :class:`vaultkit.model.LazyProperties`).
 
-    The file is parsed again; when it still holds the bytes the note was
-    parsed from (same SHA-256, the usual case) that gives the properties
-    exactly as then. Like :class:`_FileText`, a file changed since gives its
+    The file's frontmatter is read again (only it: ``parse_note(frontmatter_only=True)``);
+    when the file still holds the bytes the note was parsed from (same SHA-256, the
+    usual case) that gives the properties exactly as then. Like :class:`_FileText`, a file changed since gives its
     properties as they are now (the next run parses it again), and one that
     can no longer be read gives the short properties that were kept.
     """
@@ -591,7 +591,7 @@ class FileProperties:
             data = read_regular(self.path)[0]
         except OSError:
             return dict(self.head)
-        return parse_note(self.rel, data).frontmatter
+        return parse_note(self.rel, data, frontmatter_only=True).frontmatter
 
 
 def parsed_text(note: Note, abspath: str | os.PathLike[str]) -> str | None:

@@ -329,7 +329,8 @@ def _marked(note: Note, marker: tuple[dict[str, str], int]) -> None:
     note.frontmatter_lines = {MARKER_KEY: marker[1] + 2}  # (the YAML starts on the file's line 2)
 
 
-def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | None = None) -> Note:
+def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | None = None,
+               frontmatter_only: bool = False) -> Note:
     """Parse one note.
 
     Parameters
@@ -350,6 +351,10 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
         marker line is read by that line alone (the partial note's
         ``frontmatter`` holds the marker only); :func:`complete_note` reads
         the rest.
+    frontmatter_only : bool
+        Stop once the frontmatter is read: the note has its ``frontmatter``
+        (and the diagnostics of reading it) but no links, tags, headings or
+        tables (what :class:`vaultkit.cache.FileProperties` needs).
 
     Notes
     -----
@@ -442,10 +447,14 @@ def parse_note(path: str, data: bytes, *, mtime_ns: int = 0, partial_if: str | N
                 note.body_line = body_line
                 note.partial = True
                 return note
+            if frontmatter_only:
+                return note
             _read_properties(note, result.data, yaml_source, note.frontmatter_lines, result.item_spans)
             # (what FeedbackLoop and Emergence say, read now while the text is at hand; resolved later)
             note.feedback = feedback_parts(result.data, note.frontmatter_lines, text)
     note.body_line = body_line
+    if frontmatter_only:
+        return note
     scan = scan_body(body, body_line, path)
     note.links.extend(scan.links)
     note.tag_uses.extend(scan.tags)

@@ -92,12 +92,13 @@ def collector_paused(*, freeze: bool = False) -> Iterator[None]:
 
 
 def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True,
-               warn_unread: bool = False, lazy: bool | None = None):
+               warn_unread: bool = False, lazy: bool | None = None, cache_notice: bool = True):
     """``Vault.load`` with :class:`VaultkitError` turned into a click error.
 
     Shows a progress bar on stderr while notes are parsed (only on a terminal,
     only for runs longer than a moment, never with ``quiet``), and the
-    cache's notice (a rebuilt cache) as a warning on stderr. ``parse_generated``,
+    cache's notice (a rebuilt cache) as a warning on stderr unless ``cache_notice`` is false (the commands
+    that only reuse the cache sync keeps say nothing of it). ``parse_generated``,
     ``lazy``: see :meth:`vaultkit.vault.Vault.load`. ``warn_unread``: also a warning for
     each file or folder left out (:meth:`vaultkit.vault.Vault.unread`), quiet or not.
     """
@@ -110,7 +111,7 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
         with collector_paused(freeze=True), Progress(0, "reading notes", quiet=quiet) as bar:
             vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated,
                                lazy=lazy)
-        if vault.cache_notice and not quiet:
+        if vault.cache_notice and cache_notice and not quiet:
             click.echo(f"warning: {vault.cache_notice}", err=True)
         if warn_unread:
             for line in unread_warnings(vault):

@@ -67,7 +67,8 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
     from ..export import export_text, write_graph
 
     # (the parse cache sync keeps, when there is one; texts and long properties are read only when asked for)
-    v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True)
+    v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True,
+                   cache_notice=False)
     if stats:
         from ..graph import stats as graph_stats
 

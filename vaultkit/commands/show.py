@@ -28,7 +28,8 @@ def show_cmd(vault: Path, notes: tuple[str, ...], fmt: str, no_cache: bool) -> N
     vaultkit show vault --format json
     vaultkit show vault "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md"
     """
-    v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True)
+    v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True,
+                   cache_notice=False)
     selected = list(v.notes.values())
     if notes:
         wanted = []
