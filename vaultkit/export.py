@@ -89,13 +89,9 @@ def graph_from_node_link(data: dict[str, Any]) -> "nx.MultiDiGraph":
         return nx.node_link_graph(d)
 
 
-#: Characters of JSON text gathered into one piece of :func:`json_pieces`.
-JSON_PIECE_CHARS = 1 << 18
-
-
 def json_pieces(data: Any) -> Iterator[bytes]:
-    """``json.dumps(data, ensure_ascii=False, indent=2) + "\\n"`` as UTF-8, in pieces of about
-    :data:`JSON_PIECE_CHARS` characters, made as they are asked for.
+    """``json.dumps(data, ensure_ascii=False, indent=2) + "\\n"`` as UTF-8, in pieces made as they are asked for
+    (:func:`vaultkit.report.json_chunks`).
 
     The text of a large graph is never held whole: as one ``str`` it takes up to 4 bytes a character
     (an emoji in a title makes it so), 233 MB for the 58 MB export of 5,125 notes.
@@ -104,17 +100,10 @@ def json_pieces(data: Any) -> Iterator[bytes]:
     >>> b"".join(json_pieces(data)) == (json.dumps(data, ensure_ascii=False, indent=2) + "\\n").encode()
     True
     """
-    gathered: list[str] = []
-    size = 0
-    for chunk in json.JSONEncoder(ensure_ascii=False, indent=2).iterencode(data):
-        gathered.append(chunk)
-        size += len(chunk)
-        if size >= JSON_PIECE_CHARS:
-            yield "".join(gathered).encode("utf-8")
-            gathered.clear()
-            size = 0
-    gathered.append("\n")
-    yield "".join(gathered).encode("utf-8")
+    from .report import json_chunks
+
+    for chunk in json_chunks(data):
+        yield chunk.encode("utf-8")
 
 
 def write_graph(g: "nx.MultiDiGraph", fmt: str, dest: str | os.PathLike[str] | IO[bytes]) -> None:
