@@ -21,6 +21,11 @@ Measurements (each one ``python``/``vaultkit`` process):
 ``sync 1 changed``     the same after one note was edited (a comment added at its end: nothing sync reads)
 ``sync 1 link added``  the same after a wikilink to another note was added to one note (what sync reads changed)
 ``lint``               ``vaultkit lint VAULT > /dev/null``
+``read: graph json``   ``vaultkit graph VAULT -o FILE`` after an unmeasured sync (which made the cache)
+``read: show json``    ``vaultkit show VAULT --format json > /dev/null``, likewise
+``read: lint json``    ``vaultkit lint VAULT --format json -o FILE``, likewise
+``read: … (REV)``      with ``--baseline REV``: the same with the code of git revision ``REV``, on a copy of
+                       the vault of its own
 ``obsidiantools``      ``Vault(p).connect().gather()`` (only on the ``--ot-notes`` vault)
 
 ``sync``/``lint`` rows appear when ``vaultkit --help`` lists those commands.
@@ -33,6 +38,8 @@ Usage::
     .venv/bin/python benchmarks/bench.py                       # 1k, 2k, 10k, 20k
     .venv/bin/python benchmarks/bench.py --sizes 1000 --reps 3 --ot-reps 1
     .venv/bin/python benchmarks/bench.py --only floor,load --sizes 1000,10000
+    .venv/bin/python benchmarks/bench.py --only read --sizes 1000 --baseline d742c06
+    .venv/bin/python benchmarks/bench.py --sizes "" --vault /tmp/eu25 --only sync,read --ot-notes 0
 
 Sync and the changed-note runs work on a hard-linked copy of each vault
 (``_vaults/work-nN``), so the generated vault itself is never modified.
@@ -242,6 +249,25 @@ def snapshot_code() -> str:
 
 
 PROPOSED = OUT / "snapshot-proposed"
+BASELINE = OUT / "snapshot-baseline"
+
+
+def snapshot_baseline(rev: str) -> list[str]:
+    """``vaultkit/`` (and ``schemas/``) as of git revision ``rev`` in a snapshot of its own; returns the command
+    that runs its ``vaultkit`` (for the rows marked ``(rev)``: the same measurement with that code)."""
+    if BASELINE.exists():
+        shutil.rmtree(BASELINE)
+    BASELINE.mkdir(parents=True)
+    paths = [p for p in ("vaultkit", "schemas") if subprocess.run(
+        ["git", "cat-file", "-e", f"{rev}:{p}"], cwd=REPO, capture_output=True).returncode == 0]
+    if "vaultkit" not in paths:
+        raise SystemExit(f"bench: no vaultkit/ at git revision {rev!r}")
+    archive = subprocess.run(["git", "archive", "--format=tar", rev, *paths], cwd=REPO, capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(BASELINE)], input=archive, check=True)
+    compile_bytecode(BASELINE)
+    boot = f"import sys; sys.path.insert(0, {str(BASELINE)!r}); from vaultkit.cli import main; main()"
+    return [PY, "-c", boot]
 
 
 def snapshot_proposed(patches: list[Path]) -> list[str] | None:
@@ -393,8 +419,9 @@ def machine() -> dict[str, str]:
 # ------------------------------------------------------------------------------------------
 
 
-def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, float]]) -> dict:
-    src = ensure_vault(n)
+def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, float]],
+                 src: Path | None = None) -> dict:
+    src = src or ensure_vault(n)
     notes, md_bytes = md_stats(src)
     work = work_copy(src)
     only = set(args.only.split(",")) if args.only else None
@@ -429,6 +456,18 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         plan.append(("sync 1 changed (proposed)", "sync", psync, lambda rep: touch_one_note(pwork, rep)))
     if want("lint") and "lint" in cmds:
         plan.append(("lint", "lint", [*VAULTKIT, "lint", str(work)], None))
+    # The commands that read a synced vault (its cache, made by an unmeasured sync first), each writing its
+    # whole output; with --baseline, the same with the code of that revision, on a copy of its own (the
+    # cache of one code version is not the other's).
+    readers = [("", VAULTKIT, work)] if want("read") and {"sync", "graph", "show"} <= cmds else []
+    if readers and args.baseline_cmd:
+        readers.append((f" ({args.baseline})", args.baseline_cmd, work_copy(src, "work-baseline-")))
+    for suffix, vk, where in readers:
+        out = OUT / f"read{suffix.strip(' ()')}"
+        plan.append((f"read: graph json{suffix}", "read", [*vk, "graph", str(where), "-o", f"{out}.json"], None))
+        plan.append((f"read: show json{suffix}", "read", [*vk, "show", str(where), "--format", "json"], None))
+        plan.append((f"read: lint json{suffix}", "read", [*vk, "lint", str(where), "--format", "json", "-o",
+                                                    f"{out}.lint.json"], None))
 
     results = {name: Result(name) for name, *_ in plan}
     # Skip what is predicted to blow the budget (from the previous, smaller size).
@@ -437,7 +476,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
             prev_n, prev_t = previous[name]
             predicted = prev_t * n / prev_n
             group = next(g for nm, g, *_ in plan if nm == name)
-            reps = args.slow_reps if group in ("sync", "lint") else args.reps
+            reps = args.slow_reps if group in ("sync", "lint", "read") else args.reps
             if predicted * reps > args.budget:
                 results[name].note = f"skipped: predicted {predicted:.0f} s a run ({prev_t:.1f} s at {prev_n})"
     # Prime the cache for "load warm" (and a first sync, so outputs exist before the reps).
@@ -447,9 +486,13 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         if name.startswith("sync cold") and not results[name].note:
             print(f"#   n={n}: first {name} (unmeasured) ...", file=sys.stderr, flush=True)
             run(cmd, args.timeout * 2, ok_codes=(0, 1))
+    for name, group, cmd, prepare in plan:
+        if name.startswith("read: graph json") and not results[name].note:  # (graph's vault: cmd[-3])
+            print(f"#   n={n}: sync before {name} (unmeasured) ...", file=sys.stderr, flush=True)
+            run([*cmd[:-4], "sync", cmd[-3], "-q"], args.timeout * 2, ok_codes=(0, 1))
 
     load_before = load_avg()
-    slow = {"sync", "lint"}
+    slow = {"sync", "lint", "read"}
     for rep in range(max(args.reps, args.slow_reps)):
         for name, group, cmd, prepare in plan:
             res = results[name]
@@ -459,7 +502,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
                 continue
             if prepare is not None:
                 prepare(rep)
-            wall, rss, err = run(cmd, args.timeout, ok_codes=(0, 1) if group in ("sync", "lint") else (0,))
+            wall, rss, err = run(cmd, args.timeout, ok_codes=(0, 1) if group in ("sync", "lint", "read") else (0,))
             if err:
                 res.failed = err
                 continue
@@ -470,6 +513,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
     load_after = load_avg()
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(VAULTS / f"work-proposed-{src.name}", ignore_errors=True)
+    shutil.rmtree(VAULTS / f"work-baseline-{src.name}", ignore_errors=True)
     return {
         "notes": notes, "md_bytes": md_bytes, "load_before": load_before, "load_after": load_after,
         "results": {k: {"times": r.times, "median": r.median, "rss_mb": r.rss_mb, "note": r.note,
@@ -521,10 +565,11 @@ def report(data: dict) -> str:
     lines.append("")
     lines.append("| vault | measurement | median s | runs (s) | peak RSS MB | RSS / MD bytes | × floor | ms / note |")
     lines.append("|---|---|---:|---|---:|---:|---:|---:|")
-    for n_str, size in data["sizes"].items():
+    given = [(f" ({Path(path).name})", size) for path, size in data.get("vaults", {}).items()]
+    for suffix, size in [("", size) for size in data["sizes"].values()] + given:
         n, mdb = size["notes"], size["md_bytes"]
         floor = size["results"].get("floor: read+yaml", {}).get("median")
-        label = f"{n:,} notes, {mdb / 1e6:.0f} MB"
+        label = f"{n:,} notes, {mdb / 1e6:.0f} MB{suffix}"
         for name, r in size["results"].items():
             if r["median"] is None:
                 why = r["note"] or r["failed"] or "not run"
@@ -638,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1000,2000,10000,20000", help="comma-separated note counts")
     ap.add_argument("--reps", type=int, default=3, help="runs per measurement (median reported)")
     ap.add_argument("--slow-reps", type=int, default=None, help="runs of sync and lint (default: --reps)")
-    ap.add_argument("--only", default="", help="groups to run: floor,load,show,sync,lint")
+    ap.add_argument("--only", default="", help="groups to run: floor,load,show,sync,lint,read")
     ap.add_argument("--ot-notes", type=int, default=1000, help="vault size for obsidiantools (0: skip)")
     ap.add_argument("--ot-reps", type=int, default=1)
     ap.add_argument("--ot-timeout", type=float, default=900)
@@ -648,6 +693,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, help="also write the report to this file")
     ap.add_argument("--patch", type=Path, action="append", default=[],
                     help="also measure sync with this patch applied to a copy of the code (repeatable)")
+    ap.add_argument("--vault", type=Path, action="append", default=[],
+                    help="also measure this vault (e.g. copies of a real one), on a hard-linked copy (repeatable)")
+    ap.add_argument("--baseline", metavar="REV", default=None,
+                    help="also measure the read group (graph, show, lint of a synced vault) with the code of "
+                         "this git revision, side by side")
     args = ap.parse_args(argv)
     if args.slow_reps is None:
         args.slow_reps = args.reps
@@ -656,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     code = snapshot_code()
     args.proposed_cmd = snapshot_proposed(args.patch) if args.patch else None
+    args.baseline_cmd = snapshot_baseline(args.baseline) if args.baseline else None
     cmds = commands_available()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     data = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
@@ -670,6 +721,12 @@ def main(argv: list[str] | None = None) -> int:
                 previous[name] = (n, r["median"])
             elif r["failed"].startswith("killed"):
                 previous[name] = (n, args.timeout)
+    for path in args.vault:
+        copy = work_copy(path.resolve(), "given-")  # (measured on a hard-linked copy: the vault is never written)
+        notes, _ = md_stats(copy)
+        print(f"# {path} ({notes} notes; load {load_avg()})", file=sys.stderr, flush=True)
+        data.setdefault("vaults", {})[str(path)] = measure_size(notes, args, cmds, {}, src=copy)
+        shutil.rmtree(copy, ignore_errors=True)
     if args.ot_notes:
         print(f"# obsidiantools n={args.ot_notes} (load {load_avg()})", file=sys.stderr, flush=True)
         data["obsidiantools"] = measure_obsidiantools(args.ot_notes, args)
