@@ -75,6 +75,17 @@ def test_dates_are_normalised_to_iso_strings_before_validation() -> None:
     assert [i.key for i in SchemaStore().validate("knowledge-note", bad)] == ["created"]
 
 
+@pytest.mark.parametrize("value, ok", [
+    ("2025-08-12", True), ("2025-09-07 00:12:21", True), ("2025-09-07T23:59", True), ("2025-09-07 10:00:00.5", True),
+    ("2024-13-45", False), ("2024-00-10", False), ("2024-12-32", False), ("2025-09-07 24:00", False),
+    ("2025-09-07 10:60", False), ("2025-9-7", False),
+])
+def test_a_date_names_a_month_1_12_a_day_1_31_and_a_time_of_day(value: str, ok: bool) -> None:
+    """(No such day as 2024-02-30 is left to VK207, which knows the calendar.)"""
+    props = dict(_seed_properties(), created=value)
+    assert [i.key for i in SchemaStore().validate("knowledge-note", props)] == ([] if ok else ["created"])
+
+
 GENERATED = {
     "technique": {
         "type": "technique", "title": "LoRA / QLoRA", "aliases": ["LoRA"], "tier": 3, "tier_label": "T3",

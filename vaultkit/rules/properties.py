@@ -32,7 +32,8 @@ def schema_violation(ctx: LintContext) -> Iterator[Diagnostic]:
 
     The built-in ``knowledge-note`` schema requires ``title``,
     ``description``, ``tags`` with at least one section tag ``#S<n>_…``,
-    ``created``, ``updated`` (``YYYY-MM-DD[ HH:MM[:SS]]``) and the seven prose
+    ``created``, ``updated`` (``YYYY-MM-DD[ HH:MM[:SS]]``, a month 01–12, a day
+    01–31, a time of day) and the seven prose
     fields ``Receptor``, ``Acceptor``, ``SignalTransduction``, ``Emergence``,
     ``Activation``, ``FeedbackLoop``, ``SignalAmplification``; ``category`` and
     ``Russian_review`` are optional text. ``technique`` and ``tier`` require an
