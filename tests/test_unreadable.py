@@ -97,9 +97,11 @@ def test_sync_warns_exits_1_and_reads_them_again_once_readable(vault: Path,
                 "warning: B.md: cannot read file: Permission denied (left out)",
                 "warning: Sub/: cannot read folder: Permission denied (the files in it are left out)",
             ]
-            assert result.stdout.startswith("2 notes, ")
+            assert result.stdout.startswith("1 note, ")  # (B is left out: neither counted nor listed)
             outputs.append(result.stdout)
         assert outputs[2].rstrip().endswith("(no file changed since the last sync)")
+        index = (vault / "_vaultkit" / "Vault index.md").read_text(encoding="utf-8")
+        assert "[[A]]" in index and "[[B]]" not in index and index.count("\n1 notes, ") == 1
     # permissions mended (chmod changes neither size nor mtime): the next sync reads both at once
     result = CliRunner().invoke(cli, ["sync", "-q", str(vault)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -211,3 +213,16 @@ def test_no_generated_note_is_removed_while_a_note_cannot_be_read(tmp_path: Path
     assert sorted(p.relative_to(root).as_posix() for p in (root / "_vaultkit").rglob("*.md")) == before
     result = CliRunner().invoke(cli, ["sync", "-q", "--no-cache", str(root)], catch_exceptions=False)
     assert result.exit_code == 0 and "created 0" in result.stdout and "removed 0" in result.stdout, result.output
+
+
+def test_a_dangling_symlink_is_named_and_left_out_of_the_index(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    root.mkdir()
+    (root / "A.md").write_text("# A\n", encoding="utf-8")
+    (root / "Gone.md").symlink_to(tmp_path / "nowhere.md")
+    result = CliRunner().invoke(cli, ["sync", "-q", str(root)], catch_exceptions=False)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "warning: Gone.md: cannot read file: No such file or directory (left out)\n"
+    assert result.stdout.startswith("1 note, ")
+    index = (root / "_vaultkit" / "Vault index.md").read_text(encoding="utf-8")
+    assert "[[A]]" in index and "Gone" not in index

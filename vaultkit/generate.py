@@ -884,6 +884,7 @@ def _index_note(vault: "Vault", user_notes: list["Note"], techs: list["Technique
                 future: dict[int, str | None], mermaid: str) -> str:
     props = {"type": "index", "title": "Vault index", "tags": ["vaultkit/index"]}
     lines = [_dump_frontmatter(props), "# Vault index", ""]
+    user_notes = [n for n in user_notes if not vault.is_unread(n)]  # (left out: sync warns of each)
     # links in regions are vaultkit's own (counting them would change the next run's output)
     counted = [l for n in user_notes for l in n.links if n.counts(l)]
     n_links = len(counted)

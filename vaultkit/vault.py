@@ -383,6 +383,13 @@ class Vault:
             self._feedback = read_feedback(self, texts=_NoteTexts(self.user_notes()))
         return self._feedback
 
+    @staticmethod
+    def is_unread(note: Note) -> bool:
+        """Whether ``note``'s file could not be read (a dangling symlink, no permission): the note is then
+        left out of what is made of the vault (the index lists it not, the counts count it not), and
+        :meth:`unread` names it."""
+        return _unread(note)
+
     def unread(self) -> list[Diagnostic]:
         """The files and folders this load could not read or left out (``VK004``), sorted by path.
 

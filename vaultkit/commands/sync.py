@@ -58,7 +58,8 @@ def summary_line(vault, plan, report) -> str:
     links = [link for note in user for link in note.links if note.counts(link)]
     unresolved = sum(1 for link in links if link.resolved is None)
     diags = sum(len(note.diagnostics) for note in user) + len(vault.diagnostics)
-    return (f"{_count(len(user), 'note')}, {_count(len(links), 'link')} ({len(links) - unresolved} resolved, "
+    read = sum(1 for note in user if not vault.is_unread(note))  # (the others are left out, with a warning)
+    return (f"{_count(read, 'note')}, {_count(len(links), 'link')} ({len(links) - unresolved} resolved, "
             f"{unresolved} unresolved), {_count(plan.techniques, 'technique')}, {_count(plan.tiers, 'tier')}; "
             f"files: {report.summary()}; {_count(diags, 'diagnostic')} (see `vaultkit lint`)")
 
