@@ -986,3 +986,14 @@ def test_after_an_obsidian_rename_every_generated_note_is_taken_back(fresh_sampl
     result = CliRunner().invoke(cli, ["sync", str(fresh_sample), "-q"])
     assert result.exit_code == 0, result.output
     assert invoke("sync", str(fresh_sample), "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("mode", ["--check", "--dry-run", "--diff"])
+def test_modes_that_write_nothing_make_no_cache_either(mode: str, tmp_path: Path) -> None:
+    """(a CI checkout stays as it was) -- but they reuse one a sync made."""
+    root = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, root, ignore=shutil.ignore_patterns(".vaultkit"))
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = CliRunner().invoke(cli, ["sync", mode, str(root)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before

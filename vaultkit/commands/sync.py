@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import collector_paused, fail, load_vault, unread_warnings, vault_argument
+from .common import collector_paused, existing_cache, fail, load_vault, unread_warnings, vault_argument
 
 if TYPE_CHECKING:
     from ..watch import OwnWrites
@@ -89,7 +89,8 @@ def exit_status(report, *, check: bool) -> int:
 @click.option("--diff", "mode", flag_value="diff", help="Print the changes as unified diffs; write nothing.")
 @click.option("--dry-run", "mode", flag_value="dry-run", help="List what would be written; write nothing.")
 @click.option("--force", is_flag=True, help="Overwrite generated notes that were edited by hand.")
-@click.option("--no-cache", is_flag=True, help="Parse every note again instead of using .vaultkit/cache.sqlite.")
+@click.option("--no-cache", is_flag=True, help="Parse every note again instead of using .vaultkit/cache.sqlite "
+                                               "(which --check, --diff and --dry-run use only when it exists).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary line; no progress bar.")
 @click.option("--watch", is_flag=True, help="Stay running and sync again whenever a note changes (Ctrl-C stops).")
 def sync_cmd(vault: Path, mode: str | None, force: bool, no_cache: bool, quiet: bool, watch: bool) -> None:
@@ -174,8 +175,10 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
                 return 1 if hit.warnings else 0
         finally:
             store.close()
+    # (--check, --diff and --dry-run write nothing: they reuse the cache a sync made, and never make one)
+    cache = existing_cache(vault, no_cache) if mode != "write" else not no_cache
     try:
-        v, plan, report = run_sync(vault, mode_name=mode, force=force, cache=not no_cache, quiet=quiet)
+        v, plan, report = run_sync(vault, mode_name=mode, force=force, cache=cache, quiet=quiet)
     except VaultkitError as exc:
         raise fail(exc) from None
     except OSError as exc:  # e.g. a read-only vault: the output folder cannot be made
