@@ -128,3 +128,18 @@ def test_a_named_pipe_called_like_a_note_is_reported_not_waited_for(tmp_path: Pa
         assert "Traceback" not in done.stderr, done.stderr
         if args[0] in ("sync", "lint", "fix"):
             assert "not a regular file" in done.stdout + done.stderr, (args, done.stdout, done.stderr)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["graph"], ["show", "--format", "json"], ["lint", "--format", "json"]])
+def test_output_that_cannot_be_written_is_a_clear_error_not_a_traceback(args: list[str]) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import SAMPLE_VAULT
+
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "vaultkit", args[0], str(SAMPLE_VAULT), *args[1:]],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == "Error: cannot write the output: No space left on device\n"

@@ -7,8 +7,10 @@ interrupted (Ctrl-C), 143 / 129 ended by SIGTERM / SIGHUP.
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
+import os
 import signal
 import sys
 
@@ -85,10 +87,34 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:  # pragma: no cover - (outside a command: while click reads the arguments)
         ignore_further_interrupts()
         sys.exit(130)
+    except OSError as exc:
+        if not _output_failed(exc):
+            raise
+        # (click ends a closed pipe quietly with status 1; a full disk or a failing terminal is said, status 2)
+        sys.stderr.write(f"Error: cannot write the output: {exc.strerror or exc}\n")
+        _silence_stdout()
+        sys.exit(2)
     finally:
         _ENTRY_POINT_RUNNING = False
         for signum, handler in before.items():
             signal.signal(signum, handler)
+
+
+def _output_failed(exc: OSError) -> bool:
+    """Whether ``exc`` is standard output failing (``vaultkit graph > /dev/full``): an error of the stream
+    itself, which names no file (an error of a file vaultkit writes names it and is reported where it
+    happens)."""
+    return exc.filename is None and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit fails no more."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - (no real stdout)
+        pass
 
 
 def _end_cleanly_on_terminate() -> dict:
