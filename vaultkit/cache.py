@@ -571,9 +571,10 @@ class FileProperties:
 
     The file's frontmatter is read again (only it: ``parse_note(frontmatter_only=True)``);
     when the file still holds the bytes the note was parsed from (same SHA-256, the
-    usual case) that gives the properties exactly as then. Like :class:`_FileText`, a file changed since gives its
-    properties as they are now (the next run parses it again), and one that
-    can no longer be read gives the short properties that were kept.
+    usual case) that gives the properties exactly as then. Like :class:`_FileText`,
+    a file changed since gives its properties as they are now (the next run parses
+    it again), and one that can no longer be read gives the short properties that
+    were kept.
     """
 
     __slots__ = ("path", "rel", "head")

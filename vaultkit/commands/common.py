@@ -122,9 +122,9 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
 
 
 def existing_cache(root: Path, no_cache: bool) -> bool:
-    """Whether a command that reads the vault (``lint``, ``graph``, ``show``) uses its parse cache: when ``sync``
-    made one (``.vaultkit/cache.sqlite``) and ``--no-cache`` was not given. Those commands never create it, so a
-    CI checkout stays as it was."""
+    """Whether a command that only reads the vault (``lint``, ``graph``, ``show``, ``sync --check``/``--diff``/
+    ``--dry-run``) uses its parse cache: when ``sync`` made one (``.vaultkit/cache.sqlite``) and ``--no-cache``
+    was not given. Those commands never create it, so a CI checkout stays as it was."""
     try:
         return not no_cache and (root / ".vaultkit" / "cache.sqlite").is_file()
     except OSError:
