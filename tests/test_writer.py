@@ -983,6 +983,34 @@ def test_write_whole_takes_pieces_and_keeps_the_old_file_when_making_them_fails(
     assert out.read_bytes() == b"a\nb\nc\n" and [p.name for p in tmp_path.iterdir()] == ["report.txt"]
 
 
+def test_write_whole_in_a_folder_that_takes_no_new_file_keeps_the_old_file_when_making_the_pieces_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is then written in place (a writable file in a read-only folder): the pieces are made whole
+    before it is truncated, so a failure (or a Ctrl-C) while they are made leaves it as it was."""
+    from vaultkit.writer import write_whole
+
+    out = tmp_path / "graph.json"
+    out.write_bytes(b"old\n")
+    real_open = os.open
+
+    def no_new_file(path, flags, *args):  # (as a folder without write permission does, for another user)
+        if os.path.basename(path).startswith(".~vaultkit-"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(writer.os, "open", no_new_file)
+
+    def failing():
+        yield b"new\n"
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_whole(out, failing())
+    assert out.read_bytes() == b"old\n"
+    write_whole(out, (piece for piece in [b"a\n", b"b\n"]))
+    assert out.read_bytes() == b"a\nb\n" and [p.name for p in tmp_path.iterdir()] == ["graph.json"]
+
+
 def test_note_on_disk_gives_the_record_only_for_the_note_as_written(tmp_path, monkeypatch) -> None:
     import os
 

@@ -945,7 +945,9 @@ def write_whole(path: str | os.PathLike[str], data: bytes | Iterable[bytes]) -> 
         fd = os.open(tmp, _TEMP_FLAGS, 0o666)
     except OSError as exc:
         if st is not None and isinstance(exc, PermissionError):  # a writable file in a folder that is not
-            _write_in_place(path, data)
+            # (made whole before the file is truncated: a failure or a Ctrl-C while the pieces are made leaves
+            # it as it was, and the truncated file lasts only for the write itself)
+            _write_in_place(path, data if isinstance(data, bytes) else b"".join(data))
             return
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
