@@ -143,3 +143,14 @@ def test_output_that_cannot_be_written_is_a_clear_error_not_a_traceback(args: li
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == "Error: cannot write the output: No space left on device\n"
+
+
+def test_graph_with_standard_output_closed_writes_nothing_and_no_traceback() -> None:
+    import subprocess
+    import sys
+
+    from .conftest import SAMPLE_VAULT
+
+    proc = subprocess.run([sys.executable, "-m", "vaultkit", "graph", str(SAMPLE_VAULT)], stderr=subprocess.PIPE,
+                          text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr

@@ -79,6 +79,8 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
     fmt = fmt or "json"
     if fmt in ("json", "graphml", "gexf"):
         if output is None:  # (JSON in pieces as it is made, as to a file)
+            if sys.stdout is None:  # (standard output closed: nothing to write to, as click.echo does)
+                return
             sys.stdout.flush()
             write_graph(v.graph, fmt, sys.stdout.buffer)
             sys.stdout.buffer.flush()
