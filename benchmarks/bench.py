@@ -51,10 +51,12 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,8 +198,9 @@ class Result:
 def run(cmd: list[str], timeout: float, *, ok_codes=(0,)) -> tuple[float, int, str]:
     """Run ``cmd`` to completion; return (wall seconds, peak RSS KB, error text or '')."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=OUT,
-                            start_new_session=True)
+    # (stderr to a file, not a pipe: a run that writes more than a pipe holds would wait for ever)
+    errors = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors, cwd=OUT, start_new_session=True)
     deadline = start + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -206,12 +209,14 @@ def run(cmd: list[str], timeout: float, *, ok_codes=(0,)) -> tuple[float, int, s
         if time.perf_counter() > deadline:
             os.killpg(proc.pid, 9)
             pid, status, usage = os.wait4(proc.pid, 0)
+            errors.close()
             return time.perf_counter() - start, usage.ru_maxrss, f"killed after {timeout:.0f} s"
         time.sleep(0.005)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-    proc.stderr.close()
+    errors.seek(0)
+    err = errors.read().decode("utf-8", "replace")
+    errors.close()
     if proc.returncode not in ok_codes:
         return wall, usage.ru_maxrss, f"exit {proc.returncode}: {err.strip().splitlines()[-1:] if err else ''}"
     return wall, usage.ru_maxrss, ""
@@ -320,7 +325,9 @@ def work_copy(src: Path, prefix: str = "work-") -> Path:
     dst = VAULTS / f"{prefix}{src.name}"
     if dst.exists():
         shutil.rmtree(dst)
-    subprocess.run(["cp", "-al", str(src), str(dst)], check=True)
+    if subprocess.run(["cp", "-al", str(src), str(dst)], stderr=subprocess.DEVNULL).returncode != 0:
+        shutil.rmtree(dst, ignore_errors=True)  # (another file system: no hard links, a whole copy)
+        subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
     shutil.rmtree(dst / ".vaultkit", ignore_errors=True)
     return dst
 
@@ -463,7 +470,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
     if readers and args.baseline_cmd:
         readers.append((f" ({args.baseline})", args.baseline_cmd, work_copy(src, "work-baseline-")))
     for suffix, vk, where in readers:
-        out = OUT / f"read{suffix.strip(' ()')}"
+        out = OUT / ("read" + re.sub(r"[^\w.-]", "_", suffix.strip(" ()")))  # (a revision may hold a "/")
         plan.append((f"read: graph json{suffix}", "read", [*vk, "graph", str(where), "-o", f"{out}.json"], None))
         plan.append((f"read: show json{suffix}", "read", [*vk, "show", str(where), "--format", "json"], None))
         plan.append((f"read: lint json{suffix}", "read", [*vk, "lint", str(where), "--format", "json", "-o",
@@ -722,6 +729,9 @@ def main(argv: list[str] | None = None) -> int:
             elif r["failed"].startswith("killed"):
                 previous[name] = (n, args.timeout)
     for path in args.vault:
+        if not path.is_dir():
+            print(f"bench: --vault {path}: not a folder", file=sys.stderr)
+            return 2
         copy = work_copy(path.resolve(), "given-")  # (measured on a hard-linked copy: the vault is never written)
         notes, _ = md_stats(copy)
         print(f"# {path} ({notes} notes; load {load_avg()})", file=sys.stderr, flush=True)
