@@ -92,13 +92,14 @@ def collector_paused(*, freeze: bool = False) -> Iterator[None]:
 
 
 def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_generated: bool = True,
-               warn_unread: bool = False, lazy: bool | None = None, cache_notice: bool = True):
+               warn_unread: bool = False, lazy: bool | None = None, rebuilt_notice: bool = True):
     """``Vault.load`` with :class:`VaultkitError` turned into a click error.
 
     Shows a progress bar on stderr while notes are parsed (only on a terminal,
     only for runs longer than a moment, never with ``quiet``), and the
-    cache's notice (a rebuilt cache) as a warning on stderr unless ``cache_notice`` is false (the commands
-    that only reuse the cache sync keeps say nothing of it). ``parse_generated``,
+    cache's notice (a rebuilt cache, one not updated) as a warning on stderr; with ``rebuilt_notice`` false,
+    not that of a rebuilt cache (the commands that only reuse the cache sync keeps say nothing of it, but
+    do say why it was not updated: a lock waited for in vain). ``parse_generated``,
     ``lazy``: see :meth:`vaultkit.vault.Vault.load`. ``warn_unread``: also a warning for
     each file or folder left out (:meth:`vaultkit.vault.Vault.unread`), quiet or not.
     """
@@ -111,7 +112,7 @@ def load_vault(path: Path, *, cache: bool = False, quiet: bool = False, parse_ge
         with collector_paused(freeze=True), Progress(0, "reading notes", quiet=quiet) as bar:
             vault = Vault.load(path, cache=cache, progress=bar.advance, parse_generated=parse_generated,
                                lazy=lazy)
-        if vault.cache_notice and cache_notice and not quiet:
+        if vault.cache_notice and not quiet and (rebuilt_notice or "rebuilt" not in vault.cache_notice):
             click.echo(f"warning: {vault.cache_notice}", err=True)
         if warn_unread:
             for line in unread_warnings(vault):

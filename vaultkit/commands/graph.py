@@ -68,7 +68,7 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
 
     # (the parse cache sync keeps, when there is one; texts and long properties are read only when asked for)
     v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True,
-                   cache_notice=False)
+                   rebuilt_notice=False)
     if stats:
         from ..graph import stats as graph_stats
 

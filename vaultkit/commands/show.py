@@ -29,7 +29,7 @@ def show_cmd(vault: Path, notes: tuple[str, ...], fmt: str, no_cache: bool) -> N
     vaultkit show vault "22_AI_Research_mainstream/Production AI Techniques Tiered Table.md"
     """
     v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True,
-                   cache_notice=False)
+                   rebuilt_notice=False)
     selected = list(v.notes.values())
     if notes:
         wanted = []
