@@ -129,11 +129,11 @@ class Vault:
             load with the default.
         lazy : bool, optional
             Keep no note's text nor long property values in memory: they are
-            read from the note's file when asked for (as long as the file holds
-            the bytes parsed; :class:`~vaultkit.model.LazyProperties`), which
-            holds a fraction of the memory when few texts are read (sync, the
-            graph: 128 MB instead of 474 MB for 5,125 notes, 216 MB). Default:
-            ``not parse_generated``.
+            read from the note's file when asked for (a text only while the
+            file holds the bytes parsed; long properties as the file is then,
+            :class:`~vaultkit.cache.FileProperties`), which holds a fraction of
+            the memory when few texts are read (sync, the graph: 128 MB instead
+            of 474 MB for 5,125 notes, 216 MB). Default: ``not parse_generated``.
 
         Returns
         -------
