@@ -37,6 +37,13 @@ def test_graph_files_with_output_option(fmt: str, reader, tmp_path: Path) -> Non
     assert (g.number_of_nodes(), g.number_of_edges()) == (47, 61)
 
 
+def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # (a file named "-" would land here)
+    assert run("-o", "-").output == run().output
+    assert run("--format", "mermaid", "-o", "-").output == run("--format", "mermaid").output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_mermaid_on_stdout_respects_top() -> None:
     text = run("--format", "mermaid", "--top", "2").output
     assert text.startswith("flowchart TD\n")

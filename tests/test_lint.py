@@ -81,6 +81,18 @@ def test_eugene_sample_finds_nothing_at_error_severity() -> None:
     assert result.output == "All checks passed: 205 notes, no problems.\n"
 
 
+def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vault = tmp_path / "v"
+    (vault / ".obsidian").mkdir(parents=True)
+    (vault / "one.md").write_text("[[missing]]\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # (a file named "-" would land here)
+    to_stdout = invoke("lint", str(vault), "--format", "json")
+    dashed = invoke("lint", str(vault), "--format", "json", "-o", "-")
+    assert (dashed.exit_code, dashed.output) == (1, to_stdout.output)
+    assert json.loads(dashed.output)["diagnostics"][0]["path"] == "one.md"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
+
+
 def test_paths_inside_a_vault_report_only_those_notes_but_resolve_against_the_vault(tmp_path: Path) -> None:
     vault = tmp_path / "v"
     (vault / ".obsidian").mkdir(parents=True)

@@ -7,14 +7,15 @@ import gc
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import click
 
 from ..errors import VaultkitError
 
 __all__ = ["load_vault", "collector_paused", "vault_argument", "vault_above_here", "is_vault_folder", "fail",
-           "unread_warnings", "readable_root", "dump_json", "existing_cache"]
+           "unread_warnings", "readable_root", "dump_json", "existing_cache",
+           "output_option"]
 
 def is_vault_folder(folder: Path) -> bool:
     """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
@@ -54,6 +55,19 @@ def _vault_here(ctx: click.Context, param: click.Parameter, value: Path | None) 
 vault_argument = click.argument(
     "vault", required=False, default=None, callback=_vault_here, type=click.Path(file_okay=False, path_type=Path)
 )
+
+
+def _dash_is_stdout(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``-o -`` means standard output, as for most command-line tools (``None``: no file)."""
+    return None if value is not None and str(value) == "-" else value
+
+
+def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``-o/--output FILE`` of ``graph`` and ``lint``: ``what`` is written to FILE, or to standard output
+    when it is left out or ``-``."""
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+                        default=None, callback=_dash_is_stdout,
+                        help=f"Write {what} to FILE instead of standard output (\"-\": standard output).")
 
 
 def fail(exc: Exception) -> "click.ClickException":

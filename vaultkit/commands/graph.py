@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import dump_json, existing_cache, fail, load_vault, vault_argument
+from .common import dump_json, existing_cache, fail, load_vault, output_option, vault_argument
 
 
 def _stats_text(s: dict[str, Any], top: int) -> list[str]:
@@ -46,8 +46,7 @@ def _stats_text(s: dict[str, Any], top: int) -> list[str]:
 @click.option("--format", "fmt", type=click.Choice(["json", "graphml", "gexf", "canvas", "mermaid"]), default=None,
               help="json: node-link JSON (default); graphml, gexf: for Gephi and networkx; canvas: a JSON Canvas 1.0 "
                    "file for Obsidian; mermaid: the tier ladder as Mermaid text. With --stats: json or text.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to FILE instead of standard output.")
+@output_option("the export")
 @click.option("--stats", is_flag=True, help="Print counts by kind, orphans, dead ends, hubs, PageRank, components, "
                                             "most-wanted missing notes and techniques by reach.")
 @click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from .common import existing_cache, fail, is_vault_folder, load_vault, readable_root, vault_above_here
+from .common import (existing_cache, fail, is_vault_folder, load_vault, output_option, readable_root,
+                     vault_above_here)
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -167,8 +168,7 @@ def _lint_with_cache(vault, options, cache: bool):
               help="Check everything from scratch: parse every note again, plan the generated notes and validate "
                    "every schema instead of reusing what .vaultkit/cache.sqlite knows (kept by sync; lint never "
                    "creates it).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")
+@output_option("the report")
 def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: tuple[str, ...],
              ignore: tuple[str, ...], severity_opt: tuple[str, ...], min_severity: str, exit_zero: bool,
              apply_fix: bool, no_cache: bool, output: Path | None) -> None:
