@@ -44,6 +44,43 @@ def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("target, why", [
+    ("22_AI_Research_mainstream/Production AI Techniques Tiered Table.md", "it is a note of the vault"),
+    ("New note.MD", "the vault would read it as a note"),
+    ("_vaultkit/graph.json", "it lies in vaultkit's output folder '_vaultkit'"),
+    (".obsidian/graph.json", "it lies in a hidden folder of the vault"),
+    ("picture.png", "it is a file of the vault, not a .json file"),
+])
+def test_output_never_replaces_what_the_user_keeps_in_the_vault(tmp_path: Path, target: str, why: str) -> None:
+    import shutil
+
+    vault = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, vault)
+    (vault / ".obsidian").mkdir(exist_ok=True)
+    (vault / "picture.png").write_bytes(b"\x89PNG")
+    before = {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()}
+    result = CliRunner().invoke(cli, ["graph", str(vault), "-o", str(vault / target)])
+    assert result.exit_code == 2 and why in result.output, result.output
+    assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == before
+    # through a symbolic link from outside the vault, too
+    link = tmp_path / "graph.json"
+    link.symlink_to(vault / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md")
+    result = CliRunner().invoke(cli, ["graph", str(vault), "-o", str(link)])
+    assert result.exit_code == 2 and "it is a note of the vault" in result.output
+    assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == before
+
+
+def test_output_inside_the_vault_writes_a_new_file_or_replaces_one_of_its_kind(tmp_path: Path) -> None:
+    import shutil
+
+    vault = tmp_path / "v"
+    shutil.copytree(SAMPLE_VAULT, vault)
+    for _ in range(2):  # (made, then replaced: the README's `-o vault/Tiers.canvas`)
+        result = CliRunner().invoke(cli, ["graph", str(vault), "--format", "canvas", "-o", str(vault / "Tiers.canvas")])
+        assert result.exit_code == 0, result.output
+    assert json.loads((vault / "Tiers.canvas").read_text(encoding="utf-8"))["nodes"]
+
+
 def test_mermaid_on_stdout_respects_top() -> None:
     text = run("--format", "mermaid", "--top", "2").output
     assert text.startswith("flowchart TD\n")

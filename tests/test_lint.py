@@ -93,6 +93,17 @@ def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
 
 
+def test_output_never_replaces_a_note(tmp_path: Path) -> None:
+    vault = tmp_path / "v"
+    (vault / ".obsidian").mkdir(parents=True)
+    (vault / "one.md").write_text("[[missing]]\n", encoding="utf-8")
+    result = invoke("lint", str(vault), "--format", "sarif", "-o", str(vault / "one.md"))
+    assert result.exit_code == 2 and "it is a note of the vault" in result.output
+    assert (vault / "one.md").read_text(encoding="utf-8") == "[[missing]]\n"
+    assert invoke("lint", str(vault), "--format", "sarif", "-o", str(vault / "lint.sarif")).exit_code == 1
+    assert json.loads((vault / "lint.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
 def test_paths_inside_a_vault_report_only_those_notes_but_resolve_against_the_vault(tmp_path: Path) -> None:
     vault = tmp_path / "v"
     (vault / ".obsidian").mkdir(parents=True)

@@ -15,7 +15,7 @@ from ..errors import VaultkitError
 
 __all__ = ["load_vault", "collector_paused", "vault_argument", "vault_above_here", "is_vault_folder", "fail",
            "unread_warnings", "readable_root", "dump_json", "existing_cache",
-           "output_option"]
+           "output_option", "refuse_vault_file"]
 
 def is_vault_folder(folder: Path) -> bool:
     """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
@@ -68,6 +68,59 @@ def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     return click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
                         default=None, callback=_dash_is_stdout,
                         help=f"Write {what} to FILE instead of standard output (\"-\": standard output).")
+
+
+#: Extensions of a file ``-o`` may replace inside a vault, by format (``None``: any).
+_OUTPUT_KINDS = {
+    "json": (".json",), "sarif": (".sarif", ".json"), "graphml": (".graphml", ".xml"), "gexf": (".gexf", ".xml"),
+    "canvas": (".canvas",), "mermaid": (".mmd", ".mermaid", ".txt"), "text": (".txt", ".log"),
+    "github": (".txt", ".log"),
+}
+
+
+def refuse_vault_file(output: Path | None, vault: Path, fmt: str) -> None:
+    """Stop before ``-o`` could write over what the user keeps in ``vault`` (checked before any work).
+
+    Inside the vault folder (symbolic links followed), ``-o`` may not name a
+    Markdown file (a note, or one the next run would read as a note), a path
+    in vaultkit's output folder or in a hidden folder (``.obsidian/``,
+    ``.vaultkit/``), nor an existing file of another kind than ``fmt`` writes
+    (an attachment, a ``.base``): see :data:`_OUTPUT_KINDS`. Outside the vault
+    anything goes.
+
+    Raises
+    ------
+    click.UsageError
+        Naming the file and why (exit status 2).
+    """
+    if output is None:
+        return
+    root = Path(os.path.realpath(vault))
+    target = Path(os.path.realpath(output))
+    if target != root and root not in target.parents:
+        return
+    rel = target.relative_to(root).as_posix()
+    why = None
+    if target.suffix.lower() == ".md":
+        why = "it is a note of the vault" if target.exists() else "the vault would read it as a note"
+    elif any(part.startswith(".") for part in rel.split("/")[:-1]):
+        why = "it lies in a hidden folder of the vault"
+    else:
+        from ..config import load_config
+        from ..errors import VaultkitError
+
+        try:
+            out = load_config(root).output.strip("/")
+        except VaultkitError:
+            out = None  # (reported by the command itself)
+        if out and (rel == out or rel.startswith(out + "/")):
+            why = f"it lies in vaultkit's output folder '{out}' (sync's)"
+        elif os.path.lexists(target) and target.suffix.lower() not in _OUTPUT_KINDS.get(fmt, ()):
+            kinds = "/".join(_OUTPUT_KINDS.get(fmt, ()))
+            why = f"it is a file of the vault, not a {kinds} file"
+    if why is not None:
+        raise click.UsageError(f"-o '{output}': {why}; vaultkit never writes over your files — name a file "
+                               "outside the vault, or a new one that is not a note")
 
 
 def fail(exc: Exception) -> "click.ClickException":

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from .common import dump_json, existing_cache, fail, load_vault, output_option, vault_argument
+from .common import (dump_json, existing_cache, fail, load_vault, output_option, refuse_vault_file,
+                     vault_argument)
 
 
 def _stats_text(s: dict[str, Any], top: int) -> list[str]:
@@ -65,6 +66,7 @@ def graph_cmd(vault: Path, fmt: str | None, output: Path | None, stats: bool, to
     """
     from ..export import export_text, write_graph
 
+    refuse_vault_file(output, vault, ("json" if fmt == "json" else "text") if stats else fmt or "json")
     # (the parse cache sync keeps, when there is one; texts and long properties are read only when asked for)
     v = load_vault(vault, warn_unread=True, cache=existing_cache(vault, no_cache), lazy=True,
                    rebuilt_notice=False)

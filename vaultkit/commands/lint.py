@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .common import (existing_cache, fail, is_vault_folder, load_vault, output_option, readable_root,
-                     vault_above_here)
+                     refuse_vault_file, vault_above_here)
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -217,6 +217,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         root = find_root(given, hint=" (or name the vault with --vault)")
         shown = _shown_root(root)
     readable_root(root, shown)
+    refuse_vault_file(output, root, fmt)
     root_abs = root.resolve()
     rel_paths: list[str] | None = None
     if given:
