@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -480,6 +481,58 @@ def _interrupt_parse(tmp_path: Path, after: float, second_after: float | None) -
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):  # no worker left in the process group
         os.killpg(proc.pid, 0)
+
+
+_KILLED_POOLS = r'''
+import sys
+from pathlib import Path
+from vaultkit.pool import parse_files, start_forked
+
+root = Path(sys.argv[1])
+items = [(p.name, p) for p in sorted(root.glob("*.md"))]
+print("working", flush=True)
+while True:  # until killed; results larger than a pipe holds, as a large vault's are
+    if sys.argv[2] == "parse":
+        parse_files(items, workers=2)
+    else:
+        start_forked(lambda i: b"x" * 300_000, 400, workers=2, chunk=4).results()
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux's")
+@pytest.mark.parametrize("pool_kind", ["parse", "forked"])
+def test_workers_end_with_a_main_process_killed_outright(tmp_path: Path, pool_kind: str) -> None:
+    """kill -9 of the main process (no chance to stop its workers) while workers run: they end too. They
+    used to wait for ever, one writing its result to a pipe its sibling held open, the sibling on a lock."""
+    import signal
+    import subprocess
+    import time
+
+    for i in range(400):
+        (tmp_path / f"n{i:03d}.md").write_text(f"---\ntitle: N{i}\n---\n" + "[[a]] #t word " * 400,
+                                               encoding="utf-8")
+    env = {**os.environ, "VAULTKIT_WORKERS": "2"}
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_POOLS, str(tmp_path), pool_kind], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        assert proc.stdout.readline() == "working\n"
+        time.sleep(0.8)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)  # a worker is left in the process group
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("workers still running 10 s after their main process was killed")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def test_interrupts_held_raise_once_the_block_ends_and_the_handler_is_put_back() -> None:

@@ -167,8 +167,34 @@ def _read(rel: str, path: Path, partial_under: str | None = None) -> Note:
 
 
 def _worker_init() -> None:
+    _die_with_parent()
     _leave_interrupts_to_parent()
     gc.disable()  # short-lived workers: the cyclic collector only costs time here
+
+
+#: The process this module was imported in: a forked worker inherits it, so that it knows its parent.
+_IMPORTED_IN = os.getpid()
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> None:
+    """In a worker, on Linux: be killed (SIGKILL) when the process that started it ends, however it ends.
+
+    A main process killed outright (``kill -9``, the out-of-memory killer) cannot stop its workers, and
+    they would wait for ever: one writing its result to a pipe that its sibling still holds open, the
+    sibling waiting for the queue's lock. Elsewhere (no ``prctl``) nothing is done.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):  # (no libc to load, no prctl in it)
+        return
+    if _IMPORTED_IN != os.getpid() and os.getppid() != _IMPORTED_IN:
+        os._exit(1)  # forked from a parent that ended before prctl took effect
 
 
 def _leave_interrupts_to_parent() -> None:
@@ -554,6 +580,7 @@ _MENTION_JOB: tuple[dict, dict] | None = None
 
 def _mention_init(targets: dict, own: dict) -> None:
     global _MENTION_JOB
+    _die_with_parent()
     _leave_interrupts_to_parent()
     gc.disable()
     # the keys interned again (a worker started by spawn or forkserver got them pickled, which loses
