@@ -93,6 +93,19 @@ def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
 
 
+def test_a_path_that_is_no_note_is_a_usage_error(tmp_path: Path) -> None:
+    """A typo in CI (`vaultkit lint notes/x.sh`) must not pass as "All checks passed: 0 notes"."""
+    vault = tmp_path / "v"
+    (vault / ".obsidian").mkdir(parents=True)
+    (vault / "one.md").write_text("[[missing]]\n", encoding="utf-8")
+    (vault / "run.sh").write_text("echo\n", encoding="utf-8")
+    (vault / ".obsidian" / "hidden.md").write_text("[[missing]]\n", encoding="utf-8")
+    for path in (vault / "run.sh", vault / ".obsidian" / "hidden.md"):
+        result = invoke("lint", str(path))
+        assert result.exit_code == 2 and "is not a note of the vault" in result.output, result.output
+    assert invoke("lint", str(vault / "one.md")).exit_code == 1
+
+
 def test_output_never_replaces_a_note(tmp_path: Path) -> None:
     vault = tmp_path / "v"
     (vault / ".obsidian").mkdir(parents=True)

@@ -930,6 +930,16 @@ def test_without_a_vault_argument_the_vault_above_is_used_but_never_the_home_fol
             assert result.exit_code == 2 and "is not a vault (no .obsidian/ or vaultkit.toml)" in result.output
         assert [p.name for p in home.iterdir()] == ["legacy.md"]
         assert (home / "legacy.md").read_text(encoding="utf-8") == "---\ntag: x\n---\n"
+    # named, too (helper's report: `vaultkit sync /` read for 10 minutes, 7 GB, and wrote /.vaultkit)
+    monkeypatch.chdir(fresh_sample)
+    for named, what in ((home, "your home folder"), (Path("/"), "the file system's root")):
+        for command in (["sync"], ["lint"], ["fix"], ["show"], ["graph", "--stats"], ["sync", "--check"]):
+            result = CliRunner().invoke(cli, [command[0], str(named), *command[1:]])
+            assert result.exit_code == 2 and f"is not a vault (no .obsidian/ or vaultkit.toml) but {what}" \
+                in result.output, (command, result.output)
+    assert [p.name for p in home.iterdir()] == ["legacy.md"]
+    (home / ".obsidian").mkdir()  # (a home folder that is a vault is one)
+    assert CliRunner().invoke(cli, ["lint", str(home)]).exit_code == 1
 
 
 def test_a_read_only_note_is_left_alone(fresh_sample: Path) -> None:

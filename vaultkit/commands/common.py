@@ -15,7 +15,7 @@ from ..errors import VaultkitError
 
 __all__ = ["load_vault", "collector_paused", "vault_argument", "vault_above_here", "is_vault_folder", "fail",
            "unread_warnings", "readable_root", "dump_json", "existing_cache",
-           "output_option", "refuse_vault_file"]
+           "output_option", "refuse_vault_file", "refuse_broad_root"]
 
 def is_vault_folder(folder: Path) -> bool:
     """Whether ``folder`` is a vault's root: it holds ``.obsidian/`` or ``vaultkit.toml`` (``False`` when it
@@ -40,16 +40,34 @@ def vault_above_here(command: str) -> Path:
     for folder in (here, *here.parents):
         if is_vault_folder(folder):
             return Path(".") if folder == here else folder
-    real = here.resolve()
-    if real in (Path.home().resolve(), Path(real.anchor)):
-        raise click.UsageError(f"{here} is not a vault (no .obsidian/ or vaultkit.toml): name the vault folder "
-                               f"(vaultkit {command} PATH/TO/VAULT)")
+    refuse_broad_root(here, command)
     return Path(".")
 
 
+def refuse_broad_root(folder: Path, command: str) -> None:
+    """Stop a command about to treat the file system's root or the home folder as a vault when it is not one
+    (no ``.obsidian/`` nor ``vaultkit.toml``): it would read every file below (millions, for ``/``), and
+    ``sync``/``fix`` would write there. Named or found, it is never what was meant.
+
+    Raises
+    ------
+    click.UsageError
+        Naming the folder (exit status 2).
+    """
+    real = Path(os.path.realpath(folder))
+    home = Path(os.path.realpath(Path.home()))
+    if real in (home, Path(real.anchor)) and not is_vault_folder(real):
+        what = "your home folder" if real == home else "the file system's root"
+        raise click.UsageError(f"{folder} is not a vault (no .obsidian/ or vaultkit.toml) but {what}: name the "
+                               f"vault folder (vaultkit {command} PATH/TO/VAULT)")
+
+
 def _vault_here(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
-    """VAULT as given, else :func:`vault_above_here`."""
-    return value if value is not None else vault_above_here(ctx.info_name or "COMMAND")
+    """VAULT as given (never an unmarked root or home folder), else :func:`vault_above_here`."""
+    if value is None:
+        return vault_above_here(ctx.info_name or "COMMAND")
+    refuse_broad_root(value, ctx.info_name or "COMMAND")
+    return value
 
 
 vault_argument = click.argument(

@@ -18,7 +18,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
     """The vault root and the vault-relative notes that ``paths`` name (all notes for a folder)."""
     from ..config import load_config
     from ..discover import discover
-    from .common import readable_root
+    from .common import readable_root, refuse_broad_root
     from .lint import _is_dir, _vault_rel, check_paths_exist, find_root
 
     check_paths_exist(paths)
@@ -28,6 +28,7 @@ def _collect(paths: tuple[Path, ...]) -> tuple[Path, list[str]]:
         vault_above_here("fix")  # (never the home folder or / by mistake)
     targets = list(paths) or [Path(".")]
     root = find_root(targets)
+    refuse_broad_root(root, "fix")
     readable_root(root, str(root))
     cfg = load_config(root)
     _files, notes = discover(root, cfg.exclude)

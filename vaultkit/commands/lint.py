@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .common import (existing_cache, fail, is_vault_folder, load_vault, output_option, readable_root,
-                     refuse_vault_file, vault_above_here)
+                     refuse_broad_root, refuse_vault_file, vault_above_here)
 
 __all__ = ["lint_cmd", "register", "find_root"]
 
@@ -216,6 +216,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     else:
         root = find_root(given, hint=" (or name the vault with --vault)")
         shown = _shown_root(root)
+    refuse_broad_root(root, "lint")
     readable_root(root, shown)
     refuse_vault_file(output, root, fmt)
     root_abs = root.resolve()
@@ -238,6 +239,10 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         # Reuse the parse cache that `sync` keeps, but never create one: linting leaves the vault as it is.
         cache = existing_cache(root, no_cache)
         vault = load_vault(root, cache=cache, quiet=True)
+        for p, rel in zip(given, rel_paths or ()):
+            if not rel.endswith("/") and rel not in vault.notes:  # (a typo in CI must not pass as "0 notes")
+                raise click.BadParameter(f"'{p}' is not a note of the vault: vaultkit checks Markdown notes (.md "
+                                         "files outside hidden and excluded folders)", param_hint="PATHS")
         result = _lint_with_cache(vault, options, cache)
         if apply_fix:
             fixed = _apply_fixes(vault.root, result.diagnostics)
