@@ -720,6 +720,23 @@ def test_manifest_lost_or_broken_makes_files_the_users(tmp_path):
     assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
 
 
+def test_a_file_holding_what_the_run_writes_is_owned_again_without_the_manifest(tmp_path):
+    """The manifest deleted, the canvas as made: it is vaultkit's again (helper's report: every later sync
+    ended in skipped-taken and exit 1, --force too). One that differs stays the user's."""
+    c, d = f"{OUT}/G.canvas", f"{OUT}/H.canvas"
+    apply(tmp_path, OUT, [PlannedFile(c, canvas("v1")), PlannedFile(d, canvas("v1"))])
+    (tmp_path / OUT / writer.MANIFEST_NAME).unlink()
+    (tmp_path / d).write_text(canvas("mine"), encoding="utf-8")
+    for mode in (WriteMode.CHECK, WriteMode.WRITE):
+        r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v1")), PlannedFile(d, canvas("v1"))], mode=mode)
+        assert actions(r) == {c: "unchanged", d: "skipped-taken"}
+        assert "move it elsewhere" in [o for o in r.outcomes if o.path == d][0].message
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))])  # (owned: the manifest lists it again)
+    assert actions(r) == {c: "updated"}  # (H.canvas, the user's, is neither planned nor pruned)
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v2")
+    assert (tmp_path / d).read_text(encoding="utf-8") == canvas("mine")
+
+
 def test_manifest_records_the_new_hash_before_writing(tmp_path, monkeypatch):
     """A run killed between the manifest and the file still owns the file; the next run converges."""
     c = f"{OUT}/G.canvas"

@@ -2052,10 +2052,14 @@ def _one_file(w: _Writer, root: Path, out_parts: list[str], out_real: str, pf: P
     owner, current_hash = _owner_and_hash(w, rel, note, current)
     if owner == "clean" and current_hash == digest:
         return _unchanged(w, rel, looks)
+    if owner == "user" and not note and current_hash == digest:
+        # what this run writes, though not in the manifest (deleted, or lost with the folder's other files):
+        # owning it again loses nothing of anyone's, and the manifest lists it from now on
+        return _unchanged(w, rel, looks)
     if owner == "user":
         return FileOutcome(rel, "skipped-taken", "a note vaultkit did not generate holds this path; left alone"
                            if note else f"a file vaultkit did not generate (not in {MANIFEST_NAME}) "
-                                        "holds this path; left alone")
+                                        "holds this path; left alone: move it elsewhere to let sync write here")
     adopted = owner == "edited" and current_hash == digest
     if adopted:  # edited into what this run writes (links Obsidian updated on a rename): nothing to keep
         owner = "clean"
