@@ -845,7 +845,8 @@ def test_known_canvas_given_to_the_user_stays_theirs(tmp_path, monkeypatch):
     apply(tmp_path, OUT, files)
     monkeypatch.setattr(writer, "_RECENT_NS", -10**18)
     known = apply(tmp_path, OUT, files).verified
-    (tmp_path / OUT / writer.MANIFEST_NAME).unlink()  # the user takes the non-Markdown files over
+    (tmp_path / OUT / writer.MANIFEST_NAME).unlink()  # the user takes the non-Markdown files over, and edits
+    (tmp_path / p).write_text('{"nodes": [], "edges": []}\n', encoding="utf-8")
     r = apply(tmp_path, OUT, files, known=known)
     assert actions(r) == {p: "skipped-taken"}
 
@@ -1061,15 +1062,19 @@ def test_note_on_disk_gives_the_record_only_for_the_note_as_written(tmp_path, mo
 
 def test_a_file_equal_to_the_planned_one_is_unchanged_only_when_vaultkit_owns_it(tmp_path):
     """Equal bytes make a note (its marker inside) or a manifest-listed file up to date without decoding it;
-    a canvas of the user's with the very text planned stays the user's."""
+    a canvas not in the manifest is up to date only once decoded and hashed as the run's own text is (and
+    is then listed), else it stays the user's."""
     c, n = f"{OUT}/Same.canvas", f"{OUT}/Same.md"
     (tmp_path / OUT).mkdir()
-    (tmp_path / c).write_text(canvas("gen"), encoding="utf-8")
+    (tmp_path / c).write_text(canvas("mine"), encoding="utf-8")
     before = snapshot(tmp_path)
     for force in (False, True):
         r = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen"))], force=force)
         assert actions(r) == {c: "skipped-taken"}
     assert snapshot(tmp_path) == before
+    (tmp_path / c).write_text(canvas("gen"), encoding="utf-8")
+    assert actions(apply(tmp_path, OUT, [PlannedFile(c, canvas("gen"))])) == {c: "unchanged"}
+    assert writer.MANIFEST_NAME in os.listdir(tmp_path / OUT)
     (tmp_path / c).unlink()
     r = apply(tmp_path, OUT, [PlannedFile(c, canvas("gen")), PlannedFile(n, note("Same"))])
     assert actions(r) == {c: "created", n: "created"}
