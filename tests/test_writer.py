@@ -720,6 +720,17 @@ def test_manifest_lost_or_broken_makes_files_the_users(tmp_path):
     assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
 
 
+def test_previews_foresee_a_name_freed_by_a_removal_in_the_same_run(tmp_path):
+    """A technique renamed but for case: the old note is removed, then the new one made. --check, --diff and
+    --dry-run saw the old one in the folder and predicted skipped-taken (helper's report)."""
+    old, new = f"{OUT}/Techniques/Token Embedding.md", f"{OUT}/Techniques/Token embedding.md"
+    apply(tmp_path, OUT, [PlannedFile(old, note("Token Embedding"))])
+    expected = {old: "removed", new: "created"}
+    for mode in (WriteMode.CHECK, WriteMode.DIFF, WriteMode.DRY_RUN, WriteMode.WRITE):
+        assert actions(apply(tmp_path, OUT, [PlannedFile(new, note("Token embedding"))], mode=mode)) == expected
+    assert os.listdir(tmp_path / OUT / "Techniques") == ["Token embedding.md"]
+
+
 def test_a_file_holding_what_the_run_writes_is_owned_again_without_the_manifest(tmp_path):
     """The manifest deleted, the canvas as made: it is vaultkit's again (helper's report: every later sync
     ended in skipped-taken and exit 1, --force too). One that differs stays the user's."""

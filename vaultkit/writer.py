@@ -1783,6 +1783,10 @@ def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path
                         emptied.add(str(folder))
                 except OSError as exc:
                     outcome = FileOutcome(rel, "error", f"cannot remove: {exc}")
+            else:  # (--check, --diff, --dry-run) gone by the time a file named like it but for case is made
+                listing = w.names_in(os.path.dirname(os.path.join(w.root, *rel.split("/"))))
+                if listing.get(_key(name)) == name:
+                    del listing[_key(name)]
             report.outcomes.append(outcome)
     for folder in sorted(emptied, key=len, reverse=True):
         d = Path(folder)
