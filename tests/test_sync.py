@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -940,6 +941,20 @@ def test_without_a_vault_argument_the_vault_above_is_used_but_never_the_home_fol
     assert [p.name for p in home.iterdir()] == ["legacy.md"]
     (home / ".obsidian").mkdir()  # (a home folder that is a vault is one)
     assert CliRunner().invoke(cli, ["lint", str(home)]).exit_code == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no flock")
+def test_a_second_sync_is_refused_at_once_while_one_runs(fresh_sample: Path) -> None:
+    """Helper's report: a second sync waited, then planned from the vault the first was still writing (its
+    summary counted 43 diagnostics too many). It is refused before it reads anything; previews still run."""
+    from vaultkit.writer import sync_lock
+
+    with sync_lock(fresh_sample):  # (as a running sync holds it)
+        result = invoke("sync", str(fresh_sample), "-q")
+        assert result.exit_code == 2 and "another vaultkit sync is running on the vault" in result.output
+        assert not (fresh_sample / OUT).exists() and not (fresh_sample / ".vaultkit").exists()
+        assert invoke("sync", str(fresh_sample), "--check").exit_code == 1  # (would create the notes)
+    assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
 
 
 def test_a_read_only_note_is_left_alone(fresh_sample: Path) -> None:

@@ -58,6 +58,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import enum
 import errno
@@ -72,7 +73,7 @@ import stat
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,7 @@ __all__ = [
     "WriteReport",
     "WriterBusyError",
     "apply",
+    "sync_lock",
     "planned_files",
     "note_on_disk",
     "replace_user_file",
@@ -1422,6 +1424,43 @@ def _check_parts(rel: str, what: str) -> list[str]:
         if p.casefold() in PROTECTED_DIRS:  # pragma: no cover - dot names caught above
             raise UnsafePathError(f"{what} {rel!r} is inside a protected folder")
     return parts
+
+
+@contextlib.contextmanager
+def sync_lock(vault_root: Path) -> Iterator[None]:
+    """Hold the vault's sync lock for the block: one ``vaultkit sync`` at a time per vault.
+
+    An advisory ``flock`` on the vault folder itself (no lock file is left in
+    the vault), taken without waiting. Only writing syncs take it; where the
+    system has no ``flock`` (Windows) the block just runs. Taken before the
+    vault is read, unlike the output folder's lock (:func:`apply`), so that a
+    second sync is refused at once instead of planning from a vault the first
+    one is still writing.
+
+    Raises
+    ------
+    WriterBusyError
+        When another process holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        yield
+        return
+    try:
+        fd = os.open(vault_root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # (not a folder, unreadable: the command reports it)
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise WriterBusyError(f"another vaultkit sync is running on the vault {vault_root}: run this one "
+                                  "again when it ends") from None
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
 
 
 def _lock(out_path: Path):

@@ -126,7 +126,23 @@ def _sync_once(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
                own: "OwnWrites | None" = None, changed: "set[str] | None" = None) -> int:
     """One sync with its output; returns the exit status. Watch mode: ``own`` is told each file the sync
     wrote or removed (to tell its own writes from the user's); lint's findings in the notes among
-    ``changed`` are printed (what an edit brought)."""
+    ``changed`` are printed (what an edit brought). A writing sync holds the vault's sync lock throughout
+    (:func:`vaultkit.writer.sync_lock`): a second one is refused at once."""
+    if mode != "write":
+        return _sync_unlocked(vault, mode, force, no_cache, quiet, own, changed)
+    from ..errors import VaultkitError
+    from ..writer import sync_lock
+
+    try:
+        with sync_lock(vault):
+            return _sync_unlocked(vault, mode, force, no_cache, quiet, own, changed)
+    except VaultkitError as exc:  # (the lock taken by another sync; the run's own errors come as click's)
+        raise fail(exc) from None
+
+
+def _sync_unlocked(vault: Path, mode: str, force: bool, no_cache: bool, quiet: bool,
+                   own: "OwnWrites | None" = None, changed: "set[str] | None" = None) -> int:
+    """:func:`_sync_once` without the lock."""
     from ..cache import SYNC_STAMP_KEY, SYNC_SUMMARY_KEY, SYNC_WARNINGS_KEY, NoteCache, vault_stamp
     from ..config import load_config
     from ..errors import VaultkitError
