@@ -651,3 +651,21 @@ def test_a_sync_sent_sigterm_kills_its_workers_and_exits_128_plus_the_signal(tmp
     left = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
             and open(f"/proc/{pid}/stat", encoding="utf-8").read().rsplit(")", 1)[1].split()[0] != "Z"]
     assert left == [], left
+
+
+@pytest.mark.parametrize("value, ok", [("abc", False), ("0", False), ("-3", False), ("2.5", False), ("3", True),
+                                       ("", True)])
+def test_a_workers_setting_that_is_no_count_stops_the_command(monkeypatch, value: str, ok: bool) -> None:
+    """VAULTKIT_WORKERS=abc, 0 or -3 was taken in silence (the pool chose for itself)."""
+    from click.testing import CliRunner
+
+    from vaultkit.cli import cli
+
+    from .conftest import SAMPLE_VAULT
+
+    monkeypatch.setenv(ENV_WORKERS, value)
+    result = CliRunner().invoke(cli, ["graph", str(SAMPLE_VAULT), "--stats"])
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 2 and f"{ENV_WORKERS}={value!r}: give a whole number" in result.output

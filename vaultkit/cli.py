@@ -66,7 +66,15 @@ def cli() -> None:
     vaultkit graph VAULT     export the knowledge graph (JSON, GraphML, GEXF, Canvas, Mermaid)
     vaultkit fix VAULT       repair mojibake and legacy properties (--diff, --dry-run first)
     vaultkit rule CODE       explain a lint rule (vaultkit rule --all lists them)
+
+    VAULTKIT_WORKERS=N fixes the number of worker processes (1: none; default: the idle CPUs).
     """
+    from .pool import ENV_WORKERS
+
+    value = os.environ.get(ENV_WORKERS, "").strip()
+    if value and not (value.isdigit() and int(value) >= 1):  # (the pool would quietly choose for itself)
+        raise click.UsageError(f"{ENV_WORKERS}={value!r}: give a whole number of worker processes, 1 or more "
+                               "(1: none), or leave it unset to let vaultkit choose")
 
 
 for _name in COMMAND_MODULES:
