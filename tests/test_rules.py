@@ -47,6 +47,8 @@ EXPECTED: dict[str, list[tuple[str, int]]] = {
     "VK302": [("fail.md", 4)],
     "VK303": [("fail.md", 3)],
     "VK304": [("fail.md", 3)],
+    "VK305": [("fail.md", 4)],
+    "VK306": [("fail.md", 4)],
     "VK401": [("_vaultkit/fail.md", 1), ("_vaultkit/fail_sync.md", 1)],
     "VK402": [("fail.md", 3), ("fail_edited.md", 3)],
 }

@@ -38,6 +38,8 @@ CODES: dict[str, tuple[str, str]] = {
     "VK302": ("duplicate-tier", "warning"),
     "VK303": ("unknown-mark", "info"),
     "VK304": ("ragged-row", "warning"),
+    "VK305": ("duplicate-technique", "warning"),
+    "VK306": ("unnamed-row", "warning"),
     # VK4xx: generated notes
     "VK401": ("generated-note-out-of-date", "warning"),
     "VK402": ("region-problem", "warning"),

@@ -405,7 +405,8 @@ def merge_rows(rows: Iterable[TechniqueRow]) -> list[Technique]:
     """Group tier-table rows into techniques, sorted by (tier, name).
 
     Rows merge when a key of one (its name's key or an alias's key) equals a
-    key of the other, unless they come from the same table.
+    key of the other, unless they come from the same table and are named
+    apart (the same name twice in a table is one technique: ``VK305``).
 
     Examples
     --------
@@ -429,7 +430,7 @@ def merge_rows(rows: Iterable[TechniqueRow]) -> list[Technique]:
         for k in sorted(keys):
             for gi in by_key.get(k, []):
                 g = groups[gi]
-                if table in g["tables"]:
+                if table in g["tables"] and primary not in g["primary"]:
                     continue
                 # prefer the group named like this row, then one that knows its name as an alias
                 rank = (0 if primary in g["primary"] else 1 if primary in g["keys"] else 2, gi)

@@ -409,7 +409,8 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
     Diagnostics: ``VK301`` tier not a number (only in a table whose other
     tiers are numbers: a table of text tiers is fine), ``VK302`` duplicate tier
     in one table, ``VK303`` unknown mark, ``VK304`` ragged row (cell count
-    differs from the header).
+    differs from the header), ``VK305`` a technique named twice in one table,
+    ``VK306`` a row with cells but no name.
 
     Parameters
     ----------
@@ -464,6 +465,7 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
         parsed = [(row, parse_tier(row.cells[tier_col] if tier_col < len(row.cells) else "")) for row in table.rows]
         numeric_table = any(t.low is not None for _, t in parsed)
         seen_tiers: dict[str, int] = {}
+        seen_names: dict[str, int] = {}  # technique key -> line of its first row
         for r_idx, (row, tier) in enumerate(parsed, start=1):
             cells = row.cells
             if len(cells) != len(header):
@@ -483,7 +485,15 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
                 seen_tiers[tier.key] = row.line
             name = display_text(cells[name_col] if name_col < n_cells else "")
             if not name:
+                if any(display_text(c) for c in cells):  # (a row left wholly empty is a spacer)
+                    diags.append(Diagnostic("VK306", "row has no technique name: left out of the tiers", path,
+                                            row.line, 0, severity_of("VK306")))
                 continue
+            first = seen_names.setdefault(technique_key(name), row.line)
+            if first != row.line:
+                diags.append(Diagnostic("VK305", f"technique '{name}' appears twice in this table (first on line "
+                                        f"{first}): one technique, its rows merged", path, row.line, 0,
+                                        severity_of("VK305")))
             eff = parse_marks(cells[eff_col] if eff_col < n_cells else "", legend) if eff_col is not None else []
             # a tradeoff mark means what TRADEOFF_MEANINGS says, else what the legend says
             trade = [_mark(symbol, count, TRADEOFF_MEANINGS[symbol] if symbol in TRADEOFF_MEANINGS

@@ -184,3 +184,75 @@ def ragged_row(ctx: LintContext) -> Iterator[Diagnostic]:
     No automatic fix: decide which cells belong together.
     """
     yield from _tier_findings(ctx, "VK304", False)
+
+
+@rule("VK305")
+def duplicate_technique(ctx: LintContext) -> Iterator[Diagnostic]:
+    """The same technique named on two rows of one tier table.
+
+    What it checks
+    --------------
+    Two rows of one tier table whose names are the same technique (the same
+    letters and digits, case and punctuation aside, a parenthetical aside). The
+    message gives the line of the first one.
+
+    Why it matters
+    --------------
+    A technique is ranked once per table; the second row is usually a
+    copy-paste slip. ``vaultkit sync`` treats both rows as one technique (one
+    technique note, the rows merged), so the second row's tier and marks may
+    not show where you expect.
+
+    Example
+    -------
+    ::
+
+        | T1 | Alpha Method | 🟢 gain |
+        | T2 | alpha method | ⚪ ok   |
+
+    Instead
+    -------
+    ::
+
+        | T1 | Alpha Method | 🟢 gain |
+        | T2 | Beta Method  | ⚪ ok   |
+
+    Fix
+    ---
+    No automatic fix: delete the extra row or rename it.
+    """
+    yield from _tier_findings(ctx, "VK305", False)
+
+
+@rule("VK306")
+def unnamed_row(ctx: LintContext) -> Iterator[Diagnostic]:
+    """A tier-table row with cells filled in but no technique name.
+
+    What it checks
+    --------------
+    Rows of a tier table whose name cell is empty while another cell holds
+    something (a row left wholly empty is a spacer and is not reported).
+
+    Why it matters
+    --------------
+    A row without a name is no technique: ``vaultkit sync`` leaves it out of
+    the tiers, the technique notes and the cost-to-value ranking, and what
+    its other cells say is lost from them.
+
+    Example
+    -------
+    ::
+
+        | T7 |  | no name | ⚪ ok |
+
+    Instead
+    -------
+    ::
+
+        | T7 | Gamma Method | no name | ⚪ ok |
+
+    Fix
+    ---
+    No automatic fix: name the technique, or delete the row.
+    """
+    yield from _tier_findings(ctx, "VK306", False)
