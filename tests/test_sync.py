@@ -387,6 +387,28 @@ def test_sync_fills_regions_the_user_opened_and_keeps_every_other_byte(fresh_sam
     assert note.links and all(link.resolved for link in note.links)
 
 
+def test_a_region_edited_by_hand_ends_the_sync_with_status_1_whether_or_not_others_were_filled(
+        fresh_sample: Path) -> None:
+    """Helper's report: kept while another region of the note was filled, it was an `updated` note and exit 0;
+    kept alone, `skipped-edited` and exit 1. Both are a note left as the user wrote it, in part: exit 1."""
+    home = fresh_sample / "Home.md"
+    home.write_text("%% vaultkit:begin wanted-notes %%\n%% vaultkit:end wanted-notes %%\n\n"
+                    "%% vaultkit:begin tier-ladder %%\n%% vaultkit:end tier-ladder %%\n", encoding="utf-8")
+    assert invoke("sync", str(fresh_sample), "-q").exit_code == 0
+    home.write_text(home.read_text(encoding="utf-8").replace("%% vaultkit:end wanted-notes %%",
+                                                             "my words\n%% vaultkit:end wanted-notes %%"),
+                    encoding="utf-8")
+    table = fresh_sample / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md"
+    table.write_text(table.read_text(encoding="utf-8").replace("|10|Token/Embedding Freezing|",
+                                                               "|10|Token Freezing|"), encoding="utf-8")
+    first = invoke("sync", str(fresh_sample))  # (the tier ladder changed: filled; the wanted notes kept)
+    assert "updated: Home.md (region wanted-notes edited by hand and kept" in first.output
+    assert first.exit_code == 1, first.output
+    second = invoke("sync", str(fresh_sample))
+    assert "skipped-edited: Home.md" in second.output and second.exit_code == 1
+    assert "my words" in home.read_text(encoding="utf-8")
+
+
 def test_a_generated_note_or_region_edited_into_what_sync_writes_now_is_taken_back(fresh_sample: Path) -> None:
     """Obsidian, renaming a note, rewrites the links to it in every note, generated ones too: when that makes a
     generated note (or region) what this sync writes anyway, nothing of the user's is in it. Before, it was

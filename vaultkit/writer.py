@@ -239,6 +239,9 @@ class FileOutcome:
     action: str
     message: str = ""
     diff: str | None = None
+    #: An ``updated`` note in which a region the user edited was kept (the others filled): like a
+    #: ``skipped-edited`` one, it was left as the user wrote it, in part.
+    kept_edits: bool = False
 
     @property
     def changes(self) -> bool:
@@ -2234,7 +2237,7 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
     if not _writable(target):
         return FileOutcome(rel, "skipped-read-only", READ_ONLY_MESSAGE)
     msg = f"region {', '.join(edited)} edited by hand and kept; --force overwrites it" if edited else ""
-    outcome = FileOutcome(rel, "updated", msg)
+    outcome = FileOutcome(rel, "updated", msg, kept_edits=bool(edited))
     if w.mode is WriteMode.DIFF:
         outcome.diff = _diff(rel, raw, new_raw)
     if w.writing:

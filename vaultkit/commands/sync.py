@@ -74,11 +74,11 @@ def _count(n: int, word: str) -> str:
 
 
 def exit_status(report, *, check: bool) -> int:
-    """2 when a write failed, 1 when a file was left alone for a reason (edited, taken, refused)
-    or ``--check`` found changes, else 0."""
+    """2 when a write failed, 1 when a file was left alone for a reason (edited, taken, refused; a region
+    you edited kept in a note whose other regions were filled, too) or ``--check`` found changes, else 0."""
     if any(o.action == "error" for o in report.outcomes):
         return 2
-    if report.problems or (check and report.changed):
+    if report.problems or (check and report.changed) or any(o.kept_edits for o in report.outcomes):
         return 1
     return 0
 
