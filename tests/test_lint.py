@@ -93,6 +93,28 @@ def test_output_dash_is_standard_output(tmp_path: Path, monkeypatch: pytest.Monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
 
 
+def test_vk401_judges_the_canvas_as_sync_does(sample_copy: Path) -> None:
+    """Helper's report: `sync --check` listed the canvas as out of date, VK401 only the notes."""
+    canvas = sample_copy / "_vaultkit" / "Knowledge graph.canvas"
+    table = sample_copy / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md"
+    table.write_text(table.read_text(encoding="utf-8").replace("|10|Token/Embedding Freezing|", "|10|Token Freezing|"),
+                     encoding="utf-8")
+
+    def canvas_findings() -> list[str]:
+        doc = json.loads(invoke("lint", str(sample_copy), "--select", "VK401", "--format", "json").output)
+        return [d["message"] for d in doc["diagnostics"] if d["path"] == "_vaultkit/Knowledge graph.canvas"]
+
+    assert canvas_findings() == ["generated file is out of date; run 'vaultkit sync' to update it"]
+    assert "would be updated: _vaultkit/Knowledge graph.canvas" in invoke("sync", str(sample_copy), "--check").output
+    assert invoke("sync", str(sample_copy), "-q").exit_code == 0
+    assert canvas_findings() == []
+    canvas.write_text('{"nodes": []}\n', encoding="utf-8")
+    assert canvas_findings() == ["generated file was edited by hand; 'vaultkit sync' keeps it, 'vaultkit sync --force' "
+                                 "replaces it"]
+    canvas.unlink()
+    assert canvas_findings() == ["generated file is missing; run 'vaultkit sync' to write it"]
+
+
 def test_a_path_that_is_no_note_is_a_usage_error(tmp_path: Path) -> None:
     """A typo in CI (`vaultkit lint notes/x.sh`) must not pass as "All checks passed: 0 notes"."""
     vault = tmp_path / "v"

@@ -95,6 +95,7 @@ __all__ = [
     "WriterBusyError",
     "apply",
     "sync_lock",
+    "generated_file_state",
     "planned_files",
     "note_on_disk",
     "replace_user_file",
@@ -2249,6 +2250,42 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
         except OSError as exc:
             return FileOutcome(rel, "error", f"cannot write: {exc}")
     return outcome
+
+
+def generated_file_state(root: Path, output: str, rel: str, planned: "str | bytes") -> str:
+    """How a generated file that is not a note (the canvas) stands against ``planned``, as ``apply`` judges it.
+
+    Parameters
+    ----------
+    root : Path
+        The vault folder.
+    output : str
+        The output folder (``_vaultkit``), whose manifest says which such files are vaultkit's.
+    rel : str
+        The file's vault path.
+    planned : str or bytes
+        What a sync would write there (UTF-8 when bytes).
+
+    Returns
+    -------
+    str
+        ``"missing"``; ``"current"`` (it holds ``planned``, BOM and newline style aside); ``"stale"``
+        (vaultkit's, as an earlier sync wrote it: sync rewrites it); ``"edited"`` (vaultkit's, changed since:
+        kept unless ``--force``); ``"taken"`` (not in the manifest: left alone); ``"unreadable"``.
+    """
+    try:
+        data, _seen = _read(root.joinpath(*rel.split("/")))
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "unreadable"
+    have = _normalize_bytes(data)
+    if have == _normalize_bytes(planned if isinstance(planned, bytes) else planned.encode("utf-8")):
+        return "current"
+    allowed = _Manifest(root.joinpath(*output.strip("/").split("/")), False).allowed(rel)
+    if allowed is None:
+        return "taken"
+    return "stale" if hashlib.sha256(have).hexdigest() in allowed else "edited"
 
 
 def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,

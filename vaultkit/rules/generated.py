@@ -229,7 +229,10 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
     a note that differs, or that is no longer produced, is out of date (the
     message says whether ``sync`` removes it or keeps it as edited). The
     check is replaceable (``vaultkit.rules.generated.set_freshness_check``).
-    Notes outside the output folder are not checked.
+    Notes outside the output folder are not checked. When the plan is made,
+    the generated files that are not notes (the canvas, owned through the
+    output folder's ``.vaultkit-manifest.json``) are judged as ``sync`` judges
+    them: missing, out of date, edited by hand, or not vaultkit's.
 
     Why it matters
     --------------
@@ -272,6 +275,34 @@ def generated_note_out_of_date(ctx: LintContext) -> Iterator[Diagnostic]:
         for path in sorted(set(plan) - set(ctx.vault.notes)):
             if path.endswith(".md"):
                 yield diag("VK401", "generated note is missing; run 'vaultkit sync' to write it", path, 0)
+            else:  # the canvas: no marker inside, owned through the output folder's manifest
+                message = _other_file_message(ctx, path, plan[path])
+                if message:
+                    yield diag("VK401", message, path, 0)
+
+
+_OTHER_FILE_MESSAGES = {
+    "missing": "generated file is missing; run 'vaultkit sync' to write it",
+    "stale": "generated file is out of date; run 'vaultkit sync' to update it",
+    "edited": "generated file was edited by hand; 'vaultkit sync' keeps it, 'vaultkit sync --force' replaces it",
+    "taken": "a file vaultkit did not generate holds this path; 'vaultkit sync' leaves it alone (move it "
+             "elsewhere to let sync write here)",
+    "unreadable": "generated file cannot be read",
+}
+
+
+def _other_file_message(ctx: LintContext, path: str, planned: "str | bytes | tuple") -> str | None:
+    """VK401's message for a generated file that is not a note (see :func:`vaultkit.writer.generated_file_state`),
+    or ``None`` when it is as a sync would write it."""
+    from ..writer import generated_file_state
+
+    if isinstance(planned, tuple):
+        digest, make = planned
+        if digest is not None and _as_the_writer_found_it(ctx, path, digest):
+            return None  # (the last sync found it so, and it is untouched since)
+        planned = make()
+    state = generated_file_state(ctx.root, ctx.vault.config.output, path, planned)
+    return _OTHER_FILE_MESSAGES.get(state)
 
 
 @rule("VK402")
