@@ -658,3 +658,24 @@ def test_a_note_changed_during_the_run_with_its_mtime_set_back_is_not_reused(sma
     store.close(keep={"A.md", "B.md", "sub/C.md"})
     vault = Vault.load(small, cache=True)
     assert "Z" in [link.target for link in vault.notes["A.md"].links]
+
+
+def test_a_cache_this_user_may_not_write_is_left_alone_and_says_why(tmp_path: Path, monkeypatch) -> None:
+    """Another user's vault: SQLite's WAL needs write access even to read, so the cache is not used; the
+    notice says so, not only SQLite's words (helper's report: they read as if graph tried to write it)."""
+    (tmp_path / "a.md").write_text("x", encoding="utf-8")
+    store = NoteCache.open(tmp_path)
+    store.close()
+    before = cache_path(tmp_path).read_bytes()
+
+    def refused(self) -> None:
+        exc = sqlite3.OperationalError("attempt to write a readonly database")
+        exc.sqlite_errorcode = sqlite3.SQLITE_READONLY
+        raise exc
+
+    monkeypatch.setattr(NoteCache, "_open", refused)
+    store = NoteCache.open(tmp_path)
+    assert "cannot be written here (attempt to write a readonly database; SQLite's WAL needs it even to read): " \
+           "every note is parsed again" in store.notice
+    store.close()
+    assert cache_path(tmp_path).read_bytes() == before

@@ -753,7 +753,11 @@ class NoteCache:
             store._close_db()
             if _errorcode(exc) in _TRANSIENT:  # locked or unwritable: leave the file alone
                 store._not_written(exc)
-                store._disable(f"cache not used: {exc}")
+                if _errorcode(exc) in (3, 8, 14):  # PERM, READONLY, CANTOPEN: this user may not write it
+                    store._disable(f"cache not used: {store.path} cannot be written here ({exc}; SQLite's WAL "
+                                   "needs it even to read): every note is parsed again")
+                else:
+                    store._disable(f"cache not used: {exc}")
                 return store
             # Not a database, malformed, or a table of the wrong shape: start over.
             try:
