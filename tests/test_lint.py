@@ -122,7 +122,10 @@ def test_a_path_that_is_no_note_is_a_usage_error(tmp_path: Path) -> None:
     (vault / "one.md").write_text("[[missing]]\n", encoding="utf-8")
     (vault / "run.sh").write_text("echo\n", encoding="utf-8")
     (vault / ".obsidian" / "hidden.md").write_text("[[missing]]\n", encoding="utf-8")
-    for path in (vault / "run.sh", vault / ".obsidian" / "hidden.md"):
+    (vault / "vaultkit.toml").write_text('exclude = ["Templates/**"]\n', encoding="utf-8")
+    (vault / "Templates").mkdir()
+    (vault / "Templates" / "Day.md").write_text("[[missing]]\n", encoding="utf-8")
+    for path in (vault / "run.sh", vault / ".obsidian" / "hidden.md", vault / "Templates" / "Day.md"):
         result = invoke("lint", str(path))
         assert result.exit_code == 2 and "is not a note of the vault" in result.output, result.output
     assert invoke("lint", str(vault / "one.md")).exit_code == 1

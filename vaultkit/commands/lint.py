@@ -62,6 +62,17 @@ def _vault_of(resolved: Path) -> Path | None:
     return None
 
 
+def _never_a_note(rel: str, exclude: list[str]) -> bool:
+    """Whether no vault reads the file at vault path ``rel`` as a note: not ``.md``, in a hidden folder, or
+    excluded (one in a folder that could not be listed is a note, reported as unread)."""
+    from ..discover import is_excluded
+
+    parts = rel.split("/")
+    return (not rel.lower().endswith(".md") or any(part.startswith(".") for part in parts)
+            or any(is_excluded("/".join(parts[:i]) + "/", exclude) for i in range(1, len(parts)))
+            or is_excluded(rel, exclude))
+
+
 def find_root(paths: list[Path], *, hint: str = "") -> Path:
     """The vault that holds ``paths``: the nearest folder above them with ``.obsidian/`` or ``vaultkit.toml``.
 
@@ -240,7 +251,7 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         cache = existing_cache(root, no_cache)
         vault = load_vault(root, cache=cache, quiet=True)
         for p, rel in zip(given, rel_paths or ()):
-            if not rel.endswith("/") and rel not in vault.notes:  # (a typo in CI must not pass as "0 notes")
+            if not rel.endswith("/") and _never_a_note(rel, vault.config.exclude):  # (a CI typo: not "0 notes")
                 raise click.BadParameter(f"'{p}' is not a note of the vault: vaultkit checks Markdown notes (.md "
                                          "files outside hidden and excluded folders)", param_hint="PATHS")
         result = _lint_with_cache(vault, options, cache)
