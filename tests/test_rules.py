@@ -48,7 +48,7 @@ EXPECTED: dict[str, list[tuple[str, int]]] = {
     "VK303": [("fail.md", 3)],
     "VK304": [("fail.md", 3)],
     "VK305": [("fail.md", 4)],
-    "VK306": [("fail.md", 4)],
+    "VK306": [("fail.md", 4), ("fail.md", 5)],
     "VK401": [("_vaultkit/fail.md", 1), ("_vaultkit/fail_sync.md", 1)],
     "VK402": [("fail.md", 3), ("fail_edited.md", 3)],
 }

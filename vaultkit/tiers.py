@@ -484,12 +484,14 @@ def read_tier_tables(note: Note) -> tuple[list[TechniqueRow], list[Diagnostic]]:
             else:
                 seen_tiers[tier.key] = row.line
             name = display_text(cells[name_col] if name_col < n_cells else "")
-            if not name:
+            key = technique_key(name) if name else ""
+            if not key:  # (no letter or digit: "", "..", "—", a placeholder)
                 if any(display_text(c) for c in cells):  # (a row left wholly empty is a spacer)
-                    diags.append(Diagnostic("VK306", "row has no technique name: left out of the tiers", path,
-                                            row.line, 0, severity_of("VK306")))
+                    shown = f" (only '{name}')" if name else ""
+                    diags.append(Diagnostic("VK306", f"row has no technique name{shown}: left out of the tiers",
+                                            path, row.line, 0, severity_of("VK306")))
                 continue
-            first = seen_names.setdefault(technique_key(name), row.line)
+            first = seen_names.setdefault(key, row.line)
             if first != row.line:
                 diags.append(Diagnostic("VK305", f"technique '{name}' appears twice in this table (first on line "
                                         f"{first}): one technique, its rows merged", path, row.line, 0,

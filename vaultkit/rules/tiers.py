@@ -230,8 +230,9 @@ def unnamed_row(ctx: LintContext) -> Iterator[Diagnostic]:
 
     What it checks
     --------------
-    Rows of a tier table whose name cell is empty while another cell holds
-    something (a row left wholly empty is a spacer and is not reported).
+    Rows of a tier table whose name cell is empty, or holds no letter or digit
+    (``..``, ``—``: a placeholder), while another cell holds something (a row
+    left wholly empty is a spacer and is not reported).
 
     Why it matters
     --------------
