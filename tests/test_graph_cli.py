@@ -66,8 +66,31 @@ def test_output_never_replaces_what_the_user_keeps_in_the_vault(tmp_path: Path, 
     link = tmp_path / "graph.json"
     link.symlink_to(vault / "22_AI_Research_mainstream" / "Production AI Techniques Tiered Table.md")
     result = CliRunner().invoke(cli, ["graph", str(vault), "-o", str(link)])
-    assert result.exit_code == 2 and "it is a note of the vault" in result.output
+    assert result.exit_code == 2 and "it is a symbolic link to a Markdown note" in result.output
     assert {p: p.read_bytes() for p in vault.rglob("*") if p.is_file()} == before
+
+
+def test_output_never_writes_through_to_a_note_elsewhere(tmp_path: Path) -> None:
+    """Helper's report: a note of the vault that is a symbolic link to a file elsewhere was written over,
+    named as the note, as its target, or through another link."""
+    vault = tmp_path / "v"
+    (vault / ".obsidian").mkdir(parents=True)
+    kept = tmp_path / "kept.md"
+    kept.write_text("# my words\n", encoding="utf-8")
+    (vault / "Keep.md").symlink_to(kept)
+    (vault / "A.md").write_text("[[Keep]]\n", encoding="utf-8")
+    (vault / "New.json").symlink_to(kept)
+    (tmp_path / "out.json").symlink_to(kept)
+    for target, why in ((vault / "Keep.md", "it is a symbolic link to a Markdown note"),
+                        (kept, "the note 'Keep.md' of the vault is a symbolic link to it"),
+                        (vault / "New.json", "it is a symbolic link to a Markdown note"),
+                        (tmp_path / "out.json", "it is a symbolic link to a Markdown note")):
+        for command in (["graph", str(vault)], ["lint", str(vault), "--format", "json"]):
+            result = CliRunner().invoke(cli, [*command, "-o", str(target)])
+            assert result.exit_code == 2 and why in result.output, (target, result.output)
+    assert kept.read_text(encoding="utf-8") == "# my words\n"
+    result = CliRunner().invoke(cli, ["graph", str(vault), "-o", str(tmp_path / "no" / "g.json")])
+    assert result.exit_code == 2 and "there is no folder" in result.output  # (at once, not after the export)
 
 
 def test_output_inside_the_vault_writes_a_new_file_or_replaces_one_of_its_kind(tmp_path: Path) -> None:

@@ -99,12 +99,12 @@ _OUTPUT_KINDS = {
 def refuse_vault_file(output: Path | None, vault: Path, fmt: str) -> None:
     """Stop before ``-o`` could write over what the user keeps in ``vault`` (checked before any work).
 
-    Inside the vault folder (symbolic links followed), ``-o`` may not name a
-    Markdown file (a note, or one the next run would read as a note), a path
-    in vaultkit's output folder or in a hidden folder (``.obsidian/``,
-    ``.vaultkit/``), nor an existing file of another kind than ``fmt`` writes
-    (an attachment, a ``.base``): see :data:`_OUTPUT_KINDS`. Outside the vault
-    anything goes.
+    The path is judged both as named (its folder's links followed, not its own) and where it leads (every
+    link followed). Inside the vault folder, ``-o`` may not name a Markdown file (a note, or one the next
+    run would read as a note), a path in vaultkit's output folder or in a hidden folder (``.obsidian/``,
+    ``.vaultkit/``), nor an existing file of another kind than ``fmt`` writes (an attachment, a ``.base``):
+    see :data:`_OUTPUT_KINDS`. Anywhere, it may not be a symbolic link to a Markdown file, nor the file a
+    note of the vault links to (a note that is a symbolic link to a file elsewhere). Its folder must exist.
 
     Raises
     ------
@@ -114,31 +114,56 @@ def refuse_vault_file(output: Path | None, vault: Path, fmt: str) -> None:
     if output is None:
         return
     root = Path(os.path.realpath(vault))
-    target = Path(os.path.realpath(output))
-    if target != root and root not in target.parents:
-        return
-    rel = target.relative_to(root).as_posix()
+    named = Path(os.path.realpath(output.parent if str(output.parent) else ".")) / output.name
+    resolved = Path(os.path.realpath(output))
+    if not os.path.isdir(named.parent):  # (found now, not after the whole export was made)
+        raise click.UsageError(f"-o '{output}': there is no folder '{output.parent}'")
     why = None
-    if target.suffix.lower() == ".md":
-        why = "it is a note of the vault" if target.exists() else "the vault would read it as a note"
-    elif any(part.startswith(".") for part in rel.split("/")[:-1]):
-        why = "it lies in a hidden folder of the vault"
-    else:
-        from ..config import load_config
-        from ..errors import VaultkitError
-
-        try:
-            out = load_config(root).output.strip("/")
-        except VaultkitError:
-            out = None  # (reported by the command itself)
-        if out and (rel == out or rel.startswith(out + "/")):
-            why = f"it lies in vaultkit's output folder '{out}' (sync's)"
-        elif os.path.lexists(target) and target.suffix.lower() not in _OUTPUT_KINDS.get(fmt, ()):
-            kinds = "/".join(_OUTPUT_KINDS.get(fmt, ()))
-            why = f"it is a file of the vault, not a {kinds} file"
+    if os.path.islink(named) and resolved.suffix.lower() == ".md":
+        why = f"it is a symbolic link to a Markdown note ('{resolved}')"
+    for target in dict.fromkeys((named, resolved)):
+        if why is None and (target == root or root in target.parents):
+            why = _why_not_in_vault(target, root, fmt)
+    if why is None and resolved.suffix.lower() == ".md" and root not in resolved.parents and resolved.is_file():
+        link = _note_linked_to(resolved, root)
+        if link is not None:
+            why = f"the note '{link}' of the vault is a symbolic link to it"
     if why is not None:
         raise click.UsageError(f"-o '{output}': {why}; vaultkit never writes over your files — name a file "
                                "outside the vault, or a new one that is not a note")
+
+
+def _why_not_in_vault(target: Path, root: Path, fmt: str) -> str | None:
+    """Why ``-o`` may not write ``target``, a path inside the vault folder ``root``, or ``None``."""
+    rel = target.relative_to(root).as_posix()
+    if target.suffix.lower() == ".md":
+        return "it is a note of the vault" if os.path.lexists(target) else "the vault would read it as a note"
+    if any(part.startswith(".") for part in rel.split("/")[:-1]):
+        return "it lies in a hidden folder of the vault"
+    from ..config import load_config
+    from ..errors import VaultkitError
+
+    try:
+        out = load_config(root).output.strip("/")
+    except VaultkitError:
+        out = None  # (reported by the command itself)
+    if out and (rel == out or rel.startswith(out + "/")):
+        return f"it lies in vaultkit's output folder '{out}' (sync's)"
+    if os.path.lexists(target) and target.suffix.lower() not in _OUTPUT_KINDS.get(fmt, ()):
+        return f"it is a file of the vault, not a {'/'.join(_OUTPUT_KINDS.get(fmt, ()))} file"
+    return None
+
+
+def _note_linked_to(file: Path, root: Path) -> str | None:
+    """The vault path of a note in ``root`` that is a symbolic link leading to ``file``, if any (hidden folders
+    skipped, as the vault skips them)."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.lower().endswith(".md") and os.path.islink(path) and os.path.realpath(path) == str(file):
+                return Path(path).relative_to(root).as_posix()
+    return None
 
 
 def fail(exc: Exception) -> "click.ClickException":
