@@ -654,7 +654,7 @@ def test_a_sync_sent_sigterm_kills_its_workers_and_exits_128_plus_the_signal(tmp
 
 
 @pytest.mark.parametrize("value, ok", [("abc", False), ("0", False), ("-3", False), ("2.5", False), ("3", True),
-                                       ("", True)])
+                                       ("", True), ("\u00b2", False), ("\u2460", False), ("\u0663", False)])
 def test_a_workers_setting_that_is_no_count_stops_the_command(monkeypatch, value: str, ok: bool) -> None:
     """VAULTKIT_WORKERS=abc, 0 or -3 was taken in silence (the pool chose for itself)."""
     from click.testing import CliRunner

@@ -72,7 +72,7 @@ def cli() -> None:
     from .pool import ENV_WORKERS
 
     value = os.environ.get(ENV_WORKERS, "").strip()
-    if value and not (value.isdigit() and int(value) >= 1):  # (the pool would quietly choose for itself)
+    if value and not (value.isascii() and value.isdigit() and int(value) >= 1):  # ('²'.isdigit(), too)  # (the pool would quietly choose for itself)
         raise click.UsageError(f"{ENV_WORKERS}={value!r}: give a whole number of worker processes, 1 or more "
                                "(1: none), or leave it unset to let vaultkit choose")
 

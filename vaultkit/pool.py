@@ -100,7 +100,7 @@ def _worker_count(workers: int | None, *, big: bool) -> int:
     """``workers`` if given, else ``VAULTKIT_WORKERS``, else the idle CPUs for a ``big`` batch (1 otherwise)."""
     if workers is None:
         env = os.environ.get(ENV_WORKERS, "").strip()
-        if env.isdigit():
+        if env.isascii() and env.isdigit():  # (the command line stops at anything else: see vaultkit.cli)
             workers = int(env)
     if workers is None:
         cpus = available_cpus()
