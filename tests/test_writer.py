@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -718,6 +719,24 @@ def test_manifest_lost_or_broken_makes_files_the_users(tmp_path):
     r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))], force=True)
     assert actions(r) == {f"{OUT}/{writer.MANIFEST_NAME}": "error", c: "skipped-taken"}
     assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
+
+
+def test_a_canvas_the_manifest_lost_is_vaultkits_while_it_holds_what_the_last_run_recorded(tmp_path, monkeypatch):
+    """Helper's report: the manifest deleted, then a sync that stopped early (nothing to do), then a change: the
+    canvas, as vaultkit wrote it, was the user's for good (skipped-taken, exit 1, --force too)."""
+    c = f"{OUT}/G.canvas"
+    monkeypatch.setattr(writer, "_RECENT_NS", -10**18)
+    apply(tmp_path, OUT, [PlannedFile(c, canvas("v1"))])
+    known = apply(tmp_path, OUT, [PlannedFile(c, canvas("v1"))]).verified
+    (tmp_path / OUT / writer.MANIFEST_NAME).unlink()
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))], known=known)
+    assert actions(r) == {c: "updated"}
+    assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v2")
+    assert c in json.loads((tmp_path / OUT / writer.MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+    (tmp_path / OUT / writer.MANIFEST_NAME).unlink()  # (and one the user changed since stays theirs)
+    (tmp_path / c).write_text(canvas("mine"), encoding="utf-8")
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v3"))], known=known)
+    assert actions(r) == {c: "skipped-taken"}
 
 
 def test_previews_foresee_a_name_freed_by_a_removal_in_the_same_run(tmp_path):

@@ -1842,10 +1842,13 @@ def _prune(w: _Writer, report: WriteReport, root: Path, root_real: str, out_path
 
 
 def _manifest_owner(w: _Writer, rel: str, raw: str) -> str:
-    """``user``, ``clean`` or ``edited`` for a non-Markdown file, from the manifest."""
+    """``user``, ``clean`` or ``edited`` for a non-Markdown file, from the manifest; a file the manifest lost
+    (deleted, or a sync service that skips hidden files) that holds what the last run found or wrote there
+    (its record in ``known``) is still vaultkit's, unedited."""
     allowed = w.manifest.allowed(rel) if w.manifest is not None else None
     if allowed is None:
-        return "user"
+        record = w.known.get(rel)
+        return "clean" if record is not None and record[0] == _sha(_normalize(raw)) else "user"
     return "clean" if _sha(_normalize(raw)) in allowed else "edited"
 
 
