@@ -250,6 +250,8 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         # Reuse the parse cache that `sync` keeps, but never create one: linting leaves the vault as it is.
         cache = existing_cache(root, no_cache)
         vault = load_vault(root, cache=cache, quiet=True)
+        if vault.cache_notice and "rebuilt" not in vault.cache_notice:  # (why it parsed everything again)
+            click.echo(f"warning: {vault.cache_notice}", err=True)
         for p, rel in zip(given, rel_paths or ()):
             if not rel.endswith("/") and _never_a_note(rel, vault.config.exclude):  # (a CI typo: not "0 notes")
                 raise click.BadParameter(f"'{p}' is not a note of the vault: vaultkit checks Markdown notes (.md "
