@@ -147,6 +147,11 @@ def test_a_path_that_is_no_note_is_a_usage_error(tmp_path: Path) -> None:
     for path in (vault / "run.sh", vault / ".obsidian" / "hidden.md", vault / "Templates" / "Day.md"):
         result = invoke("lint", str(path))
         assert result.exit_code == 2 and "is not a note of the vault" in result.output, result.output
+    for path in (vault / "Templates", vault / ".obsidian"):
+        result = invoke("lint", str(path), "--vault", str(vault))
+        assert result.exit_code == 2 and "is not a folder of notes of the vault" in result.output, result.output
+    (vault / "Empty").mkdir()
+    assert invoke("lint", str(vault / "Empty"), "--vault", str(vault)).exit_code == 0  # (a folder, for now empty)
     assert invoke("lint", str(vault / "one.md")).exit_code == 1
 
 

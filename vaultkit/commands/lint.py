@@ -63,14 +63,16 @@ def _vault_of(resolved: Path) -> Path | None:
 
 
 def _never_a_note(rel: str, exclude: list[str]) -> bool:
-    """Whether no vault reads the file at vault path ``rel`` as a note: not ``.md``, in a hidden folder, or
-    excluded (one in a folder that could not be listed is a note, reported as unread)."""
+    """Whether no vault reads the file at vault path ``rel`` as a note (not ``.md``, in a hidden folder, or
+    excluded), or, for a folder (``rel`` ending in ``/``), any note in it (hidden or excluded). One in a
+    folder that could not be listed is a note, reported as unread."""
     from ..discover import is_excluded
 
-    parts = rel.split("/")
-    return (not rel.lower().endswith(".md") or any(part.startswith(".") for part in parts)
-            or any(is_excluded("/".join(parts[:i]) + "/", exclude) for i in range(1, len(parts)))
-            or is_excluded(rel, exclude))
+    folder = rel.endswith("/")
+    parts = rel.rstrip("/").split("/")
+    return ((not folder and not rel.lower().endswith(".md")) or any(part.startswith(".") for part in parts)
+            or any(is_excluded("/".join(parts[:i]) + "/", exclude) for i in range(1, len(parts) + folder))
+            or (not folder and is_excluded(rel, exclude)))
 
 
 def find_root(paths: list[Path], *, hint: str = "") -> Path:
@@ -253,8 +255,9 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
         if vault.cache_notice and "rebuilt" not in vault.cache_notice:  # (why it parsed everything again)
             click.echo(f"warning: {vault.cache_notice}", err=True)
         for p, rel in zip(given, rel_paths or ()):
-            if not rel.endswith("/") and _never_a_note(rel, vault.config.exclude):  # (a CI typo: not "0 notes")
-                raise click.BadParameter(f"'{p}' is not a note of the vault: vaultkit checks Markdown notes (.md "
+            if _never_a_note(rel, vault.config.exclude):  # (a typo in CI must not pass as "0 notes")
+                what = "a folder of notes" if rel.endswith("/") else "a note"
+                raise click.BadParameter(f"'{p}' is not {what} of the vault: vaultkit checks Markdown notes (.md "
                                          "files outside hidden and excluded folders)", param_hint="PATHS")
         result = _lint_with_cache(vault, options, cache)
         if apply_fix:
