@@ -387,7 +387,8 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
         wanted = safe_name(title) + ".md"
         taken = by_name.get(name_key(wanted))
         if taken is not None:
-            clashes.append(f"the name '{wanted}' is taken by '{taken}' (yours, left alone); wrote '{path}' instead")
+            clashes.append(f"the name '{wanted}' is taken by '{taken}' (yours, left alone); the note goes to '{path}' "
+                           "instead")
         return path
 
     index_path = allocate(INDEX_NAME, out)
@@ -408,7 +409,7 @@ def plan_generation(vault: "Vault", progress: "Callable[[str, int, int], None] |
     tech_path = {t.key: allocate(t.name, f"{out}/{TECHNIQUES_DIR}") for t in techs}
     plan.notices.extend(clashes[:CLASH_NOTICES])  # (thousands in a vault of notes named like its techniques)
     if len(clashes) > CLASH_NOTICES:
-        plan.notices.append(f"… and {len(clashes) - CLASH_NOTICES} more names taken by your notes, each written "
+        plan.notices.append(f"… and {len(clashes) - CLASH_NOTICES} more names taken by your notes, each note "
                             "with a number added (as above)")
 
     planned = list(tech_path.values()) + list(tier_path.values()) + [index_path, cost_path, canvas_path]
