@@ -88,7 +88,7 @@ def output_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any
                         help=f"Write {what} to FILE instead of standard output (\"-\": standard output).")
 
 
-#: Extensions of a file ``-o`` may replace inside a vault, by format (``None``: any).
+#: Extensions of an existing file ``-o`` may replace inside a vault, by format.
 _OUTPUT_KINDS = {
     "json": (".json",), "sarif": (".sarif", ".json"), "graphml": (".graphml", ".xml"), "gexf": (".gexf", ".xml"),
     "canvas": (".canvas",), "mermaid": (".mmd", ".mermaid", ".txt"), "text": (".txt", ".log"),

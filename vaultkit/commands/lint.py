@@ -251,14 +251,18 @@ def lint_cmd(paths: tuple[Path, ...], vault_opt: Path | None, fmt: str, select: 
     try:
         # Reuse the parse cache that `sync` keeps, but never create one: linting leaves the vault as it is.
         cache = existing_cache(root, no_cache)
+        if rel_paths:  # (before the vault is read: a typo in CI must not pass as "0 notes")
+            from ..config import load_config
+
+            exclude = load_config(root).exclude
+            for p, rel in zip(given, rel_paths):
+                if _never_a_note(rel, exclude):
+                    what = "a folder of notes" if rel.endswith("/") else "a note"
+                    raise click.BadParameter(f"'{p}' is not {what} of the vault: vaultkit checks Markdown notes "
+                                             "(.md files outside hidden and excluded folders)", param_hint="PATHS")
         vault = load_vault(root, cache=cache, quiet=True)
         if vault.cache_notice and "rebuilt" not in vault.cache_notice:  # (why it parsed everything again)
             click.echo(f"warning: {vault.cache_notice}", err=True)
-        for p, rel in zip(given, rel_paths or ()):
-            if _never_a_note(rel, vault.config.exclude):  # (a typo in CI must not pass as "0 notes")
-                what = "a folder of notes" if rel.endswith("/") else "a note"
-                raise click.BadParameter(f"'{p}' is not {what} of the vault: vaultkit checks Markdown notes (.md "
-                                         "files outside hidden and excluded folders)", param_hint="PATHS")
         result = _lint_with_cache(vault, options, cache)
         if apply_fix:
             fixed = _apply_fixes(vault.root, result.diagnostics)
