@@ -2255,7 +2255,8 @@ def _one_region_note(w: _Writer, root: Path, root_real: str, rel: str, regs: dic
     return outcome
 
 
-def generated_file_state(root: Path, output: str, rel: str, planned: "str | bytes") -> str:
+def generated_file_state(root: Path, output: str, rel: str, planned: "str | bytes",
+                         known: "tuple | None" = None) -> str:
     """How a generated file that is not a note (the canvas) stands against ``planned``, as ``apply`` judges it.
 
     Parameters
@@ -2268,6 +2269,9 @@ def generated_file_state(root: Path, output: str, rel: str, planned: "str | byte
         The file's vault path.
     planned : str or bytes
         What a sync would write there (UTF-8 when bytes).
+    known : tuple, optional
+        The last run's record of the file (:func:`file_looks`): without the manifest, a file that holds
+        what it records is still vaultkit's.
 
     Returns
     -------
@@ -2286,9 +2290,10 @@ def generated_file_state(root: Path, output: str, rel: str, planned: "str | byte
     if have == _normalize_bytes(planned if isinstance(planned, bytes) else planned.encode("utf-8")):
         return "current"
     allowed = _Manifest(root.joinpath(*output.strip("/").split("/")), False).allowed(rel)
+    digest = hashlib.sha256(have).hexdigest()
     if allowed is None:
-        return "taken"
-    return "stale" if hashlib.sha256(have).hexdigest() in allowed else "edited"
+        return "stale" if known is not None and known[0] == digest else "taken"
+    return "stale" if digest in allowed else "edited"
 
 
 def replace_user_file(root: Path, rel: str, new_text: str, expected_sha256: str,

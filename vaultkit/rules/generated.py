@@ -301,7 +301,8 @@ def _other_file_message(ctx: LintContext, path: str, planned: "str | bytes | tup
         if digest is not None and _as_the_writer_found_it(ctx, path, digest):
             return None  # (the last sync found it so, and it is untouched since)
         planned = make()
-    state = generated_file_state(ctx.root, ctx.vault.config.output, path, planned)
+    state = generated_file_state(ctx.root, ctx.vault.config.output, path, planned,
+                                 getattr(ctx, "_writer_known", {}).get(path))
     return _OTHER_FILE_MESSAGES.get(state)
 
 
