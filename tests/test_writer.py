@@ -716,9 +716,15 @@ def test_manifest_lost_or_broken_makes_files_the_users(tmp_path):
     c = f"{OUT}/G.canvas"
     apply(tmp_path, OUT, [PlannedFile(c, canvas("v1"))])
     (tmp_path / OUT / writer.MANIFEST_NAME).write_text("not json", encoding="utf-8")
+    r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))], mode=WriteMode.CHECK)
+    assert actions(r) == {f"{OUT}/{writer.MANIFEST_NAME}": "updated", c: "skipped-taken"}
+    assert "a sync writes it again" in r.outcomes[-1].message
     r = apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))], force=True)
-    assert actions(r) == {f"{OUT}/{writer.MANIFEST_NAME}": "error", c: "skipped-taken"}
+    # (the file is the user's now: kept; the manifest, unreadable, is written again -- a mended file, not an error)
+    assert actions(r) == {f"{OUT}/{writer.MANIFEST_NAME}": "updated", c: "skipped-taken"}
     assert (tmp_path / c).read_text(encoding="utf-8") == canvas("v1")
+    assert json.loads((tmp_path / OUT / writer.MANIFEST_NAME).read_text(encoding="utf-8"))["files"] == {}
+    assert actions(apply(tmp_path, OUT, [PlannedFile(c, canvas("v2"))])) == {c: "skipped-taken"}
 
 
 def test_a_canvas_the_manifest_lost_is_vaultkits_while_it_holds_what_the_last_run_recorded(tmp_path, monkeypatch):

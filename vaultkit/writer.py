@@ -1536,7 +1536,9 @@ class _Manifest:
             pass
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             self.problem = f"{MANIFEST_NAME} unreadable ({exc}); generated non-Markdown files count as the user's"
-        self.saved = {k: list(v) for k, v in self.entries.items()}
+        # (an unreadable manifest is written again at the end of the run: nothing saved yet)
+        self.saved: dict[str, list[str]] | None = None if self.problem else {k: list(v) for k, v in
+                                                                              self.entries.items()}
 
     def allowed(self, rel: str) -> list[str] | None:
         return self.entries.get(rel)
@@ -1664,8 +1666,7 @@ def apply(
             lock_fd = _lock(out_path)
     try:
         w.manifest = _Manifest(out_path, w.writing)
-        if w.manifest.problem:
-            report.outcomes.append(FileOutcome(f"{output}/{MANIFEST_NAME}", "error", w.manifest.problem))
+        broken_manifest = w.manifest.problem
         before = {k: list(v) for k, v in w.manifest.entries.items()}
         planned: dict[str, PlannedFile] = {}
         planned_keys: dict[str, str] = {}
@@ -1714,6 +1715,11 @@ def apply(
         if w.writing:
             _finish_manifest(w, report, root, before)
             w.sync_dirs()
+        if broken_manifest and not any(o.path == MANIFEST_NAME and o.action == "error" for o in report.outcomes):
+            # written again by this run (or a writing run would): a mended file, not an error
+            report.outcomes.append(FileOutcome(f"{output}/{MANIFEST_NAME}", "updated",
+                                               f"{broken_manifest}; " + ("written again" if w.writing
+                                                                         else "a sync writes it again")))
     finally:
         w.discard()  # an aborted run (KeyboardInterrupt…) leaves no temp file
         if w.closer is not None:
