@@ -69,10 +69,14 @@ def cli() -> None:
 
     VAULTKIT_WORKERS=N fixes the number of worker processes (1: none; default: the idle CPUs).
     """
-    from .pool import ENV_WORKERS
+    from .pool import ENV_WORKERS, env_workers
 
-    value = os.environ.get(ENV_WORKERS, "").strip()
-    if value and not (value.isascii() and value.isdigit() and int(value) >= 1):  # ('²'.isdigit(), too)  # (the pool would quietly choose for itself)
+    try:  # (the pool would quietly choose for itself)
+        bad = env_workers() == 0
+    except ValueError:
+        bad = True
+    if bad:
+        value = os.environ.get(ENV_WORKERS, "").strip()
         raise click.UsageError(f"{ENV_WORKERS}={value!r}: give a whole number of worker processes, 1 or more "
                                "(1: none), or leave it unset to let vaultkit choose")
 

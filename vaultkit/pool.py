@@ -42,7 +42,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from .model import Note, _packed_text, _set_packed_text, _set_text_loader, _share_strings
 
-__all__ = ["parse_files", "load_notes", "start_forked", "ForkedMap", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS"]
+__all__ = ["parse_files", "load_notes", "start_forked", "ForkedMap", "plan_workers", "available_cpus", "idle_workers", "MIN_POOL_BYTES", "MIN_POOL_FILES", "ENV_WORKERS",
+           "env_workers"]
 
 #: Below this many bytes of Markdown the pool costs more than it saves. Measured on 2 idle
 #: cores (BENCHMARKS.md): 100 notes / 2.7 MB break even (1.06x the in-process time),
@@ -96,12 +97,41 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     return max(1, min(workers, len(items) or 1)), total
 
 
+def env_workers() -> int | None:
+    """The worker count ``VAULTKIT_WORKERS`` sets, ``None`` when it is unset or blank.
+
+    Raises
+    ------
+    ValueError
+        When it holds anything but ASCII digits (``"abc"``, ``"-3"``, ``"²"``, whose ``isdigit()`` is true).
+
+    Examples
+    --------
+    >>> saved = os.environ.pop(ENV_WORKERS, None)
+    >>> env_workers() is None
+    True
+    >>> os.environ[ENV_WORKERS] = " 3 "; env_workers()
+    3
+    >>> os.environ[ENV_WORKERS] = "\u00b2"; env_workers()
+    Traceback (most recent call last):
+    ValueError: VAULTKIT_WORKERS='²' is not a whole number
+    >>> _ = os.environ.pop(ENV_WORKERS); os.environ.update({ENV_WORKERS: saved} if saved is not None else {})
+    """
+    value = os.environ.get(ENV_WORKERS, "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"{ENV_WORKERS}={value!r} is not a whole number")
+    return int(value)
+
+
 def _worker_count(workers: int | None, *, big: bool) -> int:
     """``workers`` if given, else ``VAULTKIT_WORKERS``, else the idle CPUs for a ``big`` batch (1 otherwise)."""
     if workers is None:
-        env = os.environ.get(ENV_WORKERS, "").strip()
-        if env.isascii() and env.isdigit():  # (the command line stops at anything else: see vaultkit.cli)
-            workers = int(env)
+        try:
+            workers = env_workers()
+        except ValueError:  # (the command line stops at it: see vaultkit.cli)
+            workers = None
     if workers is None:
         cpus = available_cpus()
         workers = idle_workers(cpus) if big and cpus > 1 else 1
