@@ -1047,3 +1047,40 @@ def test_modes_that_write_nothing_make_no_cache_either(mode: str, tmp_path: Path
     result = CliRunner().invoke(cli, ["sync", mode, str(root)])
     assert result.exit_code == 0, result.output
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_links_resolve_after_the_write_as_if_every_one_were_resolved_anew(fresh_sample: Path) -> None:
+    """Only links that an added or removed generated file could answer are resolved again when a plan is made;
+    the answers are those of resolving every link against the files as they will be."""
+    from vaultkit import generate
+    from vaultkit.resolve import NameIndex
+
+    (fresh_sample / "Sub").mkdir()
+    (fresh_sample / "Sub" / "Tier 3.md").write_text("Mine, also named Tier 3.\n", encoding="utf-8")
+    (fresh_sample / "Reading.md").write_text(
+        "[[Tier 3]] [[tier 1]] [[_vaultkit/Tiers/Tier 2]] [[Tiers/Tier 2.md]] [[Vault index#x]] [[Nope]] [[]] "
+        "[[LoRA QLoRA (adapter tuning)]] [[Zeta method]] [[Sub/Tier 3]] [[../Tier 3]] [[Cost-to-value]]\n",
+        encoding="utf-8")
+    (fresh_sample / "Extra.md").write_text(
+        "| Tier | Class/Method | Real-World Use | Effectiveness | Tradeoffs |\n|---|---|---|---|---|\n"
+        "| 1 | Zeta method | somewhere | 🟢 | 💰 |\n", encoding="utf-8")
+    calls = []
+    real = generate._future_links
+
+    def checked(vault, planned, made):
+        targets, backlinks = real(vault, planned, made)
+        after = sorted({f for f in vault.files if f not in made} | set(planned))
+        index = NameIndex(after)
+        links = [(note, link) for note in vault.user_notes() for link in note.links]
+        assert {id(link): index.resolve(link.target, note.path) for note, link in links} == targets
+        calls.append(sum(targets[id(link)] != link.resolved for _note, link in links))
+        return targets, backlinks
+
+    generate._future_links = checked
+    try:
+        assert invoke("sync", str(fresh_sample)).exit_code == 0  # notes added
+        (fresh_sample / "Extra.md").unlink()  # Zeta method's note removed
+        assert invoke("sync", str(fresh_sample)).exit_code == 0
+    finally:
+        generate._future_links = real
+    assert len(calls) == 2 and all(calls), calls  # some links answered differently each time

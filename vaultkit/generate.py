@@ -722,11 +722,18 @@ def _future_links(vault: "Vault", planned: list[str], generated: set[str]
     # the files after the write are the files now (a sync that adds or removes no generated file):
     # every link resolves as it did when the vault was loaded
     index = None if after == vault.files else NameIndex(after)
+    # a link resolves anew only when a file added or removed could answer it (a new "Tier 1.md": links to
+    # "Tier 1"); every other link keeps what it resolved to when the vault was loaded
+    changed = set() if index is None else NameIndex.name_keys(set(after).symmetric_difference(vault.files))
+    may_change: dict[str, bool] = {}
     targets: dict[int, str | None] = {}
     found: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for note in vault.user_notes():
         for link in note.links:
-            target = link.resolved if index is None else index.resolve(link.target, note.path)
+            anew = may_change.get(link.target)
+            if anew is None:
+                anew = may_change[link.target] = index is not None and NameIndex.may_answer(link.target, changed)
+            target = index.resolve(link.target, note.path) if anew and index is not None else link.resolved
             targets[id(link)] = target
             if target in planned_set and note.counts(link):
                 found[target].append((note.path, link.line))

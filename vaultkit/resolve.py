@@ -13,7 +13,7 @@ import os
 import posixpath
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set as AbstractSet
 
 from .codes import severity_of
 from .model import Diagnostic, Heading, Note
@@ -54,6 +54,31 @@ class NameIndex:
             lf = _key(f)
             self.lower[f] = lf
             self.by_name.setdefault(lf[lf.rfind("/") + 1:], []).append(f)  # (posixpath.basename)
+
+    @staticmethod
+    def name_keys(files: Iterable[str]) -> set[str]:
+        """The keys of :attr:`by_name` (lower-cased file names) that ``files`` are filed under.
+
+        >>> sorted(NameIndex.name_keys(["A/Note.md", "img.PNG"]))
+        ['img.png', 'note.md']
+        """
+        keys = set()
+        for f in files:
+            lf = _key(f)
+            keys.add(lf[lf.rfind("/") + 1:])
+        return keys
+
+    @staticmethod
+    def may_answer(path: str, name_keys: AbstractSet[str]) -> bool:
+        """Whether a file filed under one of ``name_keys`` (:meth:`name_keys`) could be a candidate for a
+        link to ``path``: when none could, adding or removing those files changes nothing the link resolves to.
+
+        >>> NameIndex.may_answer("Tiers/Tier 1", {"tier 1.md"}), NameIndex.may_answer("Notes/Note", {"tier 1.md"})
+        (True, False)
+        """
+        n = _key(path)
+        base = n[n.rfind("/") + 1:]
+        return base in name_keys or base + ".md" in name_keys
 
     def candidates(self, path: str) -> list[str]:
         """Files whose name could answer ``path`` (before the tie-break)."""
