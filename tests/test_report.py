@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft4Validator, Draft202012Validator
 
-from vaultkit import __version__
+from vaultkit import __version__, report
 from vaultkit.cli import cli
 from vaultkit.model import Diagnostic
-from vaultkit.report import render_github, render_sarif, summary_line
+from vaultkit.report import json_chunks, render_github, render_sarif, summary_line
 from vaultkit.rules import REGISTRY
 
 from .conftest import EUGENE, need
@@ -212,3 +214,30 @@ def test_a_lint_report_that_fails_midway_leaves_the_old_file_whole(vault: str, t
     assert result.exit_code == 2 and "No space left on device" in result.output
     assert (tmp_path / "out.sarif").read_bytes() == b"last run\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".~vaultkit-")]  # (no temp file left)
+
+
+_json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                          st.text(alphabet=st.characters(codec="utf-8")),
+                          st.sampled_from([", \"", "a, ", "\x00", "\", \"", "{\"a\": 1}", "\n", "🟢"]))
+_json_values = st.recursive(
+    _json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.one_of(st.text(max_size=5), st.sampled_from([", \"", "\x00"])),
+                                            inner, max_size=4)),
+    max_leaves=25)
+
+
+@given(_json_values)
+@settings(max_examples=300, deadline=None)
+def test_json_pieces_make_the_text_json_dumps_makes(value) -> None:
+    """The report's JSON writer (the C encoder per flat object) writes what ``json.dumps(indent=2)`` writes."""
+    assert "".join(json_chunks(value)) == json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_json_pieces_of_a_large_report_equal_json_dumps() -> None:
+    diags = [Diagnostic("VK101", f"unresolved link 'x{i}, \"y\"': no file answers it", f"n{i % 97}.md", i, 3,
+                        "warning") for i in range(3000)]
+    doc = report._json_doc(diags, 97, 0, lambda p: p)
+    pieces = list(json_chunks(doc))
+    assert "".join(pieces) == json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    assert len(pieces) > 1 and all(len(p) < 2 * report.JSON_PIECE_CHARS for p in pieces)
