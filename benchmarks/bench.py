@@ -26,6 +26,7 @@ Measurements (each one ``python``/``vaultkit`` process):
 ``read: lint json``    ``vaultkit lint VAULT --format json -o FILE``, likewise
 ``read: … (REV)``      with ``--baseline REV``: the same with the code of git revision ``REV``, on a copy of
                        the vault of its own
+``sync cold (REV)``    with ``--baseline REV``: ``sync cold`` with that code, on a copy of its own
 ``obsidiantools``      ``Vault(p).connect().gather()`` (only on the ``--ot-notes`` vault)
 
 ``sync``/``lint`` rows appear when ``vaultkit --help`` lists those commands.
@@ -461,6 +462,10 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         plan.append(("sync cold (proposed)", "sync", psync, lambda rep: drop_cache(pwork)))
         plan.append(("sync warm (proposed)", "sync", psync, settle(psync, args)))
         plan.append(("sync 1 changed (proposed)", "sync", psync, lambda rep: touch_one_note(pwork, rep)))
+    if want("sync") and "sync" in cmds and args.baseline_cmd:
+        bwork = work_copy(src, "work-baseline-sync-")
+        bsync = [*args.baseline_cmd, "sync", str(bwork), "-q"]
+        plan.append((f"sync cold ({args.baseline})", "sync", bsync, lambda rep: drop_cache(bwork)))
     if want("lint") and "lint" in cmds:
         plan.append(("lint", "lint", [*VAULTKIT, "lint", str(work)], None))
     # The commands that read a synced vault (its cache, made by an unmeasured sync first), each writing its
@@ -521,6 +526,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
     shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(VAULTS / f"work-proposed-{src.name}", ignore_errors=True)
     shutil.rmtree(VAULTS / f"work-baseline-{src.name}", ignore_errors=True)
+    shutil.rmtree(VAULTS / f"work-baseline-sync-{src.name}", ignore_errors=True)
     return {
         "notes": notes, "md_bytes": md_bytes, "load_before": load_before, "load_after": load_after,
         "results": {k: {"times": r.times, "median": r.median, "rss_mb": r.rss_mb, "note": r.note,
