@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vaultkit.feedback import TitleIndex, emergence_scores, extract_related, name_key, read_feedback
 from vaultkit.model import Note
@@ -197,3 +199,26 @@ def test_a_sync_reads_no_note_text_for_feedback_loops(tmp_path: Path, monkeypatc
     monkeypatch.setattr(techniques, "note_text", lambda v, n: read.append(n.path) or n.text)
     (loop,) = read_feedback(vault)
     assert [(r.name, r.line) for r in loop.related] == [("Scaling Effectiveness", 3)] and read == []
+
+
+_feedback_alphabet = st.sampled_from(list("0123456789.,)-/ \n*xN") + ["note ", "Note on ", "Note about ", "**", "10",
+                                                                      "novelty", "value", "learning", "Value",
+                                                                      "implementation", "новизн", "ценност", "٣",
+                                                                      " out of 10", "/10", "%", "A", "Big", "of"])
+
+
+@given(st.lists(_feedback_alphabet, max_size=60).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_searches_tried_at_candidate_positions_find_what_finditer_finds(text: str) -> None:
+    """The feedback reader's searches that skip to the positions where a match can start (a digit, a "note",
+    a dimension word) find exactly what ``finditer`` finds."""
+    from vaultkit import feedback as fb
+
+    def spans(ms):
+        return [(m.span(), m.groups()) for m in ms]
+
+    for rx, nxt in ((fb._NUMBER_RE, fb._next_digit), (fb._INLINE_BOLD_ITEM_RE, fb._next_digit),
+                    (fb._NOTE_ON_RE, fb._next_note_word)):
+        assert spans(fb._matches_at(rx, text, nxt)) == spans(rx.finditer(text)), rx.pattern
+    low = text.lower()
+    assert fb._dimension_words(low) == [(m.start(), m.group()) for m in fb._DIM_RE.finditer(low)]

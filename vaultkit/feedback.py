@@ -29,6 +29,7 @@ import heapq
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +81,41 @@ _NOTE_ON_RE = re.compile(
     r"\s+[A-Z0-9][\w'’-]*){1,9})"
 )
 _WIKILINK_RE = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\|[^\[\]]*)?\]\]")
+_DIGIT_AT = re.compile(r"\d").search
+
+
+def _next_digit(text: str, pos: int) -> int:
+    m = _DIGIT_AT(text, pos)
+    return -1 if m is None else m.start()
+
+
+def _next_note_word(text: str, pos: int) -> int:
+    """Where the next ``Note``/``note`` at or after ``pos`` starts (``-1``: none)."""
+    i = text.find("ote", pos + 1)
+    while i > 0 and text[i - 1] not in "Nn":
+        i = text.find("ote", i + 1)
+    return i - 1 if i > 0 else -1
+
+
+def _matches_at(rx: re.Pattern[str], text: str, next_start: "Callable[[str, int], int]") -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a pattern that can match only where ``next_start(text, pos)`` (the next such
+    position at or after ``pos``, ``-1`` for none) points, and never an empty string: the search engine tries
+    those positions only, not every one (a pattern that starts with ``\\d`` is tried at each character).
+
+    >>> [m.group() for m in _matches_at(re.compile(r"\\d+x"), "1 22x 3x4x", _next_digit)]
+    ['22x', '3x', '4x']
+    """
+    pos = 0
+    while True:
+        start = next_start(text, pos)
+        if start < 0:
+            return
+        m = rx.match(text, start)
+        if m is None:
+            pos = start + 1
+        else:
+            yield m
+            pos = m.end()
 _PREFIX_RE = re.compile(
     r"^(?:(?:with|to|and)\s+)?(?:(?:the|a|an)\s+)?(?:(?:existing|related|referenced|linked)\s+)?"
     r"(?:notes?\s+(?:on|about|titled|called|named)\s+|note\s*:\s*)?(?:(?:the|a|an)\s+)?",
@@ -270,10 +306,10 @@ def extract_related(text: str) -> list[Related]:
         return pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_")
 
     if "**" in text:
-        for m in _INLINE_BOLD_ITEM_RE.finditer(text):
+        for m in _matches_at(_INLINE_BOLD_ITEM_RE, text, _next_digit):
             if m.start() == 0 or text[m.start() - 1].isspace():
                 add(m.start(), _split_title(m.group(1)), "list")
-    for m in _NOTE_ON_RE.finditer(text):
+    for m in _matches_at(_NOTE_ON_RE, text, _next_note_word):
         if word_start(m.start()):
             add(m.start(), m.group(1), "quoted")
     for m in _QUOTED_BEFORE_NOTE_RE.finditer(text):
@@ -403,6 +439,29 @@ _NOT_SCORE_AFTER_RE = re.compile(
 _FOR_DIM_RE = re.compile(r"\s*(?:for|в|по)\s+(?:the\s+)?(?:ai\s+)?(novelty|value|learning|implementation|feasibility)")
 
 
+def _dimension_words(low: str) -> list[tuple[int, str]]:
+    """``(m.start(), m.group())`` of each match of ``_DIM_RE.finditer(low)``, found with ``str.find`` per word
+    (no word is a prefix of another: at most one matches at a position; leftmost first, none overlapping).
+
+    >>> _dimension_words("novelty and learning value; implementationovelty")
+    [(0, 'novelty'), (12, 'learning'), (21, 'value'), (28, 'implementation')]
+    """
+    found = []
+    for word in _DIM_OF:
+        i = low.find(word)
+        while i >= 0:
+            found.append((i, word))
+            i = low.find(word, i + len(word))
+    found.sort()
+    out = []
+    end = 0
+    for start, word in found:
+        if start >= end:
+            out.append((start, word))
+            end = start + len(word)
+    return out
+
+
 def _num(s: str) -> float | int:
     v = float(s)
     return int(v) if v.is_integer() else v
@@ -428,12 +487,12 @@ def emergence_scores(text: str) -> Emergence:
     if len(low) != len(text):
         low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
     events: list[tuple[int, int, Any]] = []
-    for m in _DIM_RE.finditer(low):
-        word = m.group(0)
-        if word in ("value", "learning") and (low[m.start() - 1:m.start()].isalnum() or low[m.end():m.end() + 1].isalnum()):
+    for start, word in _dimension_words(low):
+        end = start + len(word)
+        if word in ("value", "learning") and (low[start - 1:start].isalnum() or low[end:end + 1].isalnum()):
             continue
-        events.append((m.start(), 0, (_DIM_OF[word], m.end())))
-    for m in _NUMBER_RE.finditer(low):
+        events.append((start, 0, (_DIM_OF[word], end)))
+    for m in _matches_at(_NUMBER_RE, low, _next_digit):
         before = low[m.start() - 1] if m.start() else " "
         if before.isalnum() or before in ".,-–/_":
             continue
