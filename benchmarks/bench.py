@@ -17,6 +17,7 @@ Measurements (each one ``python``/``vaultkit`` process):
 ``no-op check (stamp)`` what the proposed no-op sync runs before it stops (CLI imports, config, vault_stamp, cache meta)
 ``show json``          ``vaultkit show VAULT --format json > /dev/null``
 ``sync cold``          ``vaultkit sync VAULT -q`` after deleting ``.vaultkit/cache.sqlite``
+``sync first``         the same after deleting ``.vaultkit`` and the output folder ``_vaultkit``: a first sync
 ``sync warm``          the same again, after an unmeasured sync: nothing changed since a sync that wrote nothing
 ``sync 1 changed``     the same after one note was edited (a comment added at its end: nothing sync reads)
 ``sync 1 link added``  the same after a wikilink to another note was added to one note (what sync reads changed)
@@ -26,7 +27,8 @@ Measurements (each one ``python``/``vaultkit`` process):
 ``read: lint json``    ``vaultkit lint VAULT --format json -o FILE``, likewise
 ``read: … (REV)``      with ``--baseline REV``: the same with the code of git revision ``REV``, on a copy of
                        the vault of its own
-``sync cold (REV)``    with ``--baseline REV``: ``sync cold`` with that code, on a copy of its own
+``sync cold (REV)``    with ``--baseline REV``: ``sync cold`` and ``sync first`` with that code, on a copy of
+                       its own
 ``obsidiantools``      ``Vault(p).connect().gather()`` (only on the ``--ot-notes`` vault)
 
 ``sync``/``lint`` rows appear when ``vaultkit --help`` lists those commands.
@@ -347,6 +349,13 @@ def drop_cache(root: Path) -> None:
             pass
 
 
+def drop_made(root: Path) -> None:
+    """Remove what vaultkit made in a vault (its ``.vaultkit`` folder and the default output folder): the
+    next sync is its first."""
+    for made in (".vaultkit", "_vaultkit"):
+        shutil.rmtree(root / made, ignore_errors=True)
+
+
 def touch_one_note(root: Path, counter: int) -> None:
     """Edit one note by writing a new file in its place (the hard-linked original stays intact)."""
     notes = sorted(p for p in root.rglob("*.md") if "_vaultkit" not in p.parts and ".vaultkit" not in p.parts)
@@ -453,6 +462,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
     if want("sync") and "sync" in cmds:
         sync = [*VAULTKIT, "sync", str(work), "-q"]
         plan.append(("sync cold", "sync", sync, lambda rep: drop_cache(work)))
+        plan.append(("sync first", "sync", sync, lambda rep: drop_made(work)))
         plan.append(("sync warm", "sync", sync, settle(sync, args)))
         plan.append(("sync 1 changed", "sync", sync, lambda rep: touch_one_note(work, rep)))
         plan.append(("sync 1 link added", "sync", sync, lambda rep: link_one_note(work, rep)))
@@ -466,6 +476,7 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
         bwork = work_copy(src, "work-baseline-sync-")
         bsync = [*args.baseline_cmd, "sync", str(bwork), "-q"]
         plan.append((f"sync cold ({args.baseline})", "sync", bsync, lambda rep: drop_cache(bwork)))
+        plan.append((f"sync first ({args.baseline})", "sync", bsync, lambda rep: drop_made(bwork)))
     if want("lint") and "lint" in cmds:
         plan.append(("lint", "lint", [*VAULTKIT, "lint", str(work)], None))
     # The commands that read a synced vault (its cache, made by an unmeasured sync first), each writing its
