@@ -151,8 +151,26 @@ def test_small_batches_stay_in_process(tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_own_load(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test sees only the (patched) load average, not this test process's own CPU use."""
+    """Each test sees only the (patched) load average, not this test process's own CPU use nor the tasks
+    running on the machine now."""
     monkeypatch.setattr(pool, "own_load", lambda: 0.0)
+    monkeypatch.setattr(pool, "runnable_others", lambda: float("inf"))
+
+
+def test_a_load_average_left_by_a_run_that_ended_does_not_count_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.2, 1.0))  # a sync that just ended, or tasks on a disk
+    monkeypatch.setattr(pool, "runnable_others", lambda: 0.0)  # ... and no other task wants a CPU now
+    assert pool.idle_workers(2) == 2
+    monkeypatch.setattr(pool, "runnable_others", lambda: 2.0)  # two other tasks running: they are busy
+    assert pool.idle_workers(2) == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))  # a moment of many tasks, on a quiet minute
+    assert pool.idle_workers(2) == 2
+
+
+def test_runnable_others_reads_the_tasks_running_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real one
+    found = pool.runnable_others()
+    assert found == float("inf") if not Path("/proc/loadavg").exists() else 0.0 <= found < 10_000
 
 
 def test_the_load_of_our_own_workers_does_not_count_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
