@@ -176,9 +176,8 @@ def idle_workers(cpus: int) -> int:
     Other work is the 1-minute load average less what this process and its
     workers kept busy over that minute (:func:`own_load`), or the tasks ready to
     run right now (:func:`runnable_others`) when fewer: the average still counts
-    a vaultkit run that just ended (a ``lint`` right after a ``sync`` parsed
-    its notes in one process: 14 s instead of 9 s at 5,125 notes) and tasks
-    waiting on a disk.
+    a vaultkit run that just ended, so a command run right after another (a
+    ``lint`` after a ``sync``) could find no CPU idle and run in one process.
 
     >>> idle_workers(1)
     1
