@@ -126,3 +126,32 @@ def test_the_frontmatter_read_alone_is_the_whole_parse_s(tmp_path: Path) -> None
             assert FileProperties(path, rel, {}).load() == whole.frontmatter
             seen += 1
     assert seen > 250
+
+
+def test_show_reads_long_properties_from_the_cache_row_not_the_file(eugene_copy: Path, tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    """``show --format json`` (notes loaded lazily) takes each note's long properties from the cache row it was
+    loaded from: no file's YAML parsed again, the same output as without the cache."""
+    from vaultkit import cache
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["sync", "-q", str(eugene_copy)]).exit_code == 0
+    from_files = []
+    real = cache.FileProperties.load
+    monkeypatch.setattr(cache.FileProperties, "load", lambda self: from_files.append(self.rel) or real(self))
+    cached = runner.invoke(cli, ["show", "--format", "json", str(eugene_copy)])
+    assert cached.exit_code == 0 and '"Receptor"' in cached.output
+    assert from_files == []
+    fresh = runner.invoke(cli, ["show", "--format", "json", "--no-cache", str(eugene_copy)])
+    assert cached.output == fresh.output
+
+
+def test_cached_properties_fall_back_to_the_file_when_the_row_is_gone(tmp_path: Path) -> None:
+    from vaultkit.cache import CachedProperties
+
+    path = tmp_path / "A.md"
+    path.write_text("---\ntitle: A\nReceptor: " + "prose " * 100 + "\n---\nbody\n", encoding="utf-8")
+    note = parse_note("A.md", path.read_bytes())
+    found = CachedProperties(tmp_path / "no-cache.sqlite", path, note, {"title": "A"}).load()
+    assert found == note.frontmatter  # (no cache file: the file's frontmatter)
+    assert not (tmp_path / "no-cache.sqlite").exists()  # (and none made)

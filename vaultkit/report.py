@@ -228,6 +228,9 @@ def _indented(value: Any, newline: str) -> Iterator[str]:
             yield "[]"
             return
         inner = newline + "  "
+        if _SCALAR_TYPES.issuperset(map(type, value)):  # (tags, aliases, …: one call of the C encoder)
+            yield "[" + inner + _encode_items(list(value))[1:-1].replace("\x00", "," + inner) + newline + "]"
+            return
         yield "["
         if _DICT_TYPE.issuperset(map(type, value)) and all(value) and all(map(_flat, value)):
             # objects of scalars, as findings and graph nodes are: a batch of them in one call of the C

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -256,5 +255,8 @@ def readable_root(root: Path, shown: str) -> None:
 
 
 def dump_json(data: Any) -> str:
-    """Stable, readable JSON (UTF-8 characters kept)."""
-    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)
+    """Stable, readable JSON (UTF-8 characters kept): ``json.dumps(data, ensure_ascii=False, indent=2)``, written
+    by :func:`vaultkit.report.json_chunks` (objects of scalars by json's C encoder)."""
+    from ..report import json_chunks
+
+    return "".join(json_chunks(data))[:-1]
