@@ -276,3 +276,19 @@ def test_a_cache_of_another_version_is_rebuilt_without_a_word(tmp_path: Path) ->
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, result.output
         json.loads(result.output)  # (stdout and stderr as a user sees them: the JSON alone)
+
+
+def test_output_never_writes_over_a_note_of_another_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``graph ../B -o keep.md`` run inside vault A (helper's report: A's note became graph JSON)."""
+    (tmp_path / "A" / ".obsidian").mkdir(parents=True)
+    (tmp_path / "B").mkdir()
+    (tmp_path / "A" / "keep.md").write_text("# my note\n", encoding="utf-8")
+    (tmp_path / "B" / "b.md").write_text("# b\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "A")
+    for args in (["graph", "../B", "-o", "keep.md"], ["lint", "../B", "--format", "sarif", "-o", "keep.md"],
+                 ["graph", "../B", "-o", "new.md"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and f"at '{tmp_path / 'A'}'" in result.output, (args, result.output)
+    assert (tmp_path / "A" / "keep.md").read_text(encoding="utf-8") == "# my note\n"
+    assert not (tmp_path / "A" / "new.md").exists()
+    assert CliRunner().invoke(cli, ["graph", "../B", "-o", "out.json"]).exit_code == 0  # (a new export file: fine)

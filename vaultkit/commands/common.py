@@ -99,7 +99,8 @@ def refuse_vault_file(output: Path | None, vault: Path, fmt: str) -> None:
     """Stop before ``-o`` could write over what the user keeps in ``vault`` (checked before any work).
 
     The path is judged both as named (its folder's links followed, not its own) and where it leads (every
-    link followed). Inside the vault folder, ``-o`` may not name a Markdown file (a note, or one the next
+    link followed). Inside the vault folder (or another vault: a folder above the file that holds
+    ``.obsidian/`` or ``vaultkit.toml``), ``-o`` may not name a Markdown file (a note, or one the next
     run would read as a note), a path in vaultkit's output folder or in a hidden folder (``.obsidian/``,
     ``.vaultkit/``), nor an existing file of another kind than ``fmt`` writes (an attachment, a ``.base``):
     see :data:`_OUTPUT_KINDS`. Anywhere, it may not be a symbolic link to a Markdown file, nor the file a
@@ -123,6 +124,11 @@ def refuse_vault_file(output: Path | None, vault: Path, fmt: str) -> None:
     for target in dict.fromkeys((named, resolved)):
         if why is None and (target == root or root in target.parents):
             why = _why_not_in_vault(target, root, fmt)
+        elif why is None:  # the same care for a note of another vault (one with .obsidian/ or vaultkit.toml)
+            other = next((f for f in target.parents if is_vault_folder(f)), None)
+            found = None if other is None else _why_not_in_vault(target, other, fmt)
+            if found is not None:
+                why = f"{found} at '{other}'"
     if why is None and resolved.suffix.lower() == ".md" and root not in resolved.parents and resolved.is_file():
         link = _note_linked_to(resolved, root)
         if link is not None:
