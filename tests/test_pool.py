@@ -687,3 +687,15 @@ def test_a_workers_setting_that_is_no_count_stops_the_command(monkeypatch, value
         assert result.exit_code == 0, result.output
     else:
         assert result.exit_code == 2 and f"{ENV_WORKERS}={value!r}: give a whole number" in result.output
+
+
+def test_no_more_workers_than_four_per_cpu_whatever_is_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``VAULTKIT_WORKERS=99999999`` started a process per note (helper's report: 250 for 205 notes)."""
+    for i in range(40):
+        (tmp_path / f"n{i}.md").write_text("x" * 1000, encoding="utf-8")
+    monkeypatch.setattr(pool, "available_cpus", lambda: 2)
+    for asked in ("99999999", "9" * 5000):
+        monkeypatch.setenv(ENV_WORKERS, asked)
+        assert plan_workers(_items(tmp_path))[0] == 2 * pool.MAX_WORKERS_PER_CPU
+    monkeypatch.setenv(ENV_WORKERS, "3")
+    assert plan_workers(_items(tmp_path))[0] == 3
