@@ -306,3 +306,22 @@ def test_s1_4_nested_mappings_and_markdown_values_are_parsed():
     note = parse('---\nmeta:\n  a: 1\n  b: [x, y]\ndesc: "**bold** [[not a link]] #nottag"\n---\n')
     assert note.frontmatter == {"meta": {"a": 1, "b": ["x", "y"]}, "desc": "**bold** [[not a link]] #nottag"}
     assert note.links == [] and note.tags == []
+
+
+def test_an_integer_too_long_to_print_is_kept_as_its_text(tmp_path) -> None:
+    """``title: 0xfff…`` (4,000 digits) made lint stop with an internal error and show print a traceback
+    (helper's report): Python cannot write such an int as decimal text."""
+    import json
+
+    from click.testing import CliRunner
+
+    from vaultkit.cli import cli
+
+    huge_hex, huge_dec = "0x" + "f" * 4000, "1" + "0" * 5000
+    (tmp_path / "s.md").write_text(f"---\ntitle: {huge_hex}\nn: {huge_dec}\nalias: [&a {huge_hex}, *a]\n---\n",
+                                   encoding="utf-8")
+    assert load_yaml(f"a: {huge_hex}\nb: {huge_dec}\nc: 0x1f").data == {"a": huge_hex, "b": huge_dec, "c": 31}
+    linted = CliRunner().invoke(cli, ["lint", str(tmp_path), "--format", "json"])
+    assert linted.exit_code in (0, 1) and json.loads(linted.output)["summary"]["checked"] == 1, linted.output[-500:]
+    shown = CliRunner().invoke(cli, ["show", str(tmp_path), "--format", "json"])
+    assert shown.exit_code == 0 and json.loads(shown.output)["notes"][0]["frontmatter"]["title"] == huge_hex

@@ -146,12 +146,21 @@ if not CoreLoader.yaml_path_resolvers:  # (PyYAML's resolve is needed only for p
     CoreLoader.resolve = _resolve  # type: ignore[method-assign, assignment]
 
 
-def _int_value(text: str) -> int:
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
-    return int(text, 10)
+#: Python writes and reads at most 4,300 decimal digits of an int (``sys.get_int_max_str_digits``): a longer
+#: number in a note's properties is kept as the text it is (JSON, messages and reports can write it).
+_INT_DIGITS_MAX = 4000
+
+
+def _int_value(text: str) -> int | str:
+    """The int a YAML 1.2 integer scalar holds, or ``text`` itself when it is too long to print as a number.
+
+    >>> _int_value("0x1f"), _int_value("-12"), _int_value("0x" + "f" * 4000)[:4]
+    (31, -12, '0xff')
+    """
+    if text.startswith(("0o", "0x")):
+        value = int(text[2:], 8 if text[1] == "o" else 16)
+        return value if value.bit_length() <= _INT_DIGITS_MAX * 3 else text  # (3.3 bits a decimal digit)
+    return int(text, 10) if len(text) <= _INT_DIGITS_MAX else text
 
 
 def _float_value(text: str) -> float:
@@ -163,7 +172,7 @@ def _float_value(text: str) -> float:
     return float(text)
 
 
-def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int | str:
     return _int_value(loader.construct_scalar(node))
 
 
