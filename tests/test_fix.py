@@ -303,3 +303,14 @@ def test_fixing_a_lint_fixture_silences_its_rule(tmp_path, code, kinds):
         assert fixed == passing
     else:
         assert props(fixed) == props(passing)
+
+
+def test_a_legacy_key_whose_line_holds_a_comment_is_not_merged_away() -> None:
+    """Merging ``tag`` into an existing ``tags`` deletes the ``tag`` entry: its comment went with it (helper's
+    report). Refused instead, saying why; without a comment the merge is made."""
+    text = "---\ntag: a  # why I tagged this\ntags: [b]\n---\nbody\n"
+    result = fix_legacy_keys(text)
+    assert result.text == text and "comment" in result.refused[0].message
+    own_line = "---\ntag: a\n# about the tag above\ntags: [b]\n---\nbody\n"
+    assert fix_legacy_keys(own_line).text == own_line
+    assert fix_legacy_keys("---\ntag: a\ntags: [b]\n---\nbody\n").text == "---\ntags: [b, a]\n---\nbody\n"

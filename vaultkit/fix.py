@@ -361,6 +361,18 @@ def _yaml_of(text: str) -> str:
     return block.yaml if block is not None else ""
 
 
+_COMMENT_RE = re.compile(r"(?:^|\s)#")
+
+
+def _entry_comment(blk: _Block, key_node: yaml.Node) -> bool:
+    """Whether the lines of a top-level entry (its key's line up to the next key) may hold a YAML comment
+    (a ``#`` after a space; one inside a quoted value counts too: the answer errs on the safe side)."""
+    lines = blk.yaml.split("\n")
+    first = key_node.start_mark.line
+    after = min((k.start_mark.line for k, _v in blk.nodes if k.start_mark.line > first), default=len(lines))
+    return any(_COMMENT_RE.search(line) for line in lines[first:after])
+
+
 def _one_legacy_key(text: str, blk: _Block) -> FixResult | None:
     from .fmedit import FrontmatterEditError, edit_frontmatter
 
@@ -374,6 +386,8 @@ def _one_legacy_key(text: str, blk: _Block) -> FixResult | None:
         existing = next((k for k in blk.data if isinstance(k, str) and k.lower() == target), None)
         try:
             if existing is not None:
+                if _entry_comment(blk, key_node):  # (the entry is deleted: its comment would go with it)
+                    raise FrontmatterEditError(f"its lines hold a comment; merge it into '{existing}' by hand")
                 old_items = _items_of(blk.data[existing], target)
                 merged = old_items + [x for x in _items_of(value, target) if x not in old_items]
                 new = edit_frontmatter(text, {existing: merged}, delete=[key])
