@@ -292,3 +292,18 @@ def test_output_never_writes_over_a_note_of_another_vault(tmp_path: Path, monkey
     assert (tmp_path / "A" / "keep.md").read_text(encoding="utf-8") == "# my note\n"
     assert not (tmp_path / "A" / "new.md").exists()
     assert CliRunner().invoke(cli, ["graph", "../B", "-o", "out.json"]).exit_code == 0  # (a new export file: fine)
+
+
+@pytest.mark.parametrize("fmt,reader", [("graphml", nx.read_graphml), ("gexf", nx.read_gexf)])
+def test_xml_graph_files_hold_names_with_control_characters(fmt: str, reader, tmp_path: Path) -> None:
+    """A tag or file name holding a control character made a GraphML/GEXF file no reader could open
+    (helper's report); such characters are written as escapes."""
+    vault = tmp_path / "v"
+    vault.mkdir()
+    (vault / "n.md").write_text("text #ta\x01g [[a\x01b]]\n", encoding="utf-8")
+    (vault / "a\x01b.md").write_text("x\n", encoding="utf-8")
+    out = tmp_path / f"g.{fmt}"
+    assert CliRunner().invoke(cli, ["graph", str(vault), "--format", fmt, "-o", str(out)]).exit_code == 0
+    g = reader(out)
+    assert {"a\\x01b.md", "tag:ta\\x01g", "n.md"} <= set(g.nodes)
+    assert g.has_edge("n.md", "a\\x01b.md")

@@ -24,6 +24,7 @@ import heapq
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -106,6 +107,54 @@ def json_pieces(data: Any) -> Iterator[bytes]:
         yield chunk.encode("utf-8")
 
 
+#: Characters XML 1.0 cannot hold, not even as a character reference (control characters, lone surrogates).
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: Any) -> Any:
+    if value.__class__ is not str or not _NOT_XML.search(value):
+        return value
+
+    def escape(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _NOT_XML.sub(escape, value)
+
+
+def xml_safe(g: "nx.MultiDiGraph") -> "nx.MultiDiGraph":
+    r"""``g`` itself, or a copy whose node ids and text attributes have each character XML cannot hold
+    written as an escape (``\x01``): GraphML and GEXF files with one in a tag or a file name were not
+    well-formed, and no reader opened them.
+
+    >>> import networkx as nx
+    >>> odd = "a" + chr(1) + "b"
+    >>> g = nx.MultiDiGraph(); g.add_node(odd + ".md", label=odd); _ = g.add_edge(odd + ".md", "c.md", kind="link")
+    >>> for node, label in sorted(xml_safe(g).nodes(data="label")):
+    ...     print(node, label)
+    a\x01b.md a\x01b
+    c.md None
+    >>> xml_safe(g).number_of_edges(), xml_safe(nx.MultiDiGraph([("a", "b")])).number_of_edges()
+    (1, 1)
+    """
+    def odd(attrs: dict) -> bool:
+        return any((x.__class__ is str and _NOT_XML.search(x)) for kv in attrs.items() for x in kv)
+
+    if not any(_NOT_XML.search(str(n)) or odd(a) for n, a in g.nodes(data=True)) and \
+            not any(odd(a) for _u, _v, a in g.edges(data=True)) and not odd(g.graph):
+        return g
+    out = g.__class__()
+    def clean(attrs: dict) -> dict:
+        return {_xml_text(k): _xml_text(v) for k, v in attrs.items()}
+
+    out.graph.update(clean(g.graph))
+    for n, a in g.nodes(data=True):
+        out.add_node(_xml_text(n), **clean(a))
+    for u, v, key, a in g.edges(keys=True, data=True):
+        out.add_edge(_xml_text(u), _xml_text(v), key=key, **clean(a))
+    return out
+
+
 def write_graph(g: "nx.MultiDiGraph", fmt: str, dest: str | os.PathLike[str] | IO[bytes]) -> None:
     """Write ``g`` as ``json`` (node-link), ``graphml`` or ``gexf`` to a path or a binary stream.
 
@@ -132,9 +181,9 @@ def write_graph(g: "nx.MultiDiGraph", fmt: str, dest: str | os.PathLike[str] | I
         for piece in json_pieces(node_link(g)):
             dest.write(piece)  # type: ignore[union-attr]
     elif fmt == "graphml":
-        nx.write_graphml(g, dest, encoding="utf-8", prettyprint=True)
+        nx.write_graphml(xml_safe(g), dest, encoding="utf-8", prettyprint=True)
     elif fmt == "gexf":
-        nx.write_gexf(g, dest, encoding="utf-8", prettyprint=True)
+        nx.write_gexf(xml_safe(g), dest, encoding="utf-8", prettyprint=True)
     else:
         raise ValueError(f"not a graph file format: {fmt!r} (json, graphml, gexf)")
 
