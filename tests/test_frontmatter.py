@@ -325,3 +325,12 @@ def test_an_integer_too_long_to_print_is_kept_as_its_text(tmp_path) -> None:
     assert linted.exit_code in (0, 1) and json.loads(linted.output)["summary"]["checked"] == 1, linted.output[-500:]
     shown = CliRunner().invoke(cli, ["show", str(tmp_path), "--format", "json"])
     assert shown.exit_code == 0 and json.loads(shown.output)["notes"][0]["frontmatter"]["title"] == huge_hex
+
+
+def test_property_names_are_the_keys_text() -> None:
+    """``1:`` and ``true:`` are two properties (Python took them for one key: a duplicate, and every property
+    of the note was dropped; helper's report); ``1:`` and ``"1":`` are one name twice, as in Obsidian."""
+    assert load_yaml("1: x\ntrue: y\n1.0: z\nnull: n\ntags: [keep]").data == {
+        "1": "x", "true": "y", "1.0": "z", "null": "n", "tags": ["keep"]}
+    assert load_yaml('1: x\n"1": y').error_kind == "duplicate"
+    assert load_yaml("a: &v 1\nb: *v\n2: two").data == {"a": 1, "b": 1, "2": "two"}  # (the full loader too)

@@ -188,7 +188,8 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
     loader.flatten_mapping(node)
     result: dict = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        # a property's name is the key's text (1 and true are two properties, not one Python key)
+        key = key_node.value if key_node.__class__ is yaml.ScalarNode else loader.construct_object(key_node, deep=True)
         try:
             hash(key)
         except TypeError:
@@ -255,7 +256,7 @@ def _construct_plain(node: yaml.Node, depth: int = 0) -> Any:
                 raise _Unusual
         result: dict = {}
         for key_node, value_node in node.value:
-            key = _construct_plain(key_node)  # (a scalar)
+            key = key_node.value  # (a scalar: its text, as Obsidian names a property; 1 and true are two keys)
             if key in result:
                 raise DuplicateKeyError(
                     "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}",
