@@ -314,3 +314,11 @@ def test_a_legacy_key_whose_line_holds_a_comment_is_not_merged_away() -> None:
     own_line = "---\ntag: a\n# about the tag above\ntags: [b]\n---\nbody\n"
     assert fix_legacy_keys(own_line).text == own_line
     assert fix_legacy_keys("---\ntag: a\ntags: [b]\n---\nbody\n").text == "---\ntags: [b, a]\n---\nbody\n"
+
+
+def test_fix_leaves_a_number_too_long_for_python_alone() -> None:
+    """``tags: 1111…`` (5,000 digits) made ``fix`` stop with a traceback (a reviewer's finding): Python cannot read
+    such an int back to check the rewrite."""
+    text = "---\ntags: " + "1" * 5000 + "\n---\nbody\n"
+    result = fix_text(text)
+    assert load_yaml(split_frontmatter(result.text).yaml).data["tags"] in ("1" * 5000, ["1" * 5000])

@@ -307,3 +307,19 @@ def test_xml_graph_files_hold_names_with_control_characters(fmt: str, reader, tm
     g = reader(out)
     assert {"a\\x01b.md", "tag:ta\\x01g", "n.md"} <= set(g.nodes)
     assert g.has_edge("n.md", "a\\x01b.md")
+
+
+def test_output_respects_the_output_folder_of_a_nested_vault_and_of_one_with_a_broken_config(
+        tmp_path: Path) -> None:
+    """A reviewer's findings: a vault inside the vault read, and a vault whose vaultkit.toml does not load,
+    had their output folders unguarded."""
+    (tmp_path / "A" / "Sub" / ".obsidian").mkdir(parents=True)
+    (tmp_path / "A" / "Sub" / "vaultkit.toml").write_text('output = "gen"\n', encoding="utf-8")
+    (tmp_path / "A" / "Sub" / "gen").mkdir()
+    (tmp_path / "A" / "n.md").write_text("# n\n", encoding="utf-8")
+    (tmp_path / "C" / "_vaultkit").mkdir(parents=True)
+    (tmp_path / "C" / "vaultkit.toml").write_text("output = [not toml\n", encoding="utf-8")
+    for out in (tmp_path / "A" / "Sub" / "gen" / "x.json", tmp_path / "C" / "_vaultkit" / "x.json"):
+        result = CliRunner().invoke(cli, ["graph", str(tmp_path / "A"), "-o", str(out)])
+        assert result.exit_code == 2 and "output folder" in result.output, (out, result.output)
+        assert not out.exists()

@@ -147,11 +147,38 @@ def test_show_reads_long_properties_from_the_cache_row_not_the_file(eugene_copy:
 
 
 def test_cached_properties_fall_back_to_the_file_when_the_row_is_gone(tmp_path: Path) -> None:
-    from vaultkit.cache import CachedProperties
+    from vaultkit.cache import CachedProperties, _LongReader
 
     path = tmp_path / "A.md"
     path.write_text("---\ntitle: A\nReceptor: " + "prose " * 100 + "\n---\nbody\n", encoding="utf-8")
     note = parse_note("A.md", path.read_bytes())
-    found = CachedProperties(tmp_path / "no-cache.sqlite", path, note, {"title": "A"}).load()
+    found = CachedProperties(_LongReader(tmp_path / "no-cache.sqlite"), path, note, {"title": "A"}).load()
     assert found == note.frontmatter  # (no cache file: the file's frontmatter)
     assert not (tmp_path / "no-cache.sqlite").exists()  # (and none made)
+
+
+def test_cached_properties_follow_a_rebuilt_cache_and_hold_no_file_open_after_the_notes(eugene_copy: Path) -> None:
+    """A reviewer's findings: one connection per cache file for the life of the process (3 descriptors per
+    vault ever loaded) that kept reading a deleted cache."""
+    import gc
+
+    from vaultkit.model import LazyProperties
+    from vaultkit.vault import Vault
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    assert CliRunner().invoke(cli, ["sync", "-q", str(eugene_copy)]).exit_code == 0
+    before = fds()
+    vault = Vault.load(eugene_copy, cache=True, lazy=True)
+    lazy = [n for n in vault.notes.values() if _FM_SLOT.__get__(n, Note).__class__ is LazyProperties]
+    first, second = lazy[0], lazy[1]
+    assert "Receptor" in first.frontmatter or len(first.frontmatter) > 3  # (from the row)
+    cache_file = cache_path(eugene_copy)
+    for suffix in ("", "-wal", "-shm"):  # the cache goes (rebuilt by the next run): the file is read instead
+        Path(f"{cache_file}{suffix}").unlink(missing_ok=True)
+    whole = parse_note(second.path, (eugene_copy / second.path).read_bytes()).frontmatter
+    assert second.frontmatter == whole
+    del vault, lazy, first, second
+    gc.collect()
+    assert fds() <= before

@@ -699,3 +699,8 @@ def test_no_more_workers_than_four_per_cpu_whatever_is_asked(monkeypatch: pytest
         assert plan_workers(_items(tmp_path))[0] == 2 * pool.MAX_WORKERS_PER_CPU
     monkeypatch.setenv(ENV_WORKERS, "3")
     assert plan_workers(_items(tmp_path))[0] == 3
+    for padded, count in (("0000000001", 1), ("000000000000000000002", 2)):  # (leading zeros are no size)
+        monkeypatch.setenv(ENV_WORKERS, padded)
+        assert plan_workers(_items(tmp_path))[0] == count
+    monkeypatch.setenv(ENV_WORKERS, "0000000000")
+    assert pool.env_workers() == 0  # (refused by the command line: not 1 or more)

@@ -606,38 +606,66 @@ class CachedProperties(FileProperties):
     :class:`FileProperties`.
     """
 
-    __slots__ = ("db", "size", "mtime_ns", "sha256")
+    __slots__ = ("rows", "size", "mtime_ns", "sha256")
 
-    def __init__(self, db: str | os.PathLike[str], path: str | os.PathLike[str], note: Note,
-                 head: dict[str, Any]) -> None:
+    def __init__(self, rows: "_LongReader", path: str | os.PathLike[str], note: Note, head: dict[str, Any]) -> None:
         super().__init__(path, note.path, head)
-        self.db = os.fspath(db)
+        self.rows = rows
         self.size, self.mtime_ns, self.sha256 = note.size, note.mtime_ns, note.sha256
 
     def load(self) -> dict[str, Any] | None:
-        try:
-            reader = _property_reader(self.db)
-            row = reader.execute("SELECT long FROM notes WHERE path=? AND size=? AND mtime_ns=? AND sha256=?",
-                                 (self.rel, self.size, self.mtime_ns, self.sha256)).fetchone()
-            if row is not None and row[0] is not None:
-                found = marshal.loads(row[0])
-                if found.__class__ is dict:
-                    return found
-        except (sqlite3.Error, ValueError, EOFError, TypeError):  # (no cache now, another thread, garbage)
-            pass
+        long = self.rows.long_of(self.rel, self.size, self.mtime_ns, self.sha256)
+        if long is not None:
+            try:
+                found = marshal.loads(long)
+            except (ValueError, EOFError, TypeError):  # (garbage in the row)
+                found = None
+            if found.__class__ is dict:
+                return found
         return super().load()
 
 
-#: Read-only connections to cache files, by path, for :class:`CachedProperties` (one per file and process).
-_PROPERTY_READERS: dict[str, sqlite3.Connection] = {}
+class _LongReader:
+    """A read-only connection to one cache file for the :class:`CachedProperties` of the notes of one load:
+    opened when first used, opened again when the file was replaced (a rebuilt cache), closed when those
+    notes are gone; any thread may use it."""
 
+    __slots__ = ("db", "_db", "_inode", "_lock")
 
-def _property_reader(db: str) -> sqlite3.Connection:
-    reader = _PROPERTY_READERS.get(db)
-    if reader is None:
-        reader = sqlite3.connect(Path(db).absolute().as_uri() + "?mode=ro", uri=True)
-        _PROPERTY_READERS[db] = reader
-    return reader
+    def __init__(self, db: str | os.PathLike[str]) -> None:
+        import threading
+
+        self.db = os.fspath(db)
+        self._db: sqlite3.Connection | None = None
+        self._inode: int | None = None
+        self._lock = threading.Lock()
+
+    def long_of(self, rel: str, size: int, mtime_ns: int, sha256: str) -> bytes | None:
+        """The ``long`` column of the row of ``rel`` when it is the one with that size, mtime and hash."""
+        with self._lock:
+            try:
+                inode = os.stat(self.db).st_ino
+                if self._db is None or inode != self._inode:
+                    self.close()
+                    self._db = sqlite3.connect(Path(self.db).absolute().as_uri() + "?mode=ro", uri=True,
+                                               check_same_thread=False)
+                    self._inode = inode
+                row = self._db.execute("SELECT long FROM notes WHERE path=? AND size=? AND mtime_ns=? AND sha256=?",
+                                       (rel, size, mtime_ns, sha256)).fetchone()
+            except (OSError, sqlite3.Error):  # (no cache now, or not one this code reads)
+                return None
+        return None if row is None else row[0]
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:  # pragma: no cover
+                pass
+            self._db = None
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def parsed_text(note: Note, abspath: str | os.PathLike[str]) -> str | None:
@@ -753,6 +781,7 @@ class NoteCache:
         self.stats = {"hits": 0, "misses": 0, "written": 0, "removed": 0}
         self._timeout = 5.0
         self._db: sqlite3.Connection | None = None
+        self._long_reader: _LongReader | None = None  # (shared by the notes handed out with their properties unread)
         self._row_index: dict[str, tuple[int, int, int, int, int, str, int]] | None = {}
         self._pending: list[tuple[str, int, int, int, int, str, int, Note | bytes]] = []
         self._pending_bytes = 0  # (of the rows held, counting a note held unencoded as _NOTE_ROW_GUESS)
@@ -949,8 +978,9 @@ class NoteCache:
             Read a note's file for its :attr:`~vaultkit.model.Note.text` only
             when the text is first asked for (a sync reads few of them), not now.
         lazy_properties : bool
-            Leave long property values undecoded: read from the file when asked
-            for (:class:`~vaultkit.model.LazyProperties`; a sync never does).
+            Leave long property values undecoded: read back from the note's row,
+            else its file, when asked for (:class:`CachedProperties`,
+            :class:`~vaultkit.model.LazyProperties`; a sync never asks).
 
         Returns
         -------
@@ -1016,7 +1046,9 @@ class NoteCache:
             return None
         lazy = _FM_SLOT.__get__(note, Note) if lazy_properties else None
         if lazy.__class__ is LazyProperties:  # the properties kept by this row, read back when asked for
-            lazy.loader = CachedProperties(self.path, abspath, note, lazy.head)
+            if self._long_reader is None:
+                self._long_reader = _LongReader(self.path)
+            lazy.loader = CachedProperties(self._long_reader, abspath, note, lazy.head)
         if _packed_text(note) is None and not note.partial:  # (a partial note is read again if completed)
             if data is None and lazy_text:
                 _set_text_loader(note, _FileText(abspath))

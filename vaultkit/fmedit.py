@@ -63,7 +63,7 @@ _Loader11 = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _load11(s: str) -> Any:
     try:
         d = yaml.load(f"k: {s}\n", Loader=_Loader11)  # noqa: S506 - the safe loader (YAML 1.1)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # (ValueError: an int too long for Python to read, 4,300+ digits)
         return _MISSING
     return d.get("k", _MISSING) if isinstance(d, dict) else _MISSING
 

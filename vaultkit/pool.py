@@ -86,7 +86,7 @@ def plan_workers(items: Sequence[tuple[str, Path]], *, workers: int | None = Non
     items : sequence of (str, Path)
         Vault path and file of each note.
     workers : int, optional
-        Force a count (``1`` or ``0``: in-process). Defaults to the
+        Force a count (``1`` or ``0``: in-process; at most :data:`MAX_WORKERS_PER_CPU` a CPU). Defaults to the
         ``VAULTKIT_WORKERS`` environment variable, else, when the batch is
         large enough (:data:`MIN_POOL_FILES` files and :data:`MIN_POOL_BYTES`
         bytes), the CPUs that are idle now (:func:`idle_workers`), else 1.
@@ -125,7 +125,8 @@ def env_workers() -> int | None:
         return None
     if not (value.isascii() and value.isdigit()):
         raise ValueError(f"{ENV_WORKERS}={value!r} is not a whole number")
-    return int(value) if len(value) <= 9 else 10**9  # (capped by the pool: MAX_WORKERS_PER_CPU)
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 9 else 10**9  # (capped by the pool: MAX_WORKERS_PER_CPU)
 
 
 def _worker_count(workers: int | None, *, big: bool) -> int:
@@ -808,8 +809,8 @@ def start_forked(job: Callable[[int], Any], count: int, *, workers: int | None =
     count : int
         Number of jobs.
     workers : int, optional
-        Force a count; defaults to ``VAULTKIT_WORKERS``, else the idle CPUs
-        (:func:`idle_workers`) once ``count`` reaches :data:`MIN_FORKED_ITEMS`.
+        Force a count (at most :data:`MAX_WORKERS_PER_CPU` a CPU); defaults to ``VAULTKIT_WORKERS``, else
+        the idle CPUs (:func:`idle_workers`) once ``count`` reaches :data:`MIN_FORKED_ITEMS`.
     progress : callable, optional
         Called with the number of jobs finished, as :meth:`ForkedMap.results` collects them.
     chunk : int

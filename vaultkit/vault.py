@@ -130,7 +130,8 @@ class Vault:
         lazy : bool, optional
             Keep no note's text nor long property values in memory: they are
             read from the note's file when asked for (a text only while the
-            file holds the bytes parsed; long properties as the file is then,
+            file holds the bytes parsed; long properties from the note's cache
+            row, else as the file is then: :class:`~vaultkit.cache.CachedProperties`,
             :class:`~vaultkit.cache.FileProperties`), which holds a fraction of
             the memory when few texts are read (sync, the graph: 128 MB instead
             of 474 MB for 5,125 notes, 216 MB). Default: ``not parse_generated``.

@@ -122,13 +122,16 @@ def refuse_vault_file(output: Path | None, vault: Path, fmt: str) -> None:
     if os.path.islink(named) and resolved.suffix.lower() == ".md":
         why = f"it is a symbolic link to a Markdown note ('{resolved}')"
     for target in dict.fromkeys((named, resolved)):
-        if why is None and (target == root or root in target.parents):
-            why = _why_not_in_vault(target, root, fmt)
-        elif why is None:  # the same care for a note of another vault (one with .obsidian/ or vaultkit.toml)
-            other = next((f for f in target.parents if is_vault_folder(f)), None)
-            found = None if other is None else _why_not_in_vault(target, other, fmt)
-            if found is not None:
-                why = f"{found} at '{other}'"
+        # the vault read, and the vault nearest the file (another one, or one inside it), each by its own rules
+        roots = [root] if target == root or root in target.parents else []
+        nearest = next((f for f in target.parents if is_vault_folder(f)), None)
+        if nearest is not None and nearest != root:
+            roots.append(nearest)
+        for vault_root in roots:
+            if why is None:
+                found = _why_not_in_vault(target, vault_root, fmt)
+                if found is not None:
+                    why = found if vault_root == root else f"{found} at '{vault_root}'"
     if why is None and resolved.suffix.lower() == ".md" and root not in resolved.parents and resolved.is_file():
         link = _note_linked_to(resolved, root)
         if link is not None:
@@ -145,13 +148,13 @@ def _why_not_in_vault(target: Path, root: Path, fmt: str) -> str | None:
         return "it is a note of the vault" if os.path.lexists(target) else "the vault would read it as a note"
     if any(part.startswith(".") for part in rel.split("/")[:-1]):
         return "it lies in a hidden folder of the vault"
-    from ..config import load_config
+    from ..config import DEFAULT_OUTPUT, load_config
     from ..errors import VaultkitError
 
     try:
         out = load_config(root).output.strip("/")
-    except VaultkitError:
-        out = None  # (reported by the command itself)
+    except VaultkitError:  # (the command reports it, for its own vault; any vault's default folder is kept)
+        out = DEFAULT_OUTPUT
     if out and (rel == out or rel.startswith(out + "/")):
         return f"it lies in vaultkit's output folder '{out}' (sync's)"
     if os.path.lexists(target) and target.suffix.lower() not in _OUTPUT_KINDS.get(fmt, ()):
