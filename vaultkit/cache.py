@@ -625,6 +625,14 @@ class CachedProperties(FileProperties):
         return super().load()
 
 
+def _close_quietly(db: sqlite3.Connection | None) -> None:
+    if db is not None:
+        try:
+            db.close()
+        except sqlite3.Error:  # pragma: no cover
+            pass
+
+
 class _LongReader:
     """A read-only connection to one cache file for the :class:`CachedProperties` of the notes of one load:
     opened when first used, opened again when the file was replaced (a rebuilt cache), closed when those
@@ -657,12 +665,8 @@ class _LongReader:
         return None if row is None else row[0]
 
     def close(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:  # pragma: no cover
-                pass
-            self._db = None
+        _close_quietly(self._db)
+        self._db = None
 
     def __del__(self) -> None:
         self.close()
@@ -919,12 +923,8 @@ class NoteCache:
                     pass
 
     def _close_db(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:  # pragma: no cover
-                pass
-            self._db = None
+        _close_quietly(self._db)
+        self._db = None
 
     def _corrupt(self, exc: Exception) -> None:
         """A read failed half-way: drop the file so the next run rebuilds it; finish without cache."""
