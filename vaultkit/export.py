@@ -108,23 +108,22 @@ def json_pieces(data: Any) -> Iterator[bytes]:
 
 
 #: Characters XML 1.0 cannot hold, not even as a character reference (control characters, lone surrogates).
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
+_NOT_XML_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_NOT_XML = re.compile(f"[{_NOT_XML_CHARS}]")
 #: What :func:`xml_safe` writes as an escape: those characters, and the backslash (doubled, so that no two
 #: names become one: a control character and a name that spells its escape).
-_XML_ESCAPED = re.compile(r"[\\\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_ESCAPED = re.compile(rf"[\\{_NOT_XML_CHARS}]")
+
+
+def _xml_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return "\\\\" if code == 0x5C else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _xml_text(value: Any) -> Any:
     if value.__class__ is not str or not _XML_ESCAPED.search(value):
         return value
-
-    def escape(m: re.Match[str]) -> str:
-        code = ord(m.group())
-        return "\\\\" if code == 0x5C else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _XML_ESCAPED.sub(escape, value)
+    return _XML_ESCAPED.sub(_xml_escape, value)
 
 
 def xml_safe(g: "nx.MultiDiGraph") -> "nx.MultiDiGraph":
@@ -152,6 +151,7 @@ def xml_safe(g: "nx.MultiDiGraph") -> "nx.MultiDiGraph":
             not any(odd(a) for _u, _v, a in g.edges(data=True)) and not odd(g.graph):
         return g
     out = g.__class__()
+
     def clean(attrs: dict) -> dict:
         return {_xml_text(k): _xml_text(v) for k, v in attrs.items()}
 

@@ -28,8 +28,8 @@ import hashlib
 import heapq
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,6 +116,8 @@ def _matches_at(rx: re.Pattern[str], text: str, next_start: "Callable[[str, int]
         else:
             yield m
             pos = m.end()
+
+
 _PREFIX_RE = re.compile(
     r"^(?:(?:with|to|and)\s+)?(?:(?:the|a|an)\s+)?(?:(?:existing|related|referenced|linked)\s+)?"
     r"(?:notes?\s+(?:on|about|titled|called|named)\s+|note\s*:\s*)?(?:(?:the|a|an)\s+)?",

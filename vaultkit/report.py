@@ -189,13 +189,11 @@ def json_chunks(data: Any) -> Iterator[str]:
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # (no indent: the C encoder)
 _encode_items = json.JSONEncoder(ensure_ascii=False, separators=("\x00", ": ")).encode
 _SCALARS = (str, int, float, bool, type(None))
-#: Objects of scalars encoded by one call of the C encoder (a batch's text is held at once).
-_FLAT_BATCH = 512
-
-
 _SCALAR_TYPES = frozenset(_SCALARS)
 _STR_TYPE = frozenset([str])
 _DICT_TYPE = frozenset([dict])
+#: Objects of scalars encoded by one call of the C encoder (a batch's text is held at once).
+_FLAT_BATCH = 512
 
 
 def _flat(obj: dict) -> bool:
@@ -211,10 +209,10 @@ def _indented(value: Any, newline: str) -> Iterator[str]:
             yield "{}"
             return
         inner = newline + "  "
+        if _flat(value):
+            yield "{" + inner + _encode_items(value)[1:-1].replace("\x00", "," + inner) + newline + "}"
+            return
         if _STR_TYPE.issuperset(map(type, value)):
-            if _SCALAR_TYPES.issuperset(map(type, value.values())):
-                yield "{" + inner + _encode_items(value)[1:-1].replace("\x00", "," + inner) + newline + "}"
-                return
             yield "{"
             sep = inner
             for k, v in value.items():
