@@ -1,16 +1,20 @@
 """Parsing a note against the floor, per note, in one process: what a cold sync cannot go below.
 
-Each pass reads every Markdown file of a vault (folders starting with ``.`` and the
-output folder ``_vaultkit`` left out) and either parses its frontmatter with
-libyaml's C loader (the floor, as ``bench.py`` measures it in a process of its own)
-or hands the bytes to :func:`vaultkit.parse.parse_note` (everything a sync reads
-from a note). The two alternate, pass by pass, so load from other work hits both;
+Each pass reads every Markdown file of a vault (``*.md`` in any case, as vaultkit
+finds them; names starting with ``.``, and the default output folder ``_vaultkit``,
+left out; only regular files) and either parses its frontmatter with libyaml's C
+loader (the floor, as ``bench.py`` measures it in a process of its own: BOM and CRLF
+undone, a block opened by a ``---`` line) or hands the bytes to
+:func:`vaultkit.parse.parse_note` (everything a sync reads from a note). The two alternate, pass by pass, so load from other work hits both;
 the medians and every pass are printed. A hash of what was parsed (counts of links,
 tags, headings, property names and diagnostic codes, note by note) is printed too,
 so that two builds of vaultkit can be checked to parse alike.
 
 ``--path DIR`` puts ``DIR`` first on ``sys.path``: a copy of ``vaultkit/`` there,
-built another way (compiled, say), is measured instead of the installed one.
+built another way (compiled, say), is measured instead of the installed one. The
+script stops when ``DIR/vaultkit`` is not a package, or when any module the parse
+uses comes from elsewhere (a partial copy would otherwise be filled in from the
+installed package).
 
 Usage::
 
@@ -24,18 +28,39 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import stat
 import statistics
 import sys
 import time
 
 
+#: the modules whose code parse_note runs: with --path, each must come from the copy measured
+PARSE_MODULES = ("vaultkit.parse", "vaultkit.scan", "vaultkit.feedback", "vaultkit.frontmatter", "vaultkit.model",
+                 "vaultkit.tiers")
+
+
 def note_files(root: str) -> list[str]:
-    """The vault paths of the Markdown files under ``root``, sorted (``.``-folders and ``_vaultkit`` left out)."""
+    """The vault paths of the Markdown files under ``root``, sorted (``.``-names and ``_vaultkit`` left out)."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "_vaultkit")
-        found.extend(os.path.relpath(os.path.join(folder, f), root) for f in sorted(files) if f.endswith(".md"))
+        found.extend(os.path.relpath(os.path.join(folder, f), root) for f in sorted(files)
+                     if f.lower().endswith(".md") and not f.startswith("."))
     return found
+
+
+def frontmatter_block(data: bytes) -> str | None:
+    """The YAML between the opening ``---`` line and the next ``---``, as ``bench.py``'s floor finds it."""
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if text.startswith("---\n"):
+        end = text.find("\n---", 3)
+        if end > 0:
+            return text[4 : end + 1]
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,27 +69,46 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--passes", type=int, default=5, help="passes of each (median reported)")
     ap.add_argument("--path", help="a folder holding the vaultkit package to measure, put first on sys.path")
     args = ap.parse_args(argv)
-    if args.path:
-        sys.path.insert(0, args.path)
-    import yaml
-
-    import vaultkit
-    from vaultkit.parse import parse_note
-
+    if args.passes < 1:
+        ap.error("--passes must be at least 1")
     root = args.vault
     if not os.path.isdir(root):
         ap.error(f"not a folder: {root}")
+    if args.path is not None:
+        where = os.path.realpath(os.path.join(args.path, "vaultkit"))
+        if not os.path.isfile(os.path.join(where, "__init__.py")):
+            ap.error(f"--path {args.path}: no vaultkit package in it ({where}/__init__.py not found)")
+        sys.path.insert(0, args.path)
+    import importlib
+
+    import yaml
+
+    try:
+        modules = [importlib.import_module(name) for name in ("vaultkit", *PARSE_MODULES)]
+    except Exception as exc:  # a broken copy: say what, not a traceback
+        ap.error(f"cannot import vaultkit{' from ' + args.path if args.path else ''}: {type(exc).__name__}: {exc}")
+    if args.path is not None:
+        for module in modules:
+            origin = os.path.realpath(getattr(module, "__file__", None) or "")
+            if not origin.startswith(where + os.sep):
+                ap.error(f"--path {args.path}: {module.__name__} comes from {origin or '?'}, not from the copy "
+                         "(a partial copy?)")
+    import vaultkit
+    from vaultkit.parse import parse_note
+
     files = []
-    for rel in note_files(root):  # (a file that cannot be read is left out, and said)
+    for rel in note_files(root):  # (a file that is not a regular one, or cannot be read, is left out, and said)
+        path = os.path.join(root, rel)
         try:
-            with open(os.path.join(root, rel), "rb"):
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                print(f"left out: {rel}: not a regular file", file=sys.stderr)
+                continue
+            with open(path, "rb"):
                 files.append(rel)
         except OSError as exc:
             print(f"left out: {rel}: {exc.strerror}", file=sys.stderr)
     if not files:
         ap.error(f"no readable Markdown file under {root}")
-    if args.passes < 1:
-        ap.error("--passes must be at least 1")
 
     def read(rel: str) -> bytes:
         with open(os.path.join(root, rel), "rb") as fh:
@@ -72,14 +116,12 @@ def main(argv: list[str] | None = None) -> None:
 
     def floor() -> None:
         for rel in files:
-            text = read(rel).decode("utf-8", "replace")
-            if text.startswith("---"):
-                end = text.find("\n---", 3)
-                if end > 0:
-                    try:
-                        yaml.load(text[3:end], Loader=yaml.CSafeLoader)
-                    except yaml.YAMLError:
-                        pass
+            block = frontmatter_block(read(rel))
+            if block is not None:
+                try:
+                    yaml.load(block, Loader=yaml.CSafeLoader)
+                except yaml.YAMLError:
+                    pass
 
     def parse() -> None:
         for rel in files:
