@@ -341,19 +341,42 @@ def settle(cmd: list[str], args):
     return lambda rep: run(cmd, args.timeout, ok_codes=(0, 1))
 
 
+# What a measurement removes is moved here and deleted only when every measurement is done. On this
+# machine (ext4 mounted with ``discard``, a virtual disk), creating files right after deleting many whose
+# data had reached the disk stalls for about 1 ms a file: a first sync of 1,000 notes measured 7.8 s right
+# after deleting the last one's output, 3.4 s on a copy left alone (BENCHMARKS.md, 2026-12-02 06:00).
+TRASH = VAULTS / ".trash"
+
+
+def set_aside(path: Path) -> None:
+    """Move ``path`` (file or folder) into :data:`TRASH` (same file system: a rename, nothing freed yet)."""
+    if not os.path.lexists(path):
+        return
+    TRASH.mkdir(parents=True, exist_ok=True)
+    dst = Path(tempfile.mkdtemp(dir=TRASH)) / path.name
+    try:
+        os.rename(path, dst)
+    except OSError:  # (another file system: removed now after all)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def empty_trash() -> None:
+    shutil.rmtree(TRASH, ignore_errors=True)
+
+
 def drop_cache(root: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
-        try:
-            os.unlink(root / ".vaultkit" / f"cache.sqlite{suffix}")
-        except FileNotFoundError:
-            pass
+        set_aside(root / ".vaultkit" / f"cache.sqlite{suffix}")
 
 
 def drop_made(root: Path) -> None:
-    """Remove what vaultkit made in a vault (its ``.vaultkit`` folder and the default output folder): the
+    """Set aside what vaultkit made in a vault (its ``.vaultkit`` folder and the default output folder): the
     next sync is its first."""
     for made in (".vaultkit", "_vaultkit"):
-        shutil.rmtree(root / made, ignore_errors=True)
+        set_aside(root / made)
 
 
 def touch_one_note(root: Path, counter: int) -> None:
@@ -534,10 +557,8 @@ def measure_size(n: int, args, cmds: set[str], previous: dict[str, tuple[int, fl
             print(f"#   n={n} rep {rep + 1} {name}: {wall:.3f} s, {rss / 1024:.0f} MB "
                   f"(load {load_avg()})", file=sys.stderr, flush=True)
     load_after = load_avg()
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.rmtree(VAULTS / f"work-proposed-{src.name}", ignore_errors=True)
-    shutil.rmtree(VAULTS / f"work-baseline-{src.name}", ignore_errors=True)
-    shutil.rmtree(VAULTS / f"work-baseline-sync-{src.name}", ignore_errors=True)
+    for copy in (work, *(VAULTS / f"work-{kind}-{src.name}" for kind in ("proposed", "baseline", "baseline-sync"))):
+        set_aside(copy)
     return {
         "notes": notes, "md_bytes": md_bytes, "load_before": load_before, "load_after": load_after,
         "results": {k: {"times": r.times, "median": r.median, "rss_mb": r.rss_mb, "note": r.note,
@@ -728,6 +749,7 @@ def main(argv: list[str] | None = None) -> int:
     if not MAKE_VAULT.exists():
         print(f"make_vault.py not found at {MAKE_VAULT} (set VAULTKIT_SHARED)", file=sys.stderr)
         return 2
+    empty_trash()  # (left by a run that was stopped)
     code = snapshot_code()
     args.proposed_cmd = snapshot_proposed(args.patch) if args.patch else None
     args.baseline_cmd = snapshot_baseline(args.baseline) if args.baseline else None
@@ -753,11 +775,12 @@ def main(argv: list[str] | None = None) -> int:
         notes, _ = md_stats(copy)
         print(f"# {path} ({notes} notes; load {load_avg()})", file=sys.stderr, flush=True)
         data.setdefault("vaults", {})[str(path)] = measure_size(notes, args, cmds, {}, src=copy)
-        shutil.rmtree(copy, ignore_errors=True)
+        set_aside(copy)
     if args.ot_notes:
         print(f"# obsidiantools n={args.ot_notes} (load {load_avg()})", file=sys.stderr, flush=True)
         data["obsidiantools"] = measure_obsidiantools(args.ot_notes, args)
     data["finished"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+    empty_trash()
     OUT.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     (OUT / f"results-{stamp}.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
