@@ -51,6 +51,7 @@ Sync and the changed-note runs work on a hard-linked copy of each vault
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -99,25 +100,34 @@ for p in md_files(sys.argv[1]):
 print(n, b)
 """
 
-FLOOR_YAML = _WALK + r"""
+def frontmatter_block(data: bytes) -> str | None:
+    """The floor's frontmatter: the YAML between an opening ``---`` line and the next ``---`` (BOM and CRLF
+    undone), or ``None``. Run as source by the floor script below, and imported by ``parse_cost.py``."""
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if text.startswith("---\n"):
+        end = text.find("\n---", 3)
+        if end > 0:
+            return text[4 : end + 1]
+    return None
+
+
+FLOOR_YAML = _WALK + "\n" + inspect.getsource(frontmatter_block) + r"""
 import yaml
 L = yaml.CSafeLoader
 n = ok = 0
 for p in md_files(sys.argv[1]):
     with open(p, 'rb') as fh:
-        text = fh.read().decode('utf-8', 'replace')
+        block = frontmatter_block(fh.read())
     n += 1
-    if text.startswith('\ufeff'):
-        text = text[1:]
-    if '\r' in text:
-        text = text.replace('\r\n', '\n')
-    if text.startswith('---\n'):
-        end = text.find('\n---', 3)
-        if end > 0:
-            try:
-                yaml.load(text[4:end + 1], Loader=L); ok += 1
-            except yaml.YAMLError:
-                pass
+    if block is not None:
+        try:
+            yaml.load(block, Loader=L); ok += 1
+        except yaml.YAMLError:
+            pass
 print(n, ok)
 """
 

@@ -33,6 +33,8 @@ import statistics
 import sys
 import time
 
+from bench import frontmatter_block  # (the floor as bench.py measures it; this folder is on sys.path)
+
 
 #: the modules whose code parse_note runs: with --path, each must come from the copy measured
 PARSE_MODULES = ("vaultkit.parse", "vaultkit.scan", "vaultkit.feedback", "vaultkit.frontmatter", "vaultkit.model",
@@ -47,20 +49,6 @@ def note_files(root: str) -> list[str]:
         found.extend(os.path.relpath(os.path.join(folder, f), root) for f in sorted(files)
                      if f.lower().endswith(".md") and not f.startswith("."))
     return found
-
-
-def frontmatter_block(data: bytes) -> str | None:
-    """The YAML between the opening ``---`` line and the next ``---``, as ``bench.py``'s floor finds it."""
-    text = data.decode("utf-8", "replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-    if text.startswith("---\n"):
-        end = text.find("\n---", 3)
-        if end > 0:
-            return text[4 : end + 1]
-    return None
 
 
 def main(argv: list[str] | None = None) -> None:
