@@ -28,7 +28,7 @@ import hashlib
 import heapq
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -653,13 +653,13 @@ def read_note_feedback(note: "Note", index: TitleIndex, raw: str | None = None) 
     return loop
 
 
-def read_feedback(vault: "Vault", texts: dict[str, str] | None = None) -> list[FeedbackLoop]:
+def read_feedback(vault: "Vault", texts: Mapping[str, str] | None = None) -> list[FeedbackLoop]:
     """Feedback loops of every user note that has ``FeedbackLoop`` or ``Emergence``, in path order.
 
     Parameters
     ----------
     vault : Vault
-    texts : dict of str to str, optional
+    texts : mapping of str to str, optional
         File texts by vault path (for the lines of the names); read from disk when omitted.
     """
     notes = vault.user_notes()
