@@ -352,9 +352,9 @@ def settle(cmd: list[str], args):
 
 
 # What a measurement removes is moved here and deleted only when every measurement is done. On this
-# machine (ext4 mounted with ``discard``, a virtual disk), creating files right after deleting many whose
-# data had reached the disk stalls for about 1 ms a file: a first sync of 1,000 notes measured 7.8 s right
-# after deleting the last one's output, 3.4 s on a copy left alone (BENCHMARKS.md, 2026-12-02 06:00).
+# machine (ext4 mounted with ``discard``, a virtual disk), creating files after many were deleted often
+# stalls, about 1 ms a file: a first sync of 1,000 notes took 5.4–8.4 s right after deleting the last one's
+# output, 3.5–4.1 s with the deletes deferred (BENCHMARKS.md, 2026-12-02 06:00).
 TRASH = VAULTS / ".trash"
 
 
