@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> None:
             if not origin.startswith(where + os.sep):
                 ap.error(f"--path {args.path}: {module.__name__} comes from {origin or '?'}, not from the copy "
                          "(a partial copy?)")
-    import vaultkit
-    from vaultkit.parse import parse_note
+    package, parse_note = modules[0], modules[1].parse_note
 
     files = []
     for rel in note_files(root):  # (a file that is not a regular one, or cannot be read, is left out, and said)
@@ -130,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
                             sorted(d.code for d in note.diagnostics))).encode())
     n = len(files)
     f_med, p_med = statistics.median(floor_s), statistics.median(parse_s)
-    print(f"vaultkit from {os.path.dirname(vaultkit.__file__)}")
+    print(f"vaultkit from {os.path.dirname(package.__file__)}")
     print(f"{root}: {n} notes")
     print(f"floor (read + libyaml frontmatter): {f_med / n * 1e3:.3f} ms a note; passes (s): "
           + ", ".join(f"{t:.3f}" for t in floor_s))
